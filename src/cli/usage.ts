@@ -1,0 +1,17 @@
+/** Thrown for a bad command line; the CLI prints it with the usage and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+export const USAGE = `Usage: steward <command> [options]
+
+Spec and files:
+  validate FILE [--json]            check a cluster spec; exit 0 ok, 1 errors, 2 unusable input
+  render FILE --out DIR [--dry-run] write slurm.conf, gres.conf, cgroup.conf, ... (all or nothing)
+
+Local Slurm sandbox (root):
+  sandbox up [FILE] [--nodes-per-group N]   boot a spec on a real local Slurm
+  sandbox down                              stop it
+  sandbox status                            what runs
+  sandbox env                               print export SLURM_CONF=... for sinfo/sbatch/sacctmgr
+`

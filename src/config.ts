@@ -1,0 +1,33 @@
+/**
+ * Service configuration, read from the environment and checked once at start-up: a bad
+ * value stops the process with the variable's name in the message.
+ */
+
+export interface Config {
+  port: number
+  host: string
+  logLevel: string
+  dataDir: string
+  databaseUrl: string | undefined
+}
+
+/** Thrown for a missing or malformed environment variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+/** Reads the configuration from `env`; throws `ConfigError` naming the bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const portText = env.PORT ?? '8080'
+  const port = Number(portText)
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65_535) throw new ConfigError(`PORT must be a TCP port (1-65535), got "${portText}"`)
+  const logLevel = env.LOG_LEVEL ?? 'info'
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
+  const host = env.HOST ?? '127.0.0.1'
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError(`HOST must be an address or host name, got "${host}"`)
+  const databaseUrl = env.DATABASE_URL || undefined
+  if (databaseUrl && !/^postgres(?:ql)?:\/\//.test(databaseUrl)) throw new ConfigError('DATABASE_URL must be a postgres:// URL')
+  return { port, host, logLevel, dataDir: env.STEWARD_DATA_DIR ?? './data', databaseUrl }
+}

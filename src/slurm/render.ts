@@ -1,0 +1,84 @@
+/**
+ * Rendering: a valid spec to the text of each managed file. Rendering returns strings;
+ * writing them is another step (`writeFilesAtomically`), so a dry run is just a render.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Handlebars from 'handlebars'
+import type { ClusterSpec } from '../spec/schema.js'
+import { specHash } from '../spec/load.js'
+import type { RenderOptions } from './render-options.js'
+import { slurmConfModel, gresLines, slurmRelease, workerGroups } from './view-model.js'
+
+/** One rendered file: its name in the config directory and its content. */
+export interface RenderedFile {
+  name: string
+  content: string
+}
+
+/** Finds `templates/` by walking up from this module (it runs from src/ in tests, dist/src/ in production). */
+function templatesDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    if (existsSync(join(dir, 'templates', 'slurm.conf.hbs'))) return join(dir, 'templates')
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error('templates/ not found above the steward module')
+    dir = parent
+  }
+}
+
+// One Handlebars instance: no HTML escaping (these are config files), strict so a missing
+// value is an error rather than an empty field.
+const hbs = Handlebars.create()
+type Template = (context: unknown) => string
+const templates = new Map<string, Template>()
+
+function template(name: string): Template {
+  let compiled = templates.get(name)
+  if (!compiled) {
+    const dir = templatesDir()
+    if (!hbs.partials.policy) hbs.registerPartial('policy', readFileSync(join(dir, 'policy.hbs'), 'utf8'))
+    compiled = hbs.compile(readFileSync(join(dir, `${name}.hbs`), 'utf8'), { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: { if: true, each: true } })
+    templates.set(name, compiled)
+  }
+  return compiled
+}
+
+/** The managed-file header: who owns the file, from which spec, and not to edit it. */
+export function managedHeader(spec: ClusterSpec, options: RenderOptions, comment = '#'): string {
+  const revision = options.revision !== undefined ? `, revision ${options.revision}` : ''
+  return [
+    `${comment} Managed by HPC Steward: do not edit, changes are overwritten on the next apply.`,
+    `${comment} Cluster ${spec.cluster.name}, spec sha256:${specHash(spec)}${revision}.`,
+  ].join('\n')
+}
+
+/**
+ * Renders every managed file of a valid spec. `full` mode gives a complete slurm.conf;
+ * `include` mode gives steward.conf for a slurm.conf owned by HyperPod or the site.
+ */
+export function renderCluster(spec: ClusterSpec, options: RenderOptions = {}): RenderedFile[] {
+  const header = managedHeader(spec, options)
+  const model = { header, ...slurmConfModel(spec, options) }
+  const mode = spec.cluster.render?.mode ?? 'full'
+  const files: RenderedFile[] = [
+    mode === 'full'
+      ? { name: 'slurm.conf', content: template('slurm.conf')(model) }
+      : { name: 'steward.conf', content: template('steward.conf')(model) },
+    { name: 'gres.conf', content: template('gres.conf')({ header, clusterName: spec.cluster.name, lines: gresLines(spec) }) },
+    { name: 'cgroup.conf', content: template('cgroup.conf')({ header, autodetect: slurmRelease(spec.cluster.slurmVersion) >= 2205 }) },
+    { name: 'pam_slurm_adopt.conf', content: template('pam_slurm_adopt')({ header, computeNodes: spec.nodeGroups.map((g) => g.nodes).join(',') || '(none)' }) },
+  ]
+  const groups = workerGroups(spec)
+  if (groups.length > 0) {
+    const document = {
+      managed_by: `HPC Steward, cluster ${spec.cluster.name}, spec sha256:${specHash(spec)}; merge worker_groups into the cluster's provisioning_parameters.json`,
+      version: '1.0.0',
+      workload_manager: 'slurm',
+      worker_groups: groups,
+    }
+    files.push({ name: 'provisioning_parameters.json', content: `${JSON.stringify(document, null, 2)}\n` })
+  }
+  return files
+}

@@ -1,0 +1,76 @@
+/**
+ * Reading a spec from text or a file: YAML or JSON (the same structure), then
+ * validation. Input that is not a document at all is `SpecUnreadableError` (the CLI's
+ * exit 2); a document with errors is `SpecInvalidError` (exit 1) with every problem.
+ */
+import { readFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { parseDocument } from 'yaml'
+import type { ClusterSpec } from './schema.js'
+import { SpecInvalidError, SpecUnreadableError, type ValidationResult } from './problems.js'
+import { validateSpec } from './validate.js'
+
+/** Largest spec accepted: a 65,536-node cluster with 50,000 users fits well below it. */
+export const MAX_SPEC_BYTES = 32 * 1024 * 1024
+
+/** Parses YAML or JSON text into a plain value; throws `SpecUnreadableError` when it is neither. */
+export function parseSpecText(text: string, source = 'spec'): unknown {
+  if (Buffer.byteLength(text) > MAX_SPEC_BYTES) throw new SpecUnreadableError(`${source} is larger than ${MAX_SPEC_BYTES} bytes`)
+  // JSON is YAML 1.2, so one parser reads both and reports positions the same way.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]
+    throw new SpecUnreadableError(`${source} is not valid YAML or JSON: ${first?.message ?? 'parse error'}`)
+  }
+  const value: unknown = doc.toJS({ maxAliasCount: 100 })
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SpecUnreadableError(`${source} must be a mapping with apiVersion, cluster, nodeGroups, qos, departments and users`)
+  }
+  return value
+}
+
+/** A spec that passed validation, with the warnings it had and its content hash. */
+export interface LoadedSpec {
+  spec: ClusterSpec
+  warnings: ValidationResult['errors']
+  /** sha256 of the canonical JSON of the spec: the same spec always hashes the same. */
+  hash: string
+}
+
+/** Validates a parsed value and returns it as a spec, or throws `SpecInvalidError`. */
+export function acceptSpec(value: unknown): LoadedSpec {
+  const result = validateSpec(value)
+  if (!result.ok) throw new SpecInvalidError(result.errors)
+  const spec = value as ClusterSpec
+  return { spec, warnings: result.errors, hash: specHash(spec) }
+}
+
+/** Reads and validates a spec file. */
+export async function loadSpecFile(path: string): Promise<LoadedSpec> {
+  return acceptSpec(parseSpecText(await readSpecFile(path), path))
+}
+
+/** Reads a spec file's text, turning a missing or unreadable file into `SpecUnreadableError`. */
+export async function readSpecFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new SpecUnreadableError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? 'error'})`, { cause: err })
+  }
+}
+
+/** The hash of a spec's canonical JSON (keys sorted), stamped into every rendered file. */
+export function specHash(spec: unknown): string {
+  return createHash('sha256').update(canonicalJson(spec)).digest('hex')
+}
+
+/** JSON with object keys sorted, so equal specs give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    }
+    return v
+  })
+}

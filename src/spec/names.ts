@@ -1,0 +1,74 @@
+/**
+ * Shared building blocks of the spec format (spec-format.md): the allowlisted names,
+ * free text, Slurm times and TRES maps. The spec loader and the API bodies use the same
+ * schemas, so a name rejected in a YAML file is rejected in a request body too.
+ *
+ * Every name that reaches a Slurm file, a sacctmgr argv or a POSIX database is checked
+ * against these patterns; nothing is ever escaped or quoted into a file instead.
+ */
+import { Type, type Static } from '@sinclair/typebox'
+
+/** cluster, department, supervisor, partition, QoS, node group and account names. */
+export const NAME_PATTERN = '^[a-z][a-z0-9_-]{0,39}$'
+/** POSIX portable user names. */
+export const USER_NAME_PATTERN = '^[a-z_][a-z0-9_-]{0,31}$'
+/** A host name: letters, digits, `-` and `.`. */
+export const HOST_NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$'
+/**
+ * A hostlist expression: host-name characters, with `[`, `]` and `,` only inside a range
+ * such as `gpu-[001-016,020]`. Top-level commas separate items. The hostlist module does
+ * the full parse; this pattern only keeps other characters out.
+ */
+export const HOSTLIST_PATTERN = '^[A-Za-z0-9](?:[A-Za-z0-9.-]|\\[[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*\\])*(?:,[A-Za-z0-9](?:[A-Za-z0-9.-]|\\[[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*\\])*)*$'
+/** An absolute device path or device hostlist such as `/dev/nvidia[0-7]`. */
+export const DEVICE_PATTERN = '^/dev/[A-Za-z0-9_/-]+(?:\\[[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*\\])?$'
+/** Printable ASCII without `'`, `"`, `\`, `#`, `:`; the pattern has no newline by construction. */
+export const FREE_TEXT_PATTERN = "^[ !$-&(-9;-\\[\\]-~]{0,120}$"
+/** `MM`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS` or `UNLIMITED`. */
+export const TIME_PATTERN = '^(?:UNLIMITED|[0-9]+|[0-9]+:[0-9]{1,2}|[0-9]+:[0-9]{1,2}:[0-9]{1,2}|[0-9]+-[0-9]{1,2}|[0-9]+-[0-9]{1,2}:[0-9]{1,2}|[0-9]+-[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2})$'
+
+export const Name = Type.String({ pattern: NAME_PATTERN, description: 'lower-case name: ^[a-z][a-z0-9_-]{0,39}$' })
+export const UserName = Type.String({ pattern: USER_NAME_PATTERN, description: 'POSIX user name: ^[a-z_][a-z0-9_-]{0,31}$' })
+export const HostName = Type.String({ pattern: HOST_NAME_PATTERN, description: 'host name: letters, digits, - and .' })
+export const Hostlist = Type.String({ pattern: HOSTLIST_PATTERN, description: 'hostlist expression such as gpu-[001-016]' })
+export const FreeText = Type.String({ pattern: FREE_TEXT_PATTERN, maxLength: 120, description: 'printable ASCII without quotes, backslash, # or :, at most 120 characters' })
+/** A Slurm time string, or a whole number of minutes (YAML reads an unquoted `60` as a number). */
+export const SlurmTime = Type.Union(
+  [Type.String({ pattern: TIME_PATTERN }), Type.Integer({ minimum: 0, maximum: 525_600_000 })],
+  { description: 'Slurm time: MM, HH:MM:SS, D-HH, D-HH:MM:SS or UNLIMITED' },
+)
+export type SlurmTime = Static<typeof SlurmTime>
+export const Count = Type.Integer({ minimum: 0, maximum: 2_147_483_647 })
+export const PositiveCount = Type.Integer({ minimum: 1, maximum: 2_147_483_647 })
+
+/** TRES limits keyed as in spec-format.md; mapped to Slurm `cpu`, `mem`, `gres/gpu`, `node`, `gres/shard`. */
+export const TresMap = Type.Object(
+  {
+    cpu: Type.Optional(Count),
+    mem: Type.Optional(Count),
+    gpu: Type.Optional(Count),
+    node: Type.Optional(Count),
+    shard: Type.Optional(Count),
+  },
+  { additionalProperties: false, description: 'TRES limits: cpu, mem (MiB), gpu, node, shard' },
+)
+export type TresMap = Static<typeof TresMap>
+
+/** Spec TRES keys to Slurm TRES names, in the order Slurm prints them. */
+export const TRES_NAMES: ReadonlyArray<readonly [keyof TresMap, string]> = [
+  ['cpu', 'cpu'],
+  ['mem', 'mem'],
+  ['node', 'node'],
+  ['gpu', 'gres/gpu'],
+  ['shard', 'gres/shard'],
+]
+
+/** True when a value may be written into a Slurm file or argv as a name. */
+export function isName(value: string): boolean {
+  return new RegExp(NAME_PATTERN).test(value)
+}
+
+/** True when a value is a POSIX portable user name. */
+export function isUserName(value: string): boolean {
+  return new RegExp(USER_NAME_PATTERN).test(value)
+}

@@ -1,0 +1,285 @@
+/**
+ * Validation of a cluster spec: the schema first, then the semantic rules of
+ * spec-format.md. Every problem is reported at once with its path, so an admin fixes a
+ * spec in one round. The semantic rules run even when the structure has errors (they
+ * read the raw value defensively), so a bad name and a bad reference are both reported.
+ */
+import { ClusterSpec } from './schema.js'
+import type { ClusterSpec as Spec, NodeGroup } from './schema.js'
+import { Problems, type ValidationResult } from './problems.js'
+import { structuralProblems } from './structure.js'
+import { resolvePartitions, supervisorAccount } from './model.js'
+import { expandHostlist, HostlistError } from '../slurm/hostlist.js'
+import { timeToSeconds } from '../slurm/time.js'
+import { expandDevices } from '../slurm/view-model.js'
+import { NAME_PATTERN } from './names.js'
+
+/** Slurm refuses more nodes than this (the hostlist and node-table limit). */
+export const MAX_NODES = 65_536
+const RESERVED_IDS = new Set([65_534, 65_535, 4_294_967_295])
+const DYNAMIC_IDS = { from: 61_184, to: 65_519 }
+const nameRe = new RegExp(NAME_PATTERN)
+
+/** Validates a parsed spec; `ok` is true when there is no error (warnings allowed). */
+export function validateSpec(value: unknown): ValidationResult {
+  const problems = new Problems()
+  problems.list.push(...structuralProblems(ClusterSpec, value))
+  if (typeof value === 'object' && value !== null) {
+    try {
+      semanticRules(value as Spec, problems)
+    } catch {
+      // The structure is too broken for the semantic rules; the structural errors say why.
+    }
+  }
+  const errors = problems.list
+  return { ok: !errors.some((p) => p.severity === 'error'), errors }
+}
+
+function semanticRules(spec: Spec, problems: Problems): void {
+  const groups = list(spec.nodeGroups)
+  const qos = list(spec.qos)
+  const departments = list(spec.departments)
+  const shared = list(spec.sharedPartitions)
+  const users = list(spec.users)
+
+  uniqueNames(problems, groups.map((g, i) => [g?.name, `/nodeGroups/${i}/name`]), 'node group')
+  uniqueNames(problems, qos.map((q, i) => [q?.name, `/qos/${i}/name`]), 'QoS')
+  uniqueNames(problems, users.map((u, i) => [u?.name, `/users/${i}/name`]), 'user')
+  uniqueNames(problems, [
+    ...departments.flatMap((d, i) => list(d?.partitions).map((p, j): Entry => [p?.name, `/departments/${i}/partitions/${j}/name`])),
+    ...shared.map((p, i): Entry => [p?.name, `/sharedPartitions/${i}/name`]),
+  ], 'partition')
+  uniqueNames(problems, [
+    ...departments.map((d, i): Entry => [d?.name, `/departments/${i}/name`]),
+    ...departments.flatMap((d, i) => list(d?.supervisors).map((s, j): Entry => [s && d ? supervisorAccount(d, s) : undefined, `/departments/${i}/supervisors/${j}/${s?.account ? 'account' : 'name'}`])),
+  ], 'account')
+
+  nodeRules(groups, problems)
+  const qosNames = new Set(qos.map((q) => q?.name))
+  qosRules(qos, qosNames, problems)
+  departmentRules(spec, qosNames, problems)
+  partitionRules(spec, new Set(groups.map((g) => g?.name)), qosNames, problems)
+  userRules(spec, qosNames, problems)
+  gpuLimitWarnings(spec, problems)
+  versionRules(spec, problems)
+}
+
+type Entry = [string | undefined, string]
+
+/** The array, or none when a malformed spec has something else there. */
+function list<T>(value: T[] | undefined): T[] {
+  return Array.isArray(value) ? value : []
+}
+
+function uniqueNames(problems: Problems, entries: Entry[], kind: string): void {
+  const first = new Map<string, string>()
+  for (const [name, path] of entries) {
+    if (typeof name !== 'string') continue
+    const seen = first.get(name)
+    if (seen) problems.error(path, `duplicate ${kind} name "${name}" (first defined at ${seen}): ${kind} names must be unique`)
+    else first.set(name, path)
+  }
+}
+
+function expand(expr: unknown, path: string, problems: Problems): string[] {
+  if (typeof expr !== 'string') return []
+  try {
+    return expandHostlist(expr)
+  } catch (err) {
+    if (err instanceof HostlistError) problems.error(path, `${err.message}`)
+    else throw err
+    return []
+  }
+}
+
+function expandDeviceList(expr: string, path: string, problems: Problems): string[] {
+  try {
+    return expandDevices(expr)
+  } catch (err) {
+    if (err instanceof HostlistError) problems.error(path, err.message)
+    else throw err
+    return []
+  }
+}
+
+function nodeRules(groups: NodeGroup[], problems: Problems): void {
+  const owner = new Map<string, string>()
+  let total = 0
+  groups.forEach((g, i) => {
+    const path = `/nodeGroups/${i}`
+    const nodes = expand(g?.nodes, `${path}/nodes`, problems)
+    total += nodes.length
+    for (const node of nodes) {
+      const other = owner.get(node)
+      if (other && other !== g.name) {
+        problems.error(`${path}/nodes`, `node "${node}" is already in node group "${other}": node names must be unique across groups`)
+        break
+      }
+      owner.set(node, g.name)
+    }
+    if (new Set(nodes).size !== nodes.length) problems.error(`${path}/nodes`, 'the hostlist names a node twice: list every node once')
+    const { sockets, coresPerSocket, threadsPerCore, cpus } = g ?? {}
+    if (sockets && coresPerSocket && threadsPerCore && sockets * coresPerSocket * threadsPerCore !== cpus) {
+      problems.error(`${path}/cpus`, `cpus is ${cpus} but sockets x coresPerSocket x threadsPerCore is ${sockets * coresPerSocket * threadsPerCore}: make them agree`)
+    }
+    if (g?.gpus?.devices) {
+      const devices = expandDeviceList(g.gpus.devices, `${path}/gpus/devices`, problems)
+      if (devices.length > 0 && devices.length !== g.gpus.count) {
+        problems.error(`${path}/gpus/devices`, `names ${devices.length} device file(s) but gpus.count is ${g.gpus.count}: give one device per GPU`)
+      }
+    }
+  })
+  if (total > MAX_NODES) problems.error('/nodeGroups', `${total} nodes in all; Slurm allows at most ${MAX_NODES}`)
+}
+
+function qosRules(qos: Spec['qos'], names: Set<string | undefined>, problems: Problems): void {
+  qos.forEach((q, i) => {
+    list(q?.preempt).forEach((p, j) => {
+      if (p === q.name) problems.error(`/qos/${i}/preempt/${j}`, `QoS "${q.name}" cannot preempt itself`)
+      else if (!names.has(p)) problems.error(`/qos/${i}/preempt/${j}`, `unknown QoS "${p}": define it under qos or remove it`)
+    })
+  })
+}
+
+function departmentRules(spec: Spec, qosNames: Set<string | undefined>, problems: Problems): void {
+  list(spec.departments).forEach((d, i) => {
+    const path = `/departments/${i}`
+    list(d?.qos).forEach((q, j) => {
+      if (!qosNames.has(q)) problems.error(`${path}/qos/${j}`, `unknown QoS "${q}": define it under qos or remove it`)
+    })
+    if (d?.defaultQos && !list(d.qos).includes(d.defaultQos)) {
+      problems.error(`${path}/defaultQos`, `defaultQos "${d.defaultQos}" is not in the department's qos list: add it there or pick one of ${JSON.stringify(d.qos)}`)
+    }
+    list(d?.supervisors).forEach((s, j) => {
+      if (!s?.account && typeof s?.name === 'string' && typeof d.name === 'string' && !nameRe.test(`${d.name}-${s.name}`)) {
+        problems.error(`${path}/supervisors/${j}/name`, `the account name "${d.name}-${s.name}" is longer than 40 characters: give the supervisor a shorter name or an explicit account`)
+      }
+      const seen = new Set<string>()
+      list(s?.users).forEach((u, k) => {
+        if (seen.has(u)) problems.error(`${path}/supervisors/${j}/users/${k}`, `user "${u}" is listed twice under this supervisor`)
+        seen.add(u)
+      })
+    })
+  })
+}
+
+function partitionRules(spec: Spec, groupNames: Set<string | undefined>, qosNames: Set<string | undefined>, problems: Problems): void {
+  const departmentNames = new Set(list(spec.departments).map((d) => d?.name))
+  list(spec.sharedPartitions).forEach((p, i) => {
+    if (Array.isArray(p?.departments)) {
+      (p.departments as string[]).forEach((d, j) => {
+        if (!departmentNames.has(d)) problems.error(`/sharedPartitions/${i}/departments/${j}`, `unknown department "${d}": define it under departments or use "all"`)
+      })
+    }
+  })
+  const defaults: string[] = []
+  for (const r of resolvePartitions(spec)) {
+    const p = r.partition
+    list(p?.nodeGroups).forEach((g, j) => {
+      if (!groupNames.has(g)) problems.error(`${r.path}/nodeGroups/${j}`, `unknown node group "${g}": define it under nodeGroups or remove it`)
+    })
+    if (p?.qos && !qosNames.has(p.qos)) problems.error(`${r.path}/qos`, `unknown QoS "${p.qos}": define it under qos or remove it`)
+    if (p?.default) defaults.push(r.path)
+    if (p?.maxTime !== undefined && p.defaultTime !== undefined) {
+      const max = safeSeconds(p.maxTime)
+      const def = safeSeconds(p.defaultTime)
+      if (def !== undefined && max !== undefined && max !== null && (def === null || def > max)) {
+        problems.error(`${r.path}/defaultTime`, `defaultTime ${String(p.defaultTime)} is longer than maxTime ${String(p.maxTime)}: Slurm would refuse the partition`)
+      }
+    }
+  }
+  for (const path of defaults.slice(1)) {
+    problems.error(`${path}/default`, `only one partition may be the default; ${defaults[0]} already is`)
+  }
+  const used = new Set(resolvePartitions(spec).flatMap((r) => list(r.partition?.nodeGroups)))
+  list(spec.nodeGroups).forEach((g, i) => {
+    if (g?.name && !used.has(g.name)) problems.warning(`/nodeGroups/${i}`, `node group "${g.name}" is in no partition: its nodes will never run a job`)
+  })
+}
+
+function safeSeconds(t: string | number): number | null | undefined {
+  try {
+    return timeToSeconds(t)
+  } catch {
+    return undefined
+  }
+}
+
+function idProblems(id: number | undefined, what: string): string | undefined {
+  if (typeof id !== 'number') return undefined
+  if (RESERVED_IDS.has(id)) return `${what} ${id} is reserved (nobody/invalid): pick another`
+  if (id >= DYNAMIC_IDS.from && id <= DYNAMIC_IDS.to) return `${what} ${id} is in systemd's dynamic range ${DYNAMIC_IDS.from}-${DYNAMIC_IDS.to}: pick another`
+  return undefined
+}
+
+function userRules(spec: Spec, qosNames: Set<string | undefined>, problems: Problems): void {
+  const accountsOf = new Map<string, string[]>()
+  list(spec.departments).forEach((d) => {
+    list(d?.supervisors).forEach((s) => {
+      for (const u of list(s?.users)) accountsOf.set(u, [...(accountsOf.get(u) ?? []), supervisorAccount(d, s)])
+    })
+  })
+  const users = list(spec.users)
+  const known = new Set(users.map((u) => u?.name))
+  list(spec.departments).forEach((d, i) => {
+    list(d?.supervisors).forEach((s, j) => {
+      list(s?.users).forEach((u, k) => {
+        if (!known.has(u)) problems.error(`/departments/${i}/supervisors/${j}/users/${k}`, `unknown user "${u}": add them under users with a uid`)
+      })
+    })
+  })
+  const uids = new Map<number, string>()
+  const privateGids = new Map<number, string>()
+  users.forEach((u) => { if (u && u.gid === undefined && typeof u.uid === 'number') privateGids.set(u.uid, u.name) })
+  users.forEach((u, i) => {
+    const path = `/users/${i}`
+    if (!u) return
+    const uidProblem = idProblems(u.uid, 'uid')
+    if (uidProblem) problems.error(`${path}/uid`, uidProblem)
+    const other = uids.get(u.uid)
+    if (other !== undefined) problems.error(`${path}/uid`, `uid ${u.uid} is already used by "${other}": uids must be unique`)
+    else if (typeof u.uid === 'number') uids.set(u.uid, u.name)
+    const gidProblem = idProblems(u.gid, 'gid')
+    if (gidProblem) problems.error(`${path}/gid`, gidProblem)
+    const owner = u.gid !== undefined ? privateGids.get(u.gid) : undefined
+    if (owner !== undefined && owner !== u.name) problems.error(`${path}/gid`, `gid ${u.gid} is the private group of user "${owner}": pick another gid`)
+    const accounts = accountsOf.get(u.name) ?? []
+    if (accounts.length === 0) problems.warning(path, `user "${u.name}" is under no supervisor: they get no Slurm association`)
+    if (u.defaultAccount && !accounts.includes(u.defaultAccount)) {
+      problems.error(`${path}/defaultAccount`, `"${u.defaultAccount}" is not an account of a supervisor listing "${u.name}"; use one of ${JSON.stringify(accounts)}`)
+    }
+    list(u.qos).forEach((q, j) => {
+      if (!qosNames.has(q)) problems.error(`${path}/qos/${j}`, `unknown QoS "${q}": define it under qos or remove it`)
+    })
+  })
+}
+
+/** Warns when a per-user GPU limit can never be reached through the partitions allowing the QoS. */
+function gpuLimitWarnings(spec: Spec, problems: Problems): void {
+  const gpusPerGroup = new Map<string, number>()
+  for (const g of list(spec.nodeGroups)) {
+    if (!g?.gpus || typeof g.nodes !== 'string') continue
+    try {
+      gpusPerGroup.set(g.name, expandHostlist(g.nodes).length * g.gpus.count)
+    } catch {
+      // reported by nodeRules
+    }
+  }
+  const partitions = resolvePartitions(spec)
+  list(spec.qos).forEach((q, i) => {
+    const limit = q?.maxTresPerUser?.gpu
+    if (limit === undefined) return
+    const groups = new Set(partitions.filter((r) => r.allowQos.includes(q.name)).flatMap((r) => list(r.partition.nodeGroups)))
+    const reachable = [...groups].reduce((sum, g) => sum + (gpusPerGroup.get(g) ?? 0), 0)
+    if (limit > reachable) {
+      problems.warning(`/qos/${i}/maxTresPerUser/gpu`, `the limit of ${limit} GPUs per user is above the ${reachable} GPUs in partitions allowing QoS "${q.name}"`)
+    }
+  })
+}
+
+function versionRules(spec: Spec, problems: Problems): void {
+  const version = spec.cluster?.slurmVersion
+  if (typeof version !== 'string') return
+  const [major] = version.split('.').map(Number)
+  if (major !== undefined && major < 21) problems.error('/cluster/slurmVersion', `Slurm ${version} is too old: HPC Steward renders files for Slurm 21.08 and later`)
+}
