@@ -8,14 +8,14 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      'no-console': ['error', { allow: [] }],
+      'no-console': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
   {
     // The CLI, the benchmarks and the scripts talk to a terminal on purpose.
-    files: ['src/cli/**', 'bench/**', 'bin/**', 'ops/**'],
+    files: ['src/cli/**', 'bench/**', 'bin/**', 'ops/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },
   {

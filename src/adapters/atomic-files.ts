@@ -3,7 +3,7 @@
  * written and fsynced under a staging directory beside the target, then renamed into
  * place; if any rename fails the files already moved are put back as they were.
  */
-import { mkdir, open, rename, rm, stat, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { basename, dirname, join, resolve } from 'node:path'
 
@@ -56,18 +56,27 @@ export async function writeFilesAtomically(dir: string, files: readonly FileToWr
 }
 
 async function swapIn(staging: string, target: string, files: readonly FileToWrite[]): Promise<void> {
-  const backups: Array<{ name: string; previous: Buffer | undefined }> = []
+  // Each old file is moved aside into the staging directory (same file system, so a
+  // rename), then the new one is renamed into place; on failure the moves are undone.
+  const moved: Array<{ name: string; backup: string | undefined }> = []
   try {
     for (const f of files) {
       const path = join(target, f.name)
-      backups.push({ name: f.name, previous: await readFile(path).catch(() => undefined) })
+      const backup = join(staging, `${f.name}.previous`)
+      // Checked here, not up front, so the undo below is the one path for every failure.
+      if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new FilesWriteError(`${path} is a directory`)
+      const hadPrevious = await rename(path, backup).then(() => true, (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return false
+        throw err
+      })
+      moved.push({ name: f.name, backup: hadPrevious ? backup : undefined })
       await rename(join(staging, f.name), path)
     }
   } catch (err) {
-    for (const b of backups.reverse()) {
-      const path = join(target, b.name)
-      if (b.previous === undefined) await rm(path, { force: true })
-      else await writeFile(path, b.previous)
+    for (const m of moved.reverse()) {
+      const path = join(target, m.name)
+      if (m.backup) await rename(m.backup, path)
+      else await rm(path, { force: true })
     }
     throw new FilesWriteError(`could not write the files into ${target}; left as they were`, { cause: err })
   }

@@ -1,115 +1,111 @@
-/**
- * Slurm hostlist expressions (`gpu-[001-016]`, `rack[1-2]-node[01-03]`).
- *
- * Pure string code, no I/O. Behaviour was checked against `scontrol show
- * hostnames` / `scontrol show hostlist` of Slurm 22.05 (see
- * test/integration/hostlist-oracle.test.ts for the recorded findings).
- */
+// Slurm hostlist expressions (`gpu-[001-016]`, `rack[1-2]-node[01-03]`). Pure, no I/O.
+// Behaviour is checked against scontrol of Slurm 22.05; the findings are recorded
+// in test/integration/hostlist-oracle.test.ts.
 
 /** Slurm refuses ranges of more than 64 Ki hosts; we apply it per expression. */
-export const MAX_HOSTLIST_HOSTS = 65_536;
+export const MAX_HOSTLIST_HOSTS = 65_536
 
 /** Thrown for malformed hostlist expressions or host names, and for expressions over the host limit. */
 export class HostlistError extends Error {
-  override readonly name = 'HostlistError';
+  override readonly name = 'HostlistError'
   constructor(
     message: string,
     /** The offending expression or host name, for logs and API error bodies. */
     readonly input: string,
   ) {
-    super(`Invalid hostlist ${JSON.stringify(input)}: ${message}`);
+    super(`Invalid hostlist ${JSON.stringify(input)}: ${message}`)
   }
 }
 
 /** `width` is the minimum digit count (Slurm's `%0*lu`): the length of the low bound as written. */
 interface Range {
-  lo: number;
-  hi: number;
-  width: number;
+  lo: number
+  hi: number
+  width: number
 }
-/** A host-name item: literal text interleaved with bracket groups. */
-type Segment = string | Range[];
+/** One comma-separated item is a list of segments: literal text or a bracket group. */
+type Segment = string | Range[]
 
-const NAME_TEXT = /^[A-Za-z0-9._-]*$/;
-const HOST_NAME = /^[A-Za-z0-9._-]+$/;
-const RANGE_TEXT = /^(\d+)(?:-(\d+))?$/;
+const HOST_NAME = /^[A-Za-z0-9._-]+$/
+const NAME_RULE = 'host names may only contain letters, digits, "-", "." and "_"'
+const RANGE_TEXT = /^(\d+)(?:-(\d+))?$/
 // Above 15 digits a Number stops being exact; real node names never get close.
-const MAX_DIGITS = 15;
+const MAX_DIGITS = 15
 
-const pad = (n: number, width: number): string => String(n).padStart(width, '0');
-const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const pad = (n: number, width: number): string => String(n).padStart(width, '0')
+const rangeHosts = (r: Range): string[] => Array.from({ length: r.hi - r.lo + 1 }, (_, i) => pad(r.lo + i, r.width))
+const isDigit = (c: number): boolean => c >= 48 && c <= 57
 
 function parseRanges(body: string, expr: string): Range[] {
   return body.split(',').map((part) => {
-    if (part === '') throw new HostlistError('empty range inside brackets', expr);
-    const m = RANGE_TEXT.exec(part);
-    if (!m) throw new HostlistError(`"${part}" is not a number or a range like 1-8 (digits only inside brackets)`, expr);
-    const loText = m[1] ?? '';
-    const hiText = m[2] ?? loText;
-    if (hiText.length > MAX_DIGITS || loText.length > MAX_DIGITS) throw new HostlistError(`"${part}" is too large`, expr);
-    const lo = Number(loText);
-    const hi = Number(hiText);
-    if (lo > hi) throw new HostlistError(`reversed range "${part}"`, expr);
-    return { lo, hi, width: loText.length };
-  });
+    if (part === '') throw new HostlistError('empty range inside brackets', expr)
+    const m = RANGE_TEXT.exec(part)
+    if (!m) throw new HostlistError(`"${part}" is not a number or a range like 1-8 (digits only inside brackets)`, expr)
+    const loText = m[1] ?? ''
+    const hiText = m[2] ?? loText
+    if (hiText.length > MAX_DIGITS || loText.length > MAX_DIGITS) throw new HostlistError(`"${part}" is too large`, expr)
+    const [lo, hi] = [Number(loText), Number(hiText)]
+    if (lo > hi) throw new HostlistError(`reversed range "${part}"`, expr)
+    return { lo, hi, width: loText.length }
+  })
 }
 
 /** Splits at top-level commas (commas inside brackets belong to a range list) and parses each item. */
 function parse(expr: string): Segment[][] {
-  const items: Segment[][] = [];
-  let segments: Segment[] = [];
-  let text = '';
-  let open = -1; // index of the current '[' or -1 outside brackets
+  const items: Segment[][] = []
+  let segments: Segment[] = []
+  let text = ''
+  let open = -1 // index of the current '[' or -1 outside brackets
   const flushText = (): void => {
-    if (!NAME_TEXT.test(text)) {
-      throw new HostlistError(`host names may only contain letters, digits, "-", "." and "_" (got "${text}")`, expr);
+    if (text !== '' && !HOST_NAME.test(text)) {
+      throw new HostlistError(`${NAME_RULE} (got "${text}")`, expr)
     }
-    if (text !== '') segments.push(text);
-    text = '';
-  };
+    if (text !== '') segments.push(text)
+    text = ''
+  }
   for (let i = 0; i <= expr.length; i++) {
-    const c = expr[i];
+    const c = expr[i]
     if (open >= 0) {
-      if (c === undefined) throw new HostlistError(`unclosed "[" at position ${open}`, expr);
-      if (c === '[') throw new HostlistError(`nested "[" at position ${i}`, expr);
-      if (c !== ']') continue;
-      segments.push(parseRanges(expr.slice(open + 1, i), expr));
-      open = -1;
+      if (c === undefined) throw new HostlistError(`unclosed "[" at position ${open}`, expr)
+      if (c === '[') throw new HostlistError(`nested "[" at position ${i}`, expr)
+      if (c !== ']') continue
+      segments.push(parseRanges(expr.slice(open + 1, i), expr))
+      open = -1
     } else if (c === '[') {
-      flushText();
-      open = i;
+      flushText()
+      open = i
     } else if (c === ']') {
-      throw new HostlistError(`"]" without "[" at position ${i}`, expr);
+      throw new HostlistError(`"]" without "[" at position ${i}`, expr)
     } else if (c === ',' || c === undefined) {
-      flushText();
+      flushText()
       // Slurm silently skips empty items ("a,,b"); we reject them because they
       // usually mean a template substituted an empty value.
-      if (segments.length === 0) throw new HostlistError(`empty item at position ${i}`, expr);
-      items.push(segments);
-      segments = [];
+      if (segments.length === 0) throw new HostlistError(`empty item at position ${i}`, expr)
+      items.push(segments)
+      segments = []
     } else {
-      text += c;
+      text += c
     }
   }
-  return items;
+  return items
 }
 
 /** Host count of parsed items, failing fast before anything big is materialised. */
 function countItems(items: Segment[][], expr: string): number {
-  let total = 0;
+  let total = 0
   for (const segments of items) {
-    let product = 1;
+    let product = 1
     for (const seg of segments) {
-      if (typeof seg === 'string') continue;
-      product *= seg.reduce((sum, r) => sum + r.hi - r.lo + 1, 0);
-      if (product > MAX_HOSTLIST_HOSTS) break;
+      if (typeof seg === 'string') continue
+      product *= seg.reduce((sum, r) => sum + r.hi - r.lo + 1, 0)
+      if (product > MAX_HOSTLIST_HOSTS) break
     }
-    total += product;
+    total += product
     if (total > MAX_HOSTLIST_HOSTS) {
-      throw new HostlistError(`expands to more than ${MAX_HOSTLIST_HOSTS} hosts (Slurm's limit)`, expr);
+      throw new HostlistError(`expands to more than ${MAX_HOSTLIST_HOSTS} hosts (Slurm's limit)`, expr)
     }
   }
-  return total;
+  return total
 }
 
 /**
@@ -122,33 +118,26 @@ function countItems(items: Segment[][], expr: string): number {
  * Duplicates are kept, exactly like `scontrol show hostnames`.
  *
  * Text after the last bracket (`node[1-3]-ib`) is accepted here, but Slurm
- * 22.05 rejects it, so never pass such an expression on to Slurm;
+ * 22.05 rejects it, so never pass such an expression on to Slurm
  * {@link compressHostlist} never produces one.
  *
  * @returns `[]` for the empty string (scontrol prints nothing for it).
  * @throws {HostlistError} on malformed input or more than {@link MAX_HOSTLIST_HOSTS} hosts.
  */
 export function expandHostlist(expr: string): string[] {
-  if (expr === '') return [];
-  const items = parse(expr);
-  countItems(items, expr);
-  const out: string[] = [];
+  if (expr === '') return []
+  const items = parse(expr)
+  countItems(items, expr)
+  const out: string[] = []
   for (const segments of items) {
-    let acc = [''];
+    let acc = ['']
     for (const seg of segments) {
-      if (typeof seg === 'string') {
-        acc = acc.map((prefix) => prefix + seg);
-        continue;
-      }
-      const next: string[] = [];
-      for (const prefix of acc) {
-        for (const r of seg) for (let n = r.lo; n <= r.hi; n++) next.push(prefix + pad(n, r.width));
-      }
-      acc = next;
+      const tails = typeof seg === 'string' ? [seg] : seg.flatMap(rangeHosts)
+      acc = acc.flatMap((head) => tails.map((tail) => head + tail))
     }
-    for (const host of acc) out.push(host);
+    for (const host of acc) out.push(host)
   }
-  return out;
+  return out
 }
 
 /**
@@ -156,7 +145,7 @@ export function expandHostlist(expr: string): string[] {
  * @throws {HostlistError} like {@link expandHostlist}.
  */
 export function countHostlist(expr: string): number {
-  return expr === '' ? 0 : countItems(parse(expr), expr);
+  return expr === '' ? 0 : countItems(parse(expr), expr)
 }
 
 /**
@@ -165,10 +154,10 @@ export function countHostlist(expr: string): number {
  */
 export function isHostlistExpression(expr: string): boolean {
   try {
-    return countHostlist(expr) > 0;
+    return countHostlist(expr) > 0
   } catch (err) {
-    if (err instanceof HostlistError) return false;
-    throw err;
+    if (err instanceof HostlistError) return false
+    throw err
   }
 }
 
@@ -179,35 +168,32 @@ export function isHostlistExpression(expr: string): boolean {
  */
 function strnatcmp(a: string, b: string): number {
   for (let k = 0; ; k++) {
-    const ca = a.charCodeAt(k);
-    const cb = b.charCodeAt(k);
+    const ca = a.charCodeAt(k)
+    const cb = b.charCodeAt(k)
     if (isDigit(ca) && isDigit(cb)) {
-      const leftAligned = ca === 48 || cb === 48;
-      let bias = 0;
+      const leftAligned = ca === 48 || cb === 48
+      let bias = 0
       for (let d = k; ; d++) {
-        const da = isDigit(a.charCodeAt(d));
-        const db = isDigit(b.charCodeAt(d));
+        const da = isDigit(a.charCodeAt(d))
+        const db = isDigit(b.charCodeAt(d))
         if (!da || !db) {
           if (da !== db) return da ? 1 : -1; // the longer run of digits wins
-          if (bias !== 0) return bias;
-          break;
+          if (bias !== 0) return bias
+          break
         }
-        const diff = a.charCodeAt(d) - b.charCodeAt(d);
-        if (diff !== 0 && leftAligned) return diff;
-        if (bias === 0) bias = diff;
+        const diff = a.charCodeAt(d) - b.charCodeAt(d)
+        if (diff !== 0 && leftAligned) return diff
+        if (bias === 0) bias = diff
       }
     }
     // Past the end charCodeAt is NaN, which plays the part of C's '\0'.
-    if (Number.isNaN(ca) || Number.isNaN(cb)) return Number.isNaN(ca) ? (Number.isNaN(cb) ? 0 : -1) : 1;
-    if (ca !== cb) return ca - cb;
+    if (Number.isNaN(ca) || Number.isNaN(cb)) return Number.isNaN(ca) ? (Number.isNaN(cb) ? 0 : -1) : 1
+    if (ca !== cb) return ca - cb
   }
 }
 
-interface Block {
-  prefix: string;
-  /** Digits of each numbered host, or undefined for a name emitted as-is. */
-  digits?: string[];
-}
+/** A numbered group (prefix + the digits of each host) or, without `digits`, a name emitted as-is. */
+type Block = { prefix: string; digits?: string[] }
 
 /**
  * Compresses host names into a hostlist expression that Slurm accepts and that
@@ -224,34 +210,32 @@ interface Block {
  *   than {@link MAX_HOSTLIST_HOSTS} distinct hosts (the result could not be expanded).
  */
 export function compressHostlist(hosts: readonly string[]): string {
-  const unique = new Set(hosts);
+  const unique = new Set(hosts)
   if (unique.size > MAX_HOSTLIST_HOSTS) {
-    throw new HostlistError(`more than ${MAX_HOSTLIST_HOSTS} hosts (Slurm's limit)`, `${unique.size} hosts`);
+    throw new HostlistError(`more than ${MAX_HOSTLIST_HOSTS} hosts (Slurm's limit)`, `${unique.size} hosts`)
   }
-  const blocks: Block[] = [];
-  const numbered = new Map<string, Block>();
+  const blocks: Block[] = []
+  const numbered = new Map<string, Block>()
   for (const host of unique) {
-    if (!HOST_NAME.test(host)) {
-      throw new HostlistError('host names may only contain letters, digits, "-", "." and "_"', host);
-    }
-    let start = host.length;
-    while (start > 0 && isDigit(host.charCodeAt(start - 1))) start--;
+    if (!HOST_NAME.test(host)) throw new HostlistError(NAME_RULE, host)
+    let start = host.length
+    while (start > 0 && isDigit(host.charCodeAt(start - 1))) start--
     if (start === host.length || host.length - start > MAX_DIGITS) {
-      blocks.push({ prefix: host });
-      continue;
+      blocks.push({ prefix: host })
+      continue
     }
-    const prefix = host.slice(0, start);
-    let block = numbered.get(prefix);
+    const prefix = host.slice(0, start)
+    let block = numbered.get(prefix)
     if (!block) {
-      block = { prefix, digits: [] };
-      numbered.set(prefix, block);
-      blocks.push(block);
+      block = { prefix, digits: [] }
+      numbered.set(prefix, block)
+      blocks.push(block)
     }
-    block.digits?.push(host.slice(start));
+    block.digits?.push(host.slice(start))
   }
   // Literal names sort before a numbered group of the same prefix, as in Slurm.
-  blocks.sort((a, b) => strnatcmp(a.prefix, b.prefix) || (a.digits ? 1 : 0) - (b.digits ? 1 : 0));
-  return blocks.map((b) => (b.digits ? formatGroup(b.prefix, b.digits) : b.prefix)).join(',');
+  blocks.sort((a, b) => strnatcmp(a.prefix, b.prefix) || (a.digits ? 1 : 0) - (b.digits ? 1 : 0))
+  return blocks.map((b) => (b.digits ? formatGroup(b.prefix, b.digits) : b.prefix)).join(',')
 }
 
 /**
@@ -261,18 +245,18 @@ export function compressHostlist(hosts: readonly string[]): string {
  * where Slurm's own output depends on the input order, e.g. n[9-10,05] vs n[9,05,10]).
  */
 function formatGroup(prefix: string, digits: string[]): string {
-  const hosts = digits.map((text) => ({ text, n: Number(text) }));
-  hosts.sort((a, b) => a.text.length - b.text.length || a.n - b.n);
-  const ranges: Range[] = [];
+  const hosts = digits.map((text) => ({ text, n: Number(text) }))
+  hosts.sort((a, b) => a.text.length - b.text.length || a.n - b.n)
+  const ranges: Range[] = []
   for (const { text, n } of hosts) {
-    const last = ranges[ranges.length - 1];
+    const last = ranges[ranges.length - 1]
     // Extend only if the range's format reproduces this exact text, so "10" may
     // follow "09" (width 2) or "9" (width 1) but "01" never follows "0".
-    if (last && n === last.hi + 1 && pad(n, last.width) === text) last.hi = n;
-    else ranges.push({ lo: n, hi: n, width: text.length });
+    if (last && n === last.hi + 1 && pad(n, last.width) === text) last.hi = n
+    else ranges.push({ lo: n, hi: n, width: text.length })
   }
   const body = ranges
     .map((r) => (r.lo === r.hi ? pad(r.lo, r.width) : `${pad(r.lo, r.width)}-${pad(r.hi, r.width)}`))
-    .join(',');
-  return hosts.length === 1 ? prefix + body : `${prefix}[${body}]`;
+    .join(',')
+  return hosts.length === 1 ? prefix + body : `${prefix}[${body}]`
 }

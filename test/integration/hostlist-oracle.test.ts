@@ -2,10 +2,12 @@
  * Property test of src/slurm/hostlist.ts against the real Slurm parser
  * (`scontrol show hostnames|hostlist|hostlistsorted`, no slurmctld needed).
  *
- * Findings on Debian's slurm-client 22.05.8, each pinned by a test below:
- * - scontrol needs a slurm.conf even for these offline commands (it dies with
- *   "Could not establish a configuration source" otherwise), so we write a
- *   minimal one to a temp dir and set SLURM_CONF for the child only.
+ * Findings on Debian's slurm-client 22.05.8 (all but the first are pinned by
+ * the first test below, so a Slurm upgrade that changes them is noticed):
+ * - scontrol needs a slurm.conf even for these offline commands and for
+ *   --version (it dies with "Could not establish a configuration source"
+ *   otherwise), so we write a minimal one to a temp dir and set SLURM_CONF for
+ *   the child processes only.
  * - Invalid input prints "Invalid hostlist: ..." on stderr and still exits 0,
  *   so stderr output is treated as failure here.
  * - Duplicates: `show hostnames 'n[1-3],n2,n[1-2]'` keeps them all, in order
@@ -26,9 +28,12 @@
  *   We enforce 65,536 per expression, which is stricter.
  * - scontrol is laxer than us: it skips empty items (a,,b), splits on spaces,
  *   reads n[3-] as n3 and n[1-3 as "n"; we reject all of these.
- * - Order inside a bracket for mixed paddings can differ from hostlistsorted
- *   (Slurm's sort comparator mutates range widths; n9,n10,n05 prints as
- *   n[9-10,05], we print n[9,05,10]); only the set is the contract.
+ * - Groups are ordered with strnatcmp (rack2-n1 before rack10-n1, but
+ *   n0087-bmc before n81-bmc), names without digits before n[...] groups.
+ * - hostlistsorted is not canonical for mixed paddings: its comparator
+ *   mutates range widths, so n9,n10,n05 gives n[9-10,05] but n10,n05,n9 gives
+ *   n[9,05,10] (what we print). Apart from such cases our output is identical
+ *   (the property test below reports how many); only the set is the contract.
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -49,6 +54,17 @@ await writeFile(
 )
 const env = { ...process.env, SLURM_CONF: slurmConf }
 
+let version: string
+try {
+  version = (await run('scontrol', ['--version'], { env })).stdout.trim()
+} catch (err) {
+  // CI installs Slurm, so a missing scontrol is a broken environment, not a reason to skip.
+  t.fail(`scontrol is not runnable (${(err as Error).message}); install Slurm's client (Debian: slurm-client)`)
+  await rm(confDir, { recursive: true, force: true })
+  process.exit(1)
+}
+t.comment(`oracle: ${version}`)
+
 /** Runs `scontrol show <what> <arg>` (argv, no shell) and returns its output lines. */
 async function scontrol(what: 'hostnames' | 'hostlist' | 'hostlistsorted', arg: string): Promise<string[]> {
   const { stdout, stderr } = await run('scontrol', ['show', what, arg], { env, maxBuffer: 64 * 1024 * 1024 })
@@ -58,16 +74,6 @@ async function scontrol(what: 'hostnames' | 'hostlist' | 'hostlistsorted', arg: 
 }
 
 const sorted = (hosts: Iterable<string>): string[] => [...hosts].sort()
-
-let version: string
-try {
-  version = (await run('scontrol', ['--version'], { env })).stdout.trim()
-} catch (err) {
-  // CI installs Slurm, so a missing scontrol is a broken environment, not a reason to skip.
-  t.fail(`scontrol is not runnable (${(err as Error).message}); install Slurm's client (Debian: slurm-client)`)
-  process.exit(1)
-}
-t.comment(`oracle: ${version}`)
 
 t.test('The recorded scontrol findings still hold.', async (t) => {
   // Prepare / Act / Assess: one probe per finding in the header comment.
@@ -83,6 +89,17 @@ t.test('The recorded scontrol findings still hold.', async (t) => {
   t.same(await scontrol('hostlistsorted', 'node2-ib,node1-ib'), ['node1-ib,node2-ib'], 'suffixed names stay literal')
   t.equal((await scontrol('hostnames', 'n[0-65535]')).length, 65_536, '65,536 hosts in one range are fine')
   await t.rejects(scontrol('hostnames', 'n[0-65536]'), /Too many hosts/, '65,537 hosts in one range are not')
+  t.equal((await scontrol('hostnames', 'a[1-40000],b[1-40000]')).length, 80_000, 'the limit is per range')
+  t.same(await scontrol('hostnames', 'a,,b'), ['a', 'b'], 'empty items are skipped')
+  t.same(await scontrol('hostnames', 'n[3-]'), ['n3'], 'an open-ended range is read as its low bound')
+  t.same(
+    await scontrol('hostlistsorted', 'rack10-n1,rack2-n1,n81-bmc,n0087-bmc'),
+    ['n0087-bmc,n81-bmc,rack2-n1,rack10-n1'],
+    'strnatcmp order of groups',
+  )
+  t.same(await scontrol('hostlistsorted', 'n9,n10,n05'), ['n[9-10,05]'], 'mixed padding, one input order')
+  t.same(await scontrol('hostlistsorted', 'n10,n05,n9'), ['n[9,05,10]'], 'mixed padding, another input order')
+  t.equal(compressHostlist(['n9', 'n10', 'n05']), 'n[9,05,10]', 'we print one of the two')
 })
 
 /** Tiny seeded PRNG (mulberry32) so every run checks the same cases. */

@@ -1,0 +1,21 @@
+/**
+ * `npm run bench`: every benchmark of the project, in one run, each reported with its
+ * baseline measured in the same run (these machines are noisy; compare ratios).
+ */
+import { benchRender } from './render.js'
+import type { Report } from './timing.js'
+
+const report: Report = (name, fields) => {
+  console.log(`\n## ${name}`)
+  for (const [key, value] of Object.entries(fields)) console.log(`  ${key.padEnd(32)} ${value}`)
+}
+
+const only = process.argv[2]
+const benches: Record<string, (report: Report) => Promise<void>> = {
+  render: benchRender,
+}
+
+for (const [name, bench] of Object.entries(benches)) {
+  if (only && only !== name) continue
+  await bench(report)
+}

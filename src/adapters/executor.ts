@@ -1,0 +1,78 @@
+/**
+ * The Executor: how domain code reaches a Slurm controller. It runs an argv (never a
+ * shell string) and reads/writes files atomically. The local implementation serves the
+ * sandbox; an SSH implementation (node-ssh) serves remote controllers.
+ */
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+
+/** The outcome of one command. A non-zero exit is a result, not an exception. */
+export interface ExecResult {
+  argv: readonly string[]
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export interface ExecOptions {
+  /** Text written to the command's standard input. */
+  input?: string
+  /** Milliseconds before the command is killed (default 120 s). */
+  timeoutMs?: number
+}
+
+export interface Executor {
+  /** A short description for logs and messages, e.g. `local` or `ssh://slurm@head-1:22`. */
+  readonly target: string
+  run(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>
+  readFile(path: string): Promise<string | undefined>
+  /** Writes through a temporary name in the same directory, then renames into place. */
+  writeFileAtomic(path: string, content: string, mode?: number): Promise<void>
+}
+
+/** Thrown when a command could not be started at all (missing binary, timeout). */
+export class ExecError extends Error {
+  override name = 'ExecError'
+}
+
+/** Runs commands on this machine with `execFile`, with an optional extra environment. */
+export function createLocalExecutor(env: Record<string, string> = {}): Executor {
+  return {
+    target: 'local',
+    run(argv, options = {}) {
+      const [file, ...args] = argv
+      if (!file) return Promise.reject(new ExecError('empty argv'))
+      return new Promise((resolve, reject) => {
+        const child = execFile(file, args, {
+          env: { ...process.env, ...env },
+          timeout: options.timeoutMs ?? 120_000,
+          maxBuffer: 256 * 1024 * 1024,
+          encoding: 'utf8',
+        }, (err, stdout, stderr) => {
+          const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string }) | null
+          if (e && typeof e.code === 'string') return reject(new ExecError(`cannot run ${file}: ${e.code}`, { cause: err }))
+          if (e?.killed) return reject(new ExecError(`${file} timed out after ${options.timeoutMs ?? 120_000} ms`, { cause: err }))
+          resolve({ argv, code: e ? Number(e.code ?? 1) : 0, stdout, stderr })
+        })
+        if (options.input !== undefined) child.stdin?.end(options.input)
+      })
+    },
+    async readFile(path) {
+      return readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined
+        throw err
+      })
+    },
+    async writeFileAtomic(path, content, mode = 0o644) {
+      const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
+      try {
+        await writeFile(temp, content, { mode, flush: true })
+        await rename(temp, path)
+      } finally {
+        await rm(temp, { force: true })
+      }
+    },
+  }
+}

@@ -1,0 +1,82 @@
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { parse } from 'yaml'
+import { buildApp } from '../../src/api/app.js'
+
+const campusText = readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')
+const campus = () => parse(campusText) as Record<string, unknown>
+
+t.test('GET /healthz answers ok', async (t) => {
+  const app = await buildApp()
+  t.teardown(() => app.close())
+  const res = await app.inject({ method: 'GET', url: '/healthz' })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { status: 'ok' })
+})
+
+t.test('POST /v1/validate accepts the campus spec as JSON', async (t) => {
+  const app = await buildApp()
+  t.teardown(() => app.close())
+  const res = await app.inject({ method: 'POST', url: '/v1/validate', payload: campus() })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { ok: true, errors: [] })
+})
+
+t.test('POST /v1/validate reads YAML and reports every problem with its path', async (t) => {
+  const app = await buildApp()
+  t.teardown(() => app.close())
+  const text = campusText.replace('name: nlp\n    description', 'name: "nlp\\nNodeName=evil"\n    description')
+  const res = await app.inject({ method: 'POST', url: '/v1/validate', payload: text, headers: { 'content-type': 'application/yaml' } })
+  t.equal(res.statusCode, 200)
+  const body = res.json() as { ok: boolean; errors: Array<{ path: string }> }
+  t.equal(body.ok, false)
+  t.ok(body.errors.some((e) => e.path === '/departments/0/name'))
+})
+
+t.test('POST /v1/render returns the files of a valid spec', async (t) => {
+  const app = await buildApp()
+  t.teardown(() => app.close())
+  const res = await app.inject({ method: 'POST', url: '/v1/render', payload: campus() })
+  t.equal(res.statusCode, 200)
+  const body = res.json() as { hash: string; files: Array<{ name: string; content: string }> }
+  t.same(body.files.map((f) => f.name), ['slurm.conf', 'gres.conf', 'cgroup.conf', 'pam_slurm_adopt.conf', 'provisioning_parameters.json'])
+  t.match(body.files[0]?.content, /PartitionName=nlp Nodes=gpu-h100-\[001-016\] AllowAccounts=nlp,nlp-smith,nlp-garcia/)
+  t.match(body.files[0]?.content, new RegExp(`sha256:${body.hash}`))
+})
+
+t.test('POST /v1/render refuses an invalid spec with 400 and the validation errors', async (t) => {
+  const app = await buildApp()
+  t.teardown(() => app.close())
+  const spec = campus() as { qos: Array<{ name: string }> }
+  spec.qos.push({ name: 'standard' })
+  const res = await app.inject({ method: 'POST', url: '/v1/render', payload: spec })
+  t.equal(res.statusCode, 400)
+  const body = res.json() as { error: string; details: Array<{ path: string }> }
+  t.equal(body.error, 'SpecInvalid')
+  t.same(body.details.map((d) => d.path), ['/qos/4/name'])
+})
+
+t.test('malformed input is a 400 that names the problem', async (t) => {
+  const app = await buildApp()
+  t.teardown(() => app.close())
+  const yaml = await app.inject({ method: 'POST', url: '/v1/render', payload: 'a: [1,', headers: { 'content-type': 'application/yaml' } })
+  t.equal(yaml.statusCode, 400)
+  t.equal((yaml.json() as { error: string }).error, 'SpecUnreadable')
+  const json = await app.inject({ method: 'POST', url: '/v1/render', payload: '{"a":', headers: { 'content-type': 'application/json' } })
+  t.equal(json.statusCode, 400)
+})
+
+t.test('an unknown route is a 404 in the error format', async (t) => {
+  const app = await buildApp()
+  t.teardown(() => app.close())
+  const res = await app.inject({ method: 'GET', url: '/v1/nothing' })
+  t.equal(res.statusCode, 404)
+  t.same(Object.keys(res.json() as object).sort(), ['details', 'error', 'message'])
+})
+
+t.test('a body over the size limit is refused with 413', async (t) => {
+  const app = await buildApp({ bodyLimit: 1024 })
+  t.teardown(() => app.close())
+  const res = await app.inject({ method: 'POST', url: '/v1/validate', payload: { pad: 'x'.repeat(2048) } })
+  t.equal(res.statusCode, 413)
+})

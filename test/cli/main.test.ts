@@ -1,0 +1,75 @@
+/**
+ * The CLI as a user runs it: the compiled `bin/steward.js` (built by `npm test` and
+ * `npm ci`) in a child process, checking exit codes, output and files written.
+ */
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, writeFileSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const campus = join(root, 'examples', 'campus.yaml')
+
+function steward(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(root, 'bin', 'steward.js'), ...args], { cwd: root }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr })
+    })
+  })
+}
+
+t.before(() => {
+  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is missing: run npm run build first')
+})
+
+t.test('validate exits 0 for the campus example', async (t) => {
+  const res = await steward('validate', campus)
+  t.equal(res.code, 0, res.stderr)
+})
+
+t.test('validate --json prints ok and no errors', async (t) => {
+  const res = await steward('validate', campus, '--json')
+  t.same(JSON.parse(res.stdout), { ok: true, errors: [] })
+})
+
+t.test('validate exits 1 with one error per problem for a spec with errors', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'steward-cli-'))
+  const file = join(dir, 'bad.yaml')
+  writeFileSync(file, readFileSync(campus, 'utf8')
+    .replace('      - name: nlp\n', '      - name: "nlp\\nNodeName=evil"\n')
+    .replace('nodeGroups: [a10g]', 'nodeGroups: [a10g, tpu]')
+    .replace('description: Deep Learning Lab', 'description: "Deep # Learning"'))
+  const res = await steward('validate', file, '--json')
+  t.equal(res.code, 1)
+  const body = JSON.parse(res.stdout) as { ok: boolean; errors: Array<{ path: string; severity: string }> }
+  t.equal(body.ok, false)
+  t.same(body.errors.map((e) => e.path).sort(), ['/departments/0/partitions/0/name', '/departments/1/partitions/0/nodeGroups/1', '/departments/2/description'])
+  const out = join(dir, 'out')
+  const render = await steward('render', file, '--out', out)
+  t.equal(render.code, 1)
+  t.notOk(existsSync(out), 'nothing is written')
+})
+
+t.test('validate exits 2 for a missing file or input that is not YAML', async (t) => {
+  t.equal((await steward('validate', '/nonexistent/spec.yaml')).code, 2)
+  const dir = mkdtempSync(join(tmpdir(), 'steward-cli-'))
+  writeFileSync(join(dir, 'x.yaml'), 'a: [1,\n')
+  const res = await steward('validate', join(dir, 'x.yaml'))
+  t.equal(res.code, 2)
+  t.match(res.stderr, /not valid YAML/)
+})
+
+t.test('render writes every file into a new directory', async (t) => {
+  const out = join(mkdtempSync(join(tmpdir(), 'steward-cli-')), 'etc')
+  const res = await steward('render', campus, '--out', out)
+  t.equal(res.code, 0, res.stderr)
+  t.same(readdirSync(out).sort(), ['cgroup.conf', 'gres.conf', 'pam_slurm_adopt.conf', 'provisioning_parameters.json', 'slurm.conf'])
+})
+
+t.test('an unknown command or flag is a usage error with exit 2', async (t) => {
+  t.equal((await steward('frobnicate')).code, 2)
+  t.equal((await steward('validate', campus, '--bogus')).code, 2)
+  t.equal((await steward('render', campus)).code, 2)
+})
