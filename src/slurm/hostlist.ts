@@ -118,8 +118,8 @@ function countItems(items: Segment[][], expr: string): number {
  * Duplicates are kept, exactly like `scontrol show hostnames`.
  *
  * Text after the last bracket (`node[1-3]-ib`) is accepted here, but Slurm
- * 22.05 rejects it, so never pass such an expression on to Slurm
- * {@link compressHostlist} never produces one.
+ * 22.05 rejects it: never pass such an expression on to Slurm
+ * ({@link compressHostlist} never produces one).
  *
  * @returns `[]` for the empty string (scontrol prints nothing for it).
  * @throws {HostlistError} on malformed input or more than {@link MAX_HOSTLIST_HOSTS} hosts.

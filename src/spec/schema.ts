@@ -131,6 +131,8 @@ export const Department = strict({
   fairshare: Type.Optional(PositiveCount),
   qos: Type.Array(Name, { minItems: 1 }),
   defaultQos: Type.Optional(Name),
+  /** QoS a department admin may choose from for `qos`/`defaultQos` (set by a cluster admin). */
+  allowedQos: Type.Optional(Type.Array(Name, { description: 'QoS names a department admin may choose from' })),
   partitions: Type.Optional(Type.Array(Partition)),
   supervisors: Type.Optional(Type.Array(Supervisor)),
 })

@@ -83,6 +83,11 @@ function uniqueNames(problems: Problems, entries: Entry[], kind: string): void {
 
 function expand(expr: unknown, path: string, problems: Problems): string[] {
   if (typeof expr !== 'string') return []
+  // Slurm 22.05 rejects text after the last range of a name (`node[1-3]-ib`).
+  if (/\][^,[\]]+(?:,|$)/.test(expr)) {
+    problems.error(path, `"${expr}": Slurm does not accept text after the last [range] of a name; put the range last (e.g. ib-node[1-3])`)
+    return []
+  }
   try {
     return expandHostlist(expr)
   } catch (err) {
@@ -146,6 +151,9 @@ function departmentRules(spec: Spec, qosNames: Set<string | undefined>, problems
     const path = `/departments/${i}`
     list(d?.qos).forEach((q, j) => {
       if (!qosNames.has(q)) problems.error(`${path}/qos/${j}`, `unknown QoS "${q}": define it under qos or remove it`)
+    })
+    list(d?.allowedQos).forEach((q, j) => {
+      if (!qosNames.has(q)) problems.error(`${path}/allowedQos/${j}`, `unknown QoS "${q}": define it under qos or remove it`)
     })
     if (d?.defaultQos && !list(d.qos).includes(d.defaultQos)) {
       problems.error(`${path}/defaultQos`, `defaultQos "${d.defaultQos}" is not in the department's qos list: add it there or pick one of ${JSON.stringify(d.qos)}`)

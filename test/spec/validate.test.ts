@@ -138,3 +138,11 @@ t.test('a value that is not a spec at all is reported without throwing', async (
     t.equal(result.ok, false)
   }
 })
+
+t.test('a hostlist with text after its last range is refused, as Slurm refuses it', async (t) => {
+  const spec = campus()
+  spec.nodeGroups[2]!.nodes = 'cpu-[001-032]-ib'
+  const errors = errorsOf(spec)
+  t.same(errors.map((e) => e.path), ['/nodeGroups/2/nodes'])
+  t.match(errors[0]?.message, /put the range last/)
+})

@@ -1,0 +1,176 @@
+/**
+ * The store's contract: what the service persists and the operations it needs. Two
+ * implementations (SQLite file, PostgreSQL) behave the same; the test suite runs the
+ * same tests on both. Records are plain data; times are ISO-8601 strings (UTC).
+ */
+import type { ClusterSpec } from '../spec/schema.js'
+
+export interface ClusterRecord {
+  name: string
+  description: string
+  createdAt: string
+  /** Newest revision number, or 0 when the cluster has no spec yet. */
+  latestRevision: number
+  /** Revision last applied successfully, if any. */
+  appliedRevision: number | null
+}
+
+export interface RevisionRecord {
+  cluster: string
+  /** 1, 2, 3, ... per cluster; immutable once written. */
+  number: number
+  spec: ClusterSpec
+  /** sha256 of the canonical spec JSON (`specHash`). */
+  specHash: string
+  author: string
+  message: string
+  createdAt: string
+}
+
+export type ApplyStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'interrupted'
+
+export interface ApplyStepRecord {
+  seq: number
+  name: string
+  status: 'running' | 'ok' | 'failed' | 'skipped'
+  /** The command or action, for humans (argv joined for display only). */
+  detail: string
+  output: string
+  startedAt: string
+  finishedAt: string | null
+}
+
+export interface ApplyRecord {
+  id: string
+  cluster: string
+  revision: number
+  status: ApplyStatus
+  startedBy: string
+  createdAt: string
+  finishedAt: string | null
+  error: string | null
+  steps: ApplyStepRecord[]
+}
+
+export interface AuditRecord {
+  id: number
+  at: string
+  /** Token id and role of whoever acted, or `cli:<user>` / `system`. */
+  actor: string
+  /** e.g. `spec.put`, `department.create`, `apply.start`, `token.create`. */
+  action: string
+  /** e.g. `clusters/campus/departments/nlp`. */
+  resource: string
+  cluster: string | null
+  /** Before/after values or a revision diff; whatever tells what changed. */
+  change: unknown
+  /** Where the request came from (IP address, `cli`). */
+  source: string
+}
+
+export type Role = 'admin' | 'department-admin' | 'researcher'
+
+export interface TokenRecord {
+  id: string
+  role: Role
+  /** Departments a department-admin may manage (empty for other roles). */
+  departments: string[]
+  /** The researcher's user name (researcher role only). */
+  user: string | null
+  description: string
+  createdAt: string
+  createdBy: string
+  revokedAt: string | null
+}
+
+/** A page of a list: `nextCursor` is passed back to get the next page, null at the end. */
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+export interface PageRequest {
+  limit: number
+  cursor?: string | undefined
+}
+
+export interface AuditFilter {
+  cluster?: string
+  actor?: string
+  action?: string
+  /** Resource prefix, e.g. `clusters/campus/departments/nlp`. */
+  resource?: string
+  since?: string
+  until?: string
+}
+
+/** Thrown when a write conflicts with the stored state (stale revision, duplicate name). */
+export class StoreConflictError extends Error {
+  override name = 'StoreConflictError'
+}
+
+/** Thrown when a named record does not exist. */
+export class StoreNotFoundError extends Error {
+  override name = 'StoreNotFoundError'
+}
+
+/** A held apply lock; `release` is idempotent. */
+export interface ApplyLock {
+  cluster: string
+  holder: string
+  release(): Promise<void>
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres'
+  /** Runs pending migrations; safe to call at every start-up and from several replicas. */
+  migrate(): Promise<void>
+  close(): Promise<void>
+
+  createCluster(name: string, description: string): Promise<ClusterRecord>
+  getCluster(name: string): Promise<ClusterRecord>
+  listClusters(page: PageRequest): Promise<Page<ClusterRecord>>
+
+  /**
+   * Appends a revision. With `expectedLatest`, fails with `StoreConflictError` unless the
+   * newest revision is that number (0 = none yet): the optimistic lock behind If-Match.
+   */
+  appendRevision(cluster: string, input: { spec: ClusterSpec; author: string; message: string; expectedLatest?: number }): Promise<RevisionRecord>
+  getRevision(cluster: string, number: number): Promise<RevisionRecord>
+  /** Newest first. */
+  listRevisions(cluster: string, page: PageRequest): Promise<Page<Omit<RevisionRecord, 'spec'>>>
+  setAppliedRevision(cluster: string, number: number): Promise<void>
+
+  /**
+   * Takes the cluster's apply lock, held across replicas (PostgreSQL advisory lock or a
+   * lock row with a lease), or returns null when another apply holds it.
+   */
+  tryApplyLock(cluster: string, holder: string): Promise<ApplyLock | null>
+  createApply(input: { cluster: string; revision: number; startedBy: string }): Promise<ApplyRecord>
+  updateApply(id: string, patch: { status?: ApplyStatus; error?: string | null; finishedAt?: string | null }): Promise<void>
+  /** Adds a step or, with the same seq, updates it. */
+  putApplyStep(id: string, step: ApplyStepRecord): Promise<void>
+  getApply(id: string): Promise<ApplyRecord>
+  listApplies(cluster: string, page: PageRequest): Promise<Page<Omit<ApplyRecord, 'steps'>>>
+  /** Applies left `running` or `queued` (by a crash), for recovery at start-up. */
+  listUnfinishedApplies(): Promise<ApplyRecord[]>
+
+  /** Appends an audit row; there is no update or delete. */
+  appendAudit(input: Omit<AuditRecord, 'id' | 'at'> & { at?: string }): Promise<AuditRecord>
+  listAudit(filter: AuditFilter, page: PageRequest): Promise<Page<AuditRecord>>
+
+  /** Stores a token by the sha256 of its secret; the secret itself is never stored. */
+  createToken(input: { secretHash: string; role: Role; departments: string[]; user: string | null; description: string; createdBy: string }): Promise<TokenRecord>
+  findTokenBySecretHash(secretHash: string): Promise<TokenRecord | null>
+  listTokens(page: PageRequest): Promise<Page<TokenRecord>>
+  revokeToken(id: string): Promise<void>
+
+  /**
+   * Allocates the next free uid at or above `from` for `user` (returns the existing one
+   * when the user already has one); a uid once allocated is never given to anyone else.
+   */
+  allocateUid(user: string, from: number): Promise<number>
+  /** Records a uid chosen elsewhere (from a spec); conflict when it belongs to another user. */
+  reserveUid(user: string, uid: number): Promise<void>
+  listUidAllocations(page: PageRequest): Promise<Page<{ user: string; uid: number; allocatedAt: string }>>
+}
