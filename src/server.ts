@@ -16,7 +16,7 @@ async function start(): Promise<void> {
     }
     throw err
   }
-  const app = await buildApp({ logger: { level: config.logLevel } })
+  const app = await buildApp({}, { logger: { level: config.logLevel } })
   const close = async (signal: string): Promise<void> => {
     app.log.info({ signal }, 'shutting down')
     await app.close()

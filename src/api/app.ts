@@ -1,24 +1,49 @@
 /**
- * The Fastify application as a plugin: body parsers, error handling and the route
- * plugins. `server.ts` alone listens; tests build this and use `app.inject()`.
+ * The Fastify application as a plugin: body parsers, error handling, authentication and
+ * the route plugins. `server.ts` alone listens; tests build this and use `app.inject()`.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { Store } from '../store/types.js'
+import { createRevisionService } from '../revisions/service.js'
+import type { FailureLimiter } from '../auth/failure-limiter.js'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
 import { installErrorHandler } from './errors.js'
+import { installAuth } from './auth.js'
 import { specRoutes } from './routes/spec.js'
+import { clusterRoutes } from './routes/clusters.js'
+import { resourceRoutes } from './routes/resources.js'
+import { adminRoutes } from './routes/admin.js'
 
 /** Largest request body: a spec for a 65,536-node cluster with many users fits. */
 export const BODY_LIMIT = 8 * 1024 * 1024
 
+export interface AppDeps {
+  /** Without a store, only the stateless routes (health, validate, render) exist. */
+  store?: Store
+  /** First uid the allocator hands out to users created without one. */
+  uidBase?: number
+  authLimiter?: FailureLimiter
+}
+
 /** Builds the application (not listening). */
-export async function buildApp(options: FastifyServerOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     ...options,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
   installErrorHandler(app)
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'HPC Steward', version: '1', description: 'The multi-tenant side of a shared Slurm cluster' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
   app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_request, body, done) => {
     done(null, body)
   })
@@ -26,5 +51,15 @@ export async function buildApp(options: FastifyServerOptions = {}): Promise<Fast
     schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }))
   await app.register(specRoutes, { prefix: '/v1' })
+  const store = deps.store
+  if (store) {
+    const revisions = createRevisionService(store)
+    await app.register(async (scope) => {
+      installAuth(scope, { store, limiter: deps.authLimiter })
+      await scope.register(clusterRoutes({ store, revisions }))
+      await scope.register(resourceRoutes({ store, revisions, uidBase: deps.uidBase ?? 100_000 }))
+      await scope.register(adminRoutes({ store }))
+    }, { prefix: '/v1' })
+  }
   return app
 }

@@ -4,32 +4,61 @@
  */
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { SpecInvalidError, SpecUnreadableError } from '../spec/problems.js'
+import { SpecItemExistsError, SpecItemNotFoundError } from '../spec/edit.js'
+import { ForbiddenError } from '../auth/policy.js'
+import { StoreConflictError, StoreNotFoundError } from '../store/types.js'
 
-export interface ErrorBody {
-  error: string
-  message: string
-  details: Array<{ path: string; message: string }>
+/** Thrown for a missing, malformed or revoked token (HTTP 401). */
+export class UnauthorizedError extends Error {
+  override name = 'UnauthorizedError'
 }
+
+/** Thrown for a request that is well-formed but cannot be met as asked (HTTP 4xx). */
+export class HttpError extends Error {
+  override name = 'HttpError'
+  constructor(readonly statusCode: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
+    super(message)
+  }
+}
+
+const byClass: Array<[new (...args: never[]) => Error, number, string]> = [
+  [UnauthorizedError, 401, 'Unauthorized'],
+  [ForbiddenError, 403, 'Forbidden'],
+  [SpecItemNotFoundError, 404, 'NotFound'],
+  [StoreNotFoundError, 404, 'NotFound'],
+  [SpecItemExistsError, 409, 'Conflict'],
+  [StoreConflictError, 409, 'Conflict'],
+  [SpecUnreadableError, 400, 'SpecUnreadable'],
+]
 
 /** Installs the error and not-found handlers on `app`. */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
     if (err instanceof SpecInvalidError) {
-      return reply.code(400).send({
+      return reply.code(err.kind === 'semantic' ? 422 : 400).send({
         error: 'SpecInvalid',
         message: err.message,
         details: err.problems.map((p) => ({ path: p.path, message: p.message, severity: p.severity })),
       })
     }
-    if (err instanceof SpecUnreadableError) {
-      return reply.code(400).send({ error: 'SpecUnreadable', message: err.message, details: [] })
+    if (err instanceof HttpError) {
+      return reply.code(err.statusCode).headers(err.headers).send({ error: err.code, message: err.message, details: [] })
+    }
+    for (const [type, status, code] of byClass) {
+      if (err instanceof type) {
+        if (status === 401) reply.header('www-authenticate', 'Bearer')
+        return reply.code(status).send({ error: code, message: err.message, details: [] })
+      }
     }
     const fe = err as FastifyError
     if (fe.validation) {
       return reply.code(400).send({
         error: 'BadRequest',
-        message: 'the request does not match the schema',
-        details: fe.validation.map((v) => ({ path: `${fe.validationContext ?? 'body'}${v.instancePath}`, message: v.message ?? 'invalid' })),
+        message: `the request ${fe.validationContext ?? 'body'} does not match the schema`,
+        details: fe.validation.map((v) => ({
+          path: `${fe.validationContext ?? 'body'}${v.instancePath}${v.keyword === 'additionalProperties' ? `/${String((v.params as { additionalProperty?: string }).additionalProperty)}` : ''}`,
+          message: v.keyword === 'additionalProperties' ? 'unknown field: remove it or check its spelling' : (v.message ?? 'invalid'),
+        })),
       })
     }
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {

@@ -14,9 +14,15 @@ export interface ValidationResult {
 /** Thrown when a spec has errors; carries every problem found. */
 export class SpecInvalidError extends Error {
   override name = 'SpecInvalidError'
-  constructor(readonly problems: Problem[]) {
+  /**
+   * `structure` when the value does not match the schema (HTTP 400); `semantic` when it
+   * does but breaks a rule such as a dangling reference (HTTP 422).
+   */
+  readonly kind: 'structure' | 'semantic'
+  constructor(readonly problems: Problem[], kind?: 'structure' | 'semantic') {
     const errors = problems.filter((p) => p.severity === 'error')
     super(`the spec has ${errors.length} error(s): ${errors.slice(0, 3).map((p) => `${p.path || '/'}: ${p.message}`).join('; ')}${errors.length > 3 ? '; ...' : ''}`)
+    this.kind = kind ?? 'structure'
   }
 }
 

@@ -75,8 +75,18 @@ t.test('an unknown route is a 404 in the error format', async (t) => {
 })
 
 t.test('a body over the size limit is refused with 413', async (t) => {
-  const app = await buildApp({ bodyLimit: 1024 })
+  const app = await buildApp({}, { bodyLimit: 1024 })
   t.teardown(() => app.close())
   const res = await app.inject({ method: 'POST', url: '/v1/validate', payload: { pad: 'x'.repeat(2048) } })
   t.equal(res.statusCode, 413)
+})
+
+t.test('the OpenAPI document is served at /docs', async (t) => {
+  const app = await buildApp()
+  t.teardown(() => app.close())
+  const res = await app.inject({ method: 'GET', url: '/docs/json' })
+  t.equal(res.statusCode, 200)
+  const doc = res.json() as { openapi: string; paths: Record<string, unknown> }
+  t.match(doc.openapi, /^3\./)
+  t.ok(doc.paths['/v1/render'])
 })

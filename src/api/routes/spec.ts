@@ -7,6 +7,7 @@ import { Type } from '@sinclair/typebox'
 import { parseSpecText, acceptSpec } from '../../spec/load.js'
 import { validateSpec } from '../../spec/validate.js'
 import { renderCluster } from '../../slurm/render.js'
+import { SpecInvalidError } from '../../spec/problems.js'
 import { ErrorBody, ProblemSchema } from '../schemas.js'
 
 const SpecBody = Type.Union([Type.Object({}, { additionalProperties: true }), Type.String()], {
@@ -43,7 +44,14 @@ export const specRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (request) => {
-    const { spec, warnings, hash } = acceptSpec(asValue(request.body))
-    return { hash, warnings, files: renderCluster(spec) }
+    // Any invalid spec is a 400 here: this route only says whether the body renders.
+    let loaded
+    try {
+      loaded = acceptSpec(asValue(request.body))
+    } catch (err) {
+      if (err instanceof SpecInvalidError) throw new SpecInvalidError(err.problems, 'structure')
+      throw err
+    }
+    return { hash: loaded.hash, warnings: loaded.warnings, files: renderCluster(loaded.spec) }
   })
 }

@@ -1,0 +1,112 @@
+/**
+ * Account operations. Adds run parents-first; removals (prune only) children-first.
+ * Traps seen on sacctmgr 22.05.8 that shape this file:
+ * - `delete account` of a parent silently deletes its whole subtree, user associations
+ *   included, so removals are planned leaf by leaf and never rely on the cascade;
+ * - `add account` of an account whose record already exists (e.g. deleted earlier on
+ *   this cluster only) adds the association and ignores Description/Organization, so
+ *   those are set with a separate `modify account`.
+ */
+import { sameList, type AccountState, type AccountingState } from './model.js'
+import { groupBy, nameList, sacctmgr, type Operation } from './operations.js'
+
+/** Depth of an account below root (root = 0) following `parent`; unknown parents end the walk. */
+export function depthOf(accounts: ReadonlyMap<string, AccountState>, name: string): number {
+  let depth = 0
+  let current = accounts.get(name)
+  const seen = new Set<string>()
+  while (current && current.name !== 'root' && !seen.has(current.name)) {
+    seen.add(current.name)
+    depth += 1
+    current = accounts.get(current.parent)
+  }
+  return depth
+}
+
+function associationSettings(desired: AccountState, live: AccountState | undefined): string[] {
+  const out: string[] = []
+  if (!live || desired.fairshare !== live.fairshare) out.push(`Fairshare=${desired.fairshare}`)
+  const qosChanged = !live || !sameList(desired.qos, live.qos)
+  // QOS and DefaultQOS go together: Slurm refuses a default outside the assoc's list.
+  if (qosChanged || desired.defaultQos !== live?.defaultQos) {
+    out.push(`QOS=${desired.qos.join(',')}`)
+    if (desired.defaultQos !== undefined) out.push(`DefaultQOS=${desired.defaultQos}`)
+    else if (live?.defaultQos !== undefined) out.push('DefaultQOS=-1')
+  }
+  return out
+}
+
+function textSettings(desired: AccountState, current: { description?: string | undefined; organization?: string | undefined } | undefined): string[] {
+  const out: string[] = []
+  if (desired.description !== undefined && desired.description !== current?.description) out.push(`Description=${desired.description}`)
+  if (desired.organization !== undefined && desired.organization !== current?.organization) out.push(`Organization=${desired.organization}`)
+  return out
+}
+
+/** Account adds, moves and changes (phase `accounts`). */
+export function planAccounts(desired: AccountingState, live: AccountingState): Operation[] {
+  const cluster = `cluster=${desired.cluster}`
+  const ops: Operation[] = []
+  const wanted = [...desired.accounts.values()]
+  const added = wanted.filter((a) => !live.accounts.has(a.name))
+    .sort((a, b) => depthOf(desired.accounts, a.name) - depthOf(desired.accounts, b.name))
+  // Accounts with the same parent and settings go in one command; depth stays ordered
+  // because a group is keyed by its parent, which sits at one depth.
+  const addKey = (a: AccountState): string => JSON.stringify([
+    depthOf(desired.accounts, a.name), a.parent, associationSettings(a, undefined),
+    live.accountRecords.has(a.name) ? [] : textSettings(a, undefined),
+  ])
+  for (const group of groupBy(added, addKey).values()) {
+    const first = group[0] as AccountState
+    const names = group.map((a) => a.name)
+    const text = live.accountRecords.has(first.name) ? [] : textSettings(first, undefined)
+    const settings = [`parent=${first.parent}`, ...associationSettings(first, undefined), ...text]
+    ops.push({
+      phase: 'accounts', action: 'add', kind: 'account', targets: names,
+      argv: sacctmgr('add', 'account', names.join(','), cluster, ...settings),
+      summary: `add account${names.length > 1 ? 's' : ''} ${nameList(names)} under ${first.parent} (${settings.slice(1).join(' ')})`,
+    })
+  }
+  for (const a of wanted) {
+    const current = live.accounts.get(a.name)
+    if (current && current.parent !== a.parent) {
+      ops.push({
+        phase: 'accounts', action: 'modify', kind: 'account', targets: [a.name],
+        argv: sacctmgr('modify', 'account', 'where', `name=${a.name}`, cluster, 'set', `parent=${a.parent}`),
+        summary: `move account ${a.name} from ${current.parent} to ${a.parent}`,
+      })
+    }
+  }
+  const changed = wanted.filter((a) => live.accounts.has(a.name) && associationSettings(a, live.accounts.get(a.name)).length > 0)
+  for (const group of groupBy(changed, (a) => associationSettings(a, live.accounts.get(a.name)).join(' ')).values()) {
+    const names = group.map((a) => a.name)
+    const settings = associationSettings(group[0] as AccountState, live.accounts.get(names[0] as string))
+    ops.push({
+      phase: 'accounts', action: 'modify', kind: 'account', targets: names,
+      argv: sacctmgr('modify', 'account', 'where', `name=${names.join(',')}`, cluster, 'set', ...settings),
+      summary: `change account${names.length > 1 ? 's' : ''} ${nameList(names)}: ${settings.join(' ')}`,
+    })
+  }
+  for (const a of wanted) {
+    const record = live.accountRecords.get(a.name)
+    const settings = record ? textSettings(a, record) : []
+    if (settings.length === 0) continue
+    ops.push({
+      phase: 'accounts', action: 'modify', kind: 'account', targets: [a.name],
+      argv: sacctmgr('modify', 'account', 'where', `name=${a.name}`, 'set', ...settings),
+      summary: `change account ${a.name}: ${settings.join(' ')}`,
+    })
+  }
+  return ops
+}
+
+/** Removals of accounts the spec does not name (prune only), deepest first. */
+export function planAccountRemovals(desired: AccountingState, live: AccountingState, protectedAccounts: ReadonlySet<string>): Operation[] {
+  const gone = [...live.accounts.keys()].filter((n) => !desired.accounts.has(n) && !protectedAccounts.has(n) && n !== 'root')
+  const byDepth = groupBy(gone.sort(), (n) => String(depthOf(live.accounts, n)))
+  return [...byDepth.entries()].sort(([a], [b]) => Number(b) - Number(a)).map(([, names]) => ({
+    phase: 'removals' as const, action: 'delete' as const, kind: 'account' as const, targets: names,
+    argv: sacctmgr('delete', 'account', 'where', `name=${names.join(',')}`, `cluster=${desired.cluster}`),
+    summary: `remove account${names.length > 1 ? 's' : ''} ${nameList(names)} (not in the spec, --prune)`,
+  }))
+}

@@ -1,0 +1,108 @@
+/**
+ * The accounting a spec asks for, in the shape live state is read into. Every value is
+ * set explicitly on every association (no reliance on Slurm's inheritance of QOS and
+ * DefaultQOS), because `sacctmgr show assoc` prints the effective value and an explicit
+ * desired value is the only one a diff can compare without knowing the tree's history.
+ */
+import type { ClusterSpec, Qos } from '../spec/schema.js'
+import { supervisorAccount } from '../spec/model.js'
+import { normalizeTime, specTresToString } from '../slurm/sacctmgr.js'
+import {
+  associationKey, emptyAccountingState, sortedUnique,
+  type AccountingState, type PosixUser, type QosState,
+} from './model.js'
+
+/** The whole desired state: accounting plus the POSIX users it needs. */
+export interface DesiredState {
+  accounting: AccountingState
+  posixUsers: PosixUser[]
+}
+
+/** Slurm's defaults for what a spec leaves out (checked on 22.05.8). */
+export const SLURM_DEFAULTS = { priority: 0, preemptMode: 'cluster', usageFactor: 1, fairshare: 1 } as const
+
+/** A spec QoS in canonical form. */
+export function desiredQos(q: Qos): QosState {
+  return {
+    name: q.name,
+    description: q.description?.toLowerCase(),
+    priority: q.priority ?? SLURM_DEFAULTS.priority,
+    maxTresPerUser: specTresToString(q.maxTresPerUser),
+    maxTresPerJob: specTresToString(q.maxTresPerJob),
+    grpTres: specTresToString(q.grpTres),
+    maxWall: normalizeTime(q.maxWallDurationPerJob),
+    maxJobsPerUser: q.maxJobsPerUser,
+    maxSubmitJobsPerUser: q.maxSubmitJobsPerUser,
+    preempt: sortedUnique(q.preempt ?? []),
+    preemptMode: q.preemptMode ?? SLURM_DEFAULTS.preemptMode,
+    usageFactor: q.usageFactor ?? SLURM_DEFAULTS.usageFactor,
+    flags: sortedUnique(q.flags ?? []),
+  }
+}
+
+/** The default account of a spec user: `defaultAccount`, else the first supervisor account listing it. */
+export function defaultAccountOf(spec: ClusterSpec, user: string): string | undefined {
+  const explicit = spec.users.find((u) => u.name === user)?.defaultAccount
+  if (explicit) return explicit
+  for (const d of spec.departments) {
+    for (const s of d.supervisors ?? []) if (s.users.includes(user)) return supervisorAccount(d, s)
+  }
+  return undefined
+}
+
+/** The accounting state a (valid) spec describes. */
+export function desiredAccounting(spec: ClusterSpec): AccountingState {
+  const state = emptyAccountingState(spec.cluster.name)
+  state.clusterExists = true
+  for (const q of spec.qos) state.qos.set(q.name, desiredQos(q))
+  const extraQos = new Map(spec.users.map((u) => [u.name, u.qos ?? []]))
+  for (const d of spec.departments) {
+    const qos = sortedUnique(d.qos)
+    state.accounts.set(d.name, {
+      name: d.name,
+      parent: 'root',
+      description: d.description?.toLowerCase(),
+      organization: d.organization?.toLowerCase(),
+      fairshare: d.fairshare ?? SLURM_DEFAULTS.fairshare,
+      qos,
+      defaultQos: d.defaultQos,
+    })
+    for (const s of d.supervisors ?? []) {
+      const account = supervisorAccount(d, s)
+      state.accounts.set(account, {
+        name: account,
+        parent: d.name,
+        fairshare: s.fairshare ?? SLURM_DEFAULTS.fairshare,
+        qos,
+        defaultQos: d.defaultQos,
+      })
+      for (const user of s.users) {
+        state.associations.set(associationKey(user, account), {
+          user,
+          account,
+          qos: sortedUnique([...d.qos, ...(extraQos.get(user) ?? [])]),
+          defaultQos: d.defaultQos,
+        })
+        if (!state.users.has(user)) state.users.set(user, { name: user, defaultAccount: defaultAccountOf(spec, user) ?? account })
+      }
+    }
+  }
+  return state
+}
+
+/** The POSIX users of a spec, with their primary group and home. */
+export function desiredPosixUsers(spec: ClusterSpec): PosixUser[] {
+  return spec.users.map((u) => ({
+    name: u.name,
+    uid: u.uid,
+    gid: u.gid ?? u.uid,
+    groupName: u.name,
+    ownGroup: u.gid === undefined,
+    home: u.home ?? `/home/${u.name}`,
+  }))
+}
+
+/** The desired state of a spec: accounting and POSIX users. */
+export function desiredState(spec: ClusterSpec): DesiredState {
+  return { accounting: desiredAccounting(spec), posixUsers: desiredPosixUsers(spec) }
+}

@@ -1,0 +1,110 @@
+/**
+ * Reading a cluster's accounting from slurmdbd through an Executor: four `sacctmgr -n -P
+ * show` commands, parsed into the same model the spec is turned into. The parse is pure
+ * (`parseLiveAccounting`) so tests feed it output captured from a real slurmdbd.
+ */
+import type { Executor } from '../adapters/executor.js'
+import {
+  normalizeTime, normalizeTres, parseLimit, parseList, parseParsable,
+} from '../slurm/sacctmgr.js'
+import { associationKey, emptyAccountingState, type AccountingState, type QosState } from './model.js'
+import { LiveStateError } from './errors.js'
+
+/** Fields of each read, in order; free text last because sacctmgr does not escape `|`. */
+export const QOS_FIELDS = [
+  'Name', 'Priority', 'MaxTRESPU', 'MaxTRES', 'GrpTRES', 'MaxWall', 'MaxJobsPU', 'MaxSubmitPU',
+  'Preempt', 'PreemptMode', 'UsageFactor', 'Flags', 'Description',
+] as const
+export const ACCOUNT_FIELDS = ['Account', 'Organization', 'Description'] as const
+export const ASSOC_FIELDS = ['Account', 'User', 'ParentName', 'Partition', 'Fairshare', 'QOS', 'DefaultQOS'] as const
+export const USER_FIELDS = ['User', 'DefaultAccount'] as const
+
+/** The argv of each read. */
+export function readCommands(cluster: string): Record<'cluster' | 'qos' | 'accounts' | 'assocs' | 'users', string[]> {
+  const show = (what: string, fields: readonly string[], ...where: string[]): string[] =>
+    ['sacctmgr', '-n', '-P', 'show', what, ...where, `format=${fields.join(',')}`]
+  return {
+    cluster: show('cluster', ['Cluster']),
+    qos: show('qos', QOS_FIELDS),
+    accounts: show('account', ACCOUNT_FIELDS),
+    assocs: show('assoc', ASSOC_FIELDS, 'where', `cluster=${cluster}`),
+    users: show('user', USER_FIELDS),
+  }
+}
+
+/** The raw output of the reads, as captured in fixtures. */
+export type LiveOutputs = Record<keyof ReturnType<typeof readCommands>, string>
+
+function parseQos(row: Record<(typeof QOS_FIELDS)[number], string>): QosState {
+  return {
+    name: row.Name,
+    description: row.Description.toLowerCase(),
+    priority: parseLimit(row.Priority) ?? 0,
+    maxTresPerUser: normalizeTres(row.MaxTRESPU),
+    maxTresPerJob: normalizeTres(row.MaxTRES),
+    grpTres: normalizeTres(row.GrpTRES),
+    maxWall: normalizeTime(row.MaxWall),
+    maxJobsPerUser: parseLimit(row.MaxJobsPU),
+    maxSubmitJobsPerUser: parseLimit(row.MaxSubmitPU),
+    preempt: parseList(row.Preempt),
+    preemptMode: row.PreemptMode.toLowerCase() || 'cluster',
+    usageFactor: row.UsageFactor === '' ? 1 : Number(row.UsageFactor),
+    flags: parseList(row.Flags),
+  }
+}
+
+function parseFairshare(value: string): number | 'parent' {
+  return value === 'parent' ? 'parent' : Number(value || '1')
+}
+
+/** Builds the live state from the reads' output. */
+export function parseLiveAccounting(cluster: string, out: LiveOutputs): AccountingState {
+  const state = emptyAccountingState(cluster)
+  state.clusterExists = parseParsable(out.cluster, ['Cluster']).some((r) => r.Cluster === cluster)
+  for (const row of parseParsable(out.qos, QOS_FIELDS)) state.qos.set(row.Name, parseQos(row))
+  const records = new Map(parseParsable(out.accounts, ACCOUNT_FIELDS).map((r) => [r.Account, r]))
+  for (const [name, r] of records) state.accountRecords.set(name, { description: r.Description.toLowerCase(), organization: r.Organization.toLowerCase() })
+  for (const row of parseParsable(out.assocs, ASSOC_FIELDS)) {
+    // Partition-level associations are not part of the model; the user-level one is.
+    if (row.Partition !== '') continue
+    const qos = parseList(row.QOS)
+    const defaultQos = row.DefaultQOS || undefined
+    if (row.User === '') {
+      const record = records.get(row.Account)
+      state.accounts.set(row.Account, {
+        name: row.Account,
+        parent: row.ParentName,
+        description: record?.Description.toLowerCase(),
+        organization: record?.Organization.toLowerCase(),
+        fairshare: parseFairshare(row.Fairshare),
+        qos,
+        defaultQos,
+      })
+    } else {
+      state.associations.set(associationKey(row.User, row.Account), { user: row.User, account: row.Account, qos, defaultQos })
+    }
+  }
+  for (const row of parseParsable(out.users, USER_FIELDS)) {
+    state.users.set(row.User, { name: row.User, defaultAccount: row.DefaultAccount })
+  }
+  return state
+}
+
+/** Runs the reads on a controller. A failing read is `LiveStateError` with sacctmgr's message. */
+export async function readLiveOutputs(executor: Executor, cluster: string): Promise<LiveOutputs> {
+  const commands = readCommands(cluster)
+  const out = {} as LiveOutputs
+  for (const [key, argv] of Object.entries(commands) as Array<[keyof LiveOutputs, string[]]>) {
+    const result = await executor.run(argv, { timeoutMs: 300_000 })
+    if (result.code !== 0) {
+      throw new LiveStateError(`cannot read accounting on ${executor.target}: ${argv.join(' ')} exited ${result.code}: ${(result.stderr || result.stdout).trim()}`)
+    }
+    out[key] = result.stdout
+  }
+  return out
+}
+
+/** Reads and parses a cluster's accounting. */
+export async function readLiveAccounting(executor: Executor, cluster: string): Promise<AccountingState> {
+  return parseLiveAccounting(cluster, await readLiveOutputs(executor, cluster))
+}

@@ -1,0 +1,80 @@
+/**
+ * The accounting plan: a pure diff from live to desired state, as ordered operations.
+ * Nothing here runs a command; `apply.ts` does, and `live.ts`/`posix.ts` read.
+ */
+import type { ClusterSpec } from '../spec/schema.js'
+import { desiredState, type DesiredState } from './desired.js'
+import type { AccountingState, PosixState } from './model.js'
+import { PHASES, sacctmgr, type Operation, type Plan } from './operations.js'
+import { planQos, planQosRemovals } from './qos-plan.js'
+import { planAccountRemovals, planAccounts } from './accounts-plan.js'
+import { planAssociationRemovals, planAssociations } from './associations-plan.js'
+import { planPosix } from './posix.js'
+import { PlanClashError, type PlanProblem } from './errors.js'
+
+/** What a plan may touch. */
+export interface PlanOptions {
+  /** Remove QoS, accounts and users the spec does not mention. */
+  prune?: boolean
+  /** Accounts never modified or removed (`root` always is). */
+  protectedAccounts?: readonly string[]
+  /** Users never modified or removed (`root` always is). */
+  protectedUsers?: readonly string[]
+  /** QoS never removed (default: `normal`, Slurm's own). */
+  protectedQos?: readonly string[]
+}
+
+/** The live side of a plan. `posix` may be omitted to plan accounting only (e.g. the bench). */
+export interface LiveState {
+  accounting: AccountingState
+  posix?: PosixState
+}
+
+function protectedProblems(desired: DesiredState, accounts: ReadonlySet<string>, users: ReadonlySet<string>): PlanProblem[] {
+  const problems: PlanProblem[] = []
+  for (const name of desired.accounting.accounts.keys()) {
+    if (accounts.has(name)) problems.push({ subject: `account ${name}`, message: 'is protected: the spec may not define it; rename the department or supervisor account' })
+  }
+  for (const u of desired.posixUsers) {
+    if (users.has(u.name)) problems.push({ subject: `user ${u.name}`, message: 'is protected: the spec may not manage it' })
+  }
+  return problems
+}
+
+/**
+ * Plans the changes that make `live` equal to `desired`. Throws `PlanClashError` with
+ * every clash (POSIX uid/name clashes, protected names in the spec): nothing may apply.
+ */
+export function planFromStates(desired: DesiredState, live: LiveState, options: PlanOptions = {}): Plan {
+  const protectedAccounts = new Set(['root', ...(options.protectedAccounts ?? [])])
+  const protectedUsers = new Set(['root', ...(options.protectedUsers ?? [])])
+  const protectedQos = new Set(options.protectedQos ?? ['normal'])
+  const want = desired.accounting
+  const have = live.accounting
+  const posix = live.posix ? planPosix(desired.posixUsers, live.posix) : { operations: [], problems: [], warnings: [] }
+  const problems = [...protectedProblems(desired, protectedAccounts, protectedUsers), ...posix.problems]
+  if (problems.length > 0) throw new PlanClashError(problems)
+
+  const ops: Operation[] = [...posix.operations]
+  if (!have.clusterExists) {
+    ops.push({ phase: 'cluster', action: 'add', kind: 'cluster', targets: [want.cluster], argv: sacctmgr('add', 'cluster', want.cluster), summary: `register cluster ${want.cluster} in slurmdbd` })
+  }
+  ops.push(...planQos(want.qos, have.qos))
+  ops.push(...planAccounts(want, have))
+  ops.push(...planAssociations(want, have, protectedUsers))
+  const specUsers = new Set(desired.posixUsers.map((u) => u.name))
+  ops.push(...planAssociationRemovals(want, have, { prune: options.prune ?? false, specUsers, protectedUsers, protectedAccounts }))
+  if (options.prune) {
+    ops.push(...planAccountRemovals(want, have, protectedAccounts))
+    ops.push(...planQosRemovals(want.qos, have.qos, protectedQos))
+  }
+  // Each planner emits its own phase in order; a stable sort guards the global order.
+  const rank = new Map(PHASES.map((p, i) => [p, i]))
+  ops.sort((a, b) => (rank.get(a.phase) ?? 0) - (rank.get(b.phase) ?? 0))
+  return { cluster: want.cluster, operations: ops, warnings: posix.warnings }
+}
+
+/** Plans a spec against live state (see `planFromStates`). */
+export function planSpec(spec: ClusterSpec, live: LiveState, options: PlanOptions = {}): Plan {
+  return planFromStates(desiredState(spec), live, options)
+}

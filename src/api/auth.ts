@@ -1,0 +1,52 @@
+/**
+ * Bearer-token authentication for the stateful API: a hook that resolves the token to a
+ * principal, refuses a missing, unknown or revoked token with 401, and slows down
+ * guessing with a per-address failure limit (429 with Retry-After).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Principal } from '../auth/policy.js'
+import { bearerSecret, hashTokenSecret } from '../auth/tokens.js'
+import { createFailureLimiter, type FailureLimiter } from '../auth/failure-limiter.js'
+import type { Store } from '../store/types.js'
+import { HttpError, UnauthorizedError } from './errors.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal
+  }
+}
+
+export interface AuthOptions {
+  store: Store
+  limiter?: FailureLimiter
+}
+
+/** Adds the authentication hook to every route of `scope`. */
+export function installAuth(scope: FastifyInstance, options: AuthOptions): void {
+  const limiter = options.limiter ?? createFailureLimiter({ maxFailures: 20, windowMs: 60_000 })
+  scope.addHook('onRequest', async (request) => {
+    const key = request.ip
+    if (!limiter.allowed(key)) {
+      throw new HttpError(429, 'TooManyRequests', 'too many failed authentications from this address; try again later', { 'retry-after': String(limiter.retryAfter(key)) })
+    }
+    const secret = bearerSecret(request.headers.authorization)
+    const token = secret ? await options.store.findTokenBySecretHash(hashTokenSecret(secret)) : null
+    if (!token || token.revokedAt) {
+      limiter.fail(key)
+      throw new UnauthorizedError(secret ? 'the token is unknown or revoked' : 'send Authorization: Bearer <token>')
+    }
+    request.principal = { tokenId: token.id, role: token.role, departments: token.departments, user: token.user }
+  })
+}
+
+/** The principal of an authenticated request (the hook guarantees it). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new UnauthorizedError('not authenticated')
+  return request.principal
+}
+
+/** The audit identity of a request: the token and role, and the client address. */
+export function actorOf(request: FastifyRequest): { actor: string; source: string } {
+  const p = principalOf(request)
+  return { actor: `${p.tokenId}:${p.role}`, source: request.ip }
+}

@@ -1,0 +1,83 @@
+/** The audit log (read-only) and API tokens: cluster admins only. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { FreeText, Name, UserName } from '../../spec/names.js'
+import { requireAdmin } from '../../auth/policy.js'
+import { hashTokenSecret, newTokenSecret } from '../../auth/tokens.js'
+import type { Store } from '../../store/types.js'
+import { actorOf, principalOf } from '../auth.js'
+import { HttpError } from '../errors.js'
+import { PageOf, PageQuery, errorResponses } from '../schemas.js'
+
+const Role = Type.Union([Type.Literal('admin'), Type.Literal('department-admin'), Type.Literal('researcher')])
+const TokenRecord = Type.Object({
+  id: Type.String(), role: Role, departments: Type.Array(Type.String()), user: Type.Union([Type.String(), Type.Null()]),
+  description: Type.String(), createdAt: Type.String(), createdBy: Type.String(), revokedAt: Type.Union([Type.String(), Type.Null()]),
+})
+const AuditRecord = Type.Object({
+  id: Type.Integer(), at: Type.String(), actor: Type.String(), action: Type.String(), resource: Type.String(),
+  cluster: Type.Union([Type.String(), Type.Null()]), change: Type.Unknown(), source: Type.String(),
+})
+const IsoTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}(T[0-9:.]+Z?)?$', description: 'ISO-8601 date or time (UTC)' })
+
+/** Checks the shape of a token request: scope fields belong to their roles. */
+export function checkTokenScope(role: string, departments: string[], user: string | undefined): void {
+  if (role === 'department-admin' && departments.length === 0) throw new HttpError(400, 'BadRequest', 'a department-admin token needs at least one department')
+  if (role !== 'department-admin' && departments.length > 0) throw new HttpError(400, 'BadRequest', 'only department-admin tokens have departments')
+  if (role === 'researcher' && !user) throw new HttpError(400, 'BadRequest', 'a researcher token needs its user')
+  if (role !== 'researcher' && user) throw new HttpError(400, 'BadRequest', 'only researcher tokens have a user')
+}
+
+export function adminRoutes(deps: { store: Store }): FastifyPluginAsyncTypebox {
+  const { store } = deps
+  return async (app) => {
+    app.get('/audit', {
+      schema: {
+        summary: 'The audit log, newest first, with filters (admin)',
+        querystring: Type.Composite([PageQuery, Type.Object({
+          cluster: Type.Optional(Name), actor: Type.Optional(Type.String({ maxLength: 100 })), action: Type.Optional(Type.String({ pattern: '^[a-zA-Z.-]{1,60}$' })),
+          resource: Type.Optional(Type.String({ pattern: '^[a-zA-Z0-9/_-]{1,300}$' })), since: Type.Optional(IsoTime), until: Type.Optional(IsoTime),
+        })], { additionalProperties: false }),
+        response: { 200: PageOf(AuditRecord), ...errorResponses },
+      },
+    }, async (request) => {
+      requireAdmin(principalOf(request), 'read the audit log')
+      const { limit, cursor, ...filter } = request.query
+      return store.listAudit(filter, { limit: limit ?? 50, cursor })
+    })
+
+    app.get('/tokens', {
+      schema: { summary: 'API tokens, without secrets (admin)', querystring: PageQuery, response: { 200: PageOf(TokenRecord), ...errorResponses } },
+    }, async (request) => {
+      requireAdmin(principalOf(request), 'list tokens')
+      return store.listTokens({ limit: request.query.limit ?? 50, cursor: request.query.cursor })
+    })
+
+    app.post('/tokens', {
+      schema: {
+        summary: 'Create a token (admin); the secret is in this response only',
+        body: Type.Object({
+          role: Role, departments: Type.Optional(Type.Array(Name, { maxItems: 100 })), user: Type.Optional(UserName), description: Type.Optional(FreeText),
+        }, { additionalProperties: false }),
+        response: { 201: Type.Composite([TokenRecord, Type.Object({ secret: Type.String() })]), ...errorResponses },
+      },
+    }, async (request, reply) => {
+      requireAdmin(principalOf(request), 'create tokens')
+      const { role, departments = [], user, description = '' } = request.body
+      checkTokenScope(role, departments, user)
+      const secret = newTokenSecret()
+      const token = await store.createToken({ secretHash: hashTokenSecret(secret), role, departments, user: user ?? null, description, createdBy: actorOf(request).actor })
+      await store.appendAudit({ ...actorOf(request), cluster: null, action: 'token.create', resource: `tokens/${token.id}`, change: { after: token } })
+      return reply.code(201).send({ ...token, secret })
+    })
+
+    app.delete('/tokens/:id', {
+      schema: { summary: 'Revoke a token (admin)', params: Type.Object({ id: Type.String({ pattern: '^[a-z]+_[a-f0-9]{6,40}$' }) }), response: { 204: Type.Null(), ...errorResponses } },
+    }, async (request, reply) => {
+      requireAdmin(principalOf(request), 'revoke tokens')
+      await store.revokeToken(request.params.id)
+      await store.appendAudit({ ...actorOf(request), cluster: null, action: 'token.revoke', resource: `tokens/${request.params.id}`, change: {} })
+      return reply.code(204).send(null)
+    })
+  }
+}
