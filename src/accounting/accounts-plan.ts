@@ -43,7 +43,30 @@ function textSettings(desired: AccountState, current: { description?: string | u
   return out
 }
 
-/** Account adds, moves and changes (phase `accounts`). */
+/**
+ * Changes of accounts' Fairshare, QOS and DefaultQOS (phase `account-settings`), deepest
+ * first. sacctmgr refuses a parent's new DefaultQOS while an association below it lacks
+ * that QoS in its list (and exits 0 saying so on stderr), so children, user associations
+ * included, get their new lists before their parent does.
+ */
+export function planAccountSettings(desired: AccountingState, live: AccountingState): Operation[] {
+  const cluster = `cluster=${desired.cluster}`
+  const changed = [...desired.accounts.values()]
+    .filter((a) => live.accounts.has(a.name) && associationSettings(a, live.accounts.get(a.name)).length > 0)
+    .sort((a, b) => depthOf(desired.accounts, b.name) - depthOf(desired.accounts, a.name))
+  const key = (a: AccountState): string => `${depthOf(desired.accounts, a.name)} ${associationSettings(a, live.accounts.get(a.name)).join(' ')}`
+  return [...groupBy(changed, key).values()].map((group) => {
+    const names = group.map((a) => a.name)
+    const settings = associationSettings(group[0] as AccountState, live.accounts.get(names[0] as string))
+    return {
+      phase: 'account-settings' as const, action: 'modify' as const, kind: 'account' as const, targets: names,
+      argv: sacctmgr('modify', 'account', 'where', `name=${names.join(',')}`, cluster, 'set', ...settings),
+      summary: `change account${names.length > 1 ? 's' : ''} ${nameList(names)}: ${settings.join(' ')}`,
+    }
+  })
+}
+
+/** Account adds, moves between parents and free-text changes (phase `accounts`), parents first. */
 export function planAccounts(desired: AccountingState, live: AccountingState): Operation[] {
   const cluster = `cluster=${desired.cluster}`
   const ops: Operation[] = []
@@ -76,16 +99,6 @@ export function planAccounts(desired: AccountingState, live: AccountingState): O
         summary: `move account ${a.name} from ${current.parent} to ${a.parent}`,
       })
     }
-  }
-  const changed = wanted.filter((a) => live.accounts.has(a.name) && associationSettings(a, live.accounts.get(a.name)).length > 0)
-  for (const group of groupBy(changed, (a) => associationSettings(a, live.accounts.get(a.name)).join(' ')).values()) {
-    const names = group.map((a) => a.name)
-    const settings = associationSettings(group[0] as AccountState, live.accounts.get(names[0] as string))
-    ops.push({
-      phase: 'accounts', action: 'modify', kind: 'account', targets: names,
-      argv: sacctmgr('modify', 'account', 'where', `name=${names.join(',')}`, cluster, 'set', ...settings),
-      summary: `change account${names.length > 1 ? 's' : ''} ${nameList(names)}: ${settings.join(' ')}`,
-    })
   }
   for (const a of wanted) {
     const record = live.accountRecords.get(a.name)

@@ -24,9 +24,14 @@ export interface ApplyResult {
   remaining: Operation[]
 }
 
-/** A command's own exit code is not always enough: sacctmgr exits 1 for "Nothing new added". */
-function succeeded(result: ExecResult): boolean {
-  return result.code === 0
+/**
+ * A step succeeded when it exited 0 and, for sacctmgr, said nothing on stderr: sacctmgr
+ * 22.05 refuses some changes (a DefaultQOS an association cannot use) with exit 0 and
+ * the reason on stderr. useradd's warnings (an existing home) are not failures.
+ */
+export function succeeded(result: ExecResult): boolean {
+  if (result.code !== 0) return false
+  return result.argv[0] !== 'sacctmgr' || result.stderr.trim() === ''
 }
 
 /** Runs a plan's operations in order; stops at the first failure. */

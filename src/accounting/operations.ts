@@ -2,11 +2,13 @@
  * A plan is an ordered list of operations; each carries the exact argv apply will run
  * and a sentence for a reviewer. The phases are the order of DESIGN.md: POSIX users
  * before associations, QoS before the accounts using them, parents before children,
- * new associations and default moves before removals, removals children-first.
+ * new associations and default moves before removals, removals children-first. One
+ * addition: changes of an existing account's QOS/DefaultQOS come after its children's
+ * (see `planAccountSettings`).
  */
 
 /** Phases in execution order. */
-export const PHASES = ['posix', 'cluster', 'qos', 'accounts', 'associations', 'defaults', 'removals'] as const
+export const PHASES = ['posix', 'cluster', 'qos', 'accounts', 'associations', 'account-settings', 'defaults', 'removals'] as const
 export type Phase = (typeof PHASES)[number]
 
 export type OperationKind = 'group' | 'posix-user' | 'cluster' | 'qos' | 'account' | 'association' | 'user'

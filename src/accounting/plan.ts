@@ -7,7 +7,7 @@ import { desiredState, type DesiredState } from './desired.js'
 import type { AccountingState, PosixState } from './model.js'
 import { PHASES, sacctmgr, type Operation, type Plan } from './operations.js'
 import { planQos, planQosRemovals } from './qos-plan.js'
-import { planAccountRemovals, planAccounts } from './accounts-plan.js'
+import { planAccountRemovals, planAccountSettings, planAccounts } from './accounts-plan.js'
 import { planAssociationRemovals, planAssociations } from './associations-plan.js'
 import { planPosix } from './posix.js'
 import { PlanClashError, type PlanProblem } from './errors.js'
@@ -62,6 +62,7 @@ export function planFromStates(desired: DesiredState, live: LiveState, options: 
   ops.push(...planQos(want.qos, have.qos))
   ops.push(...planAccounts(want, have))
   ops.push(...planAssociations(want, have, protectedUsers))
+  ops.push(...planAccountSettings(want, have))
   const specUsers = new Set(desired.posixUsers.map((u) => u.name))
   ops.push(...planAssociationRemovals(want, have, { prune: options.prune ?? false, specUsers, protectedUsers, protectedAccounts }))
   if (options.prune) {

@@ -16,6 +16,8 @@ import { specRoutes } from './routes/spec.js'
 import { clusterRoutes } from './routes/clusters.js'
 import { resourceRoutes } from './routes/resources.js'
 import { adminRoutes } from './routes/admin.js'
+import { applyRoutes } from './routes/applies.js'
+import type { ApplyEngine } from '../apply/engine.js'
 
 /** Largest request body: a spec for a 65,536-node cluster with many users fits. */
 export const BODY_LIMIT = 8 * 1024 * 1024
@@ -26,6 +28,8 @@ export interface AppDeps {
   /** First uid the allocator hands out to users created without one. */
   uidBase?: number
   authLimiter?: FailureLimiter
+  /** Plan, apply and drift need a controller; without an engine those routes do not exist. */
+  engine?: ApplyEngine
 }
 
 /** Builds the application (not listening). */
@@ -59,6 +63,7 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       await scope.register(clusterRoutes({ store, revisions }))
       await scope.register(resourceRoutes({ store, revisions, uidBase: deps.uidBase ?? 100_000 }))
       await scope.register(adminRoutes({ store }))
+      if (deps.engine) await scope.register(applyRoutes({ store, engine: deps.engine }))
     }, { prefix: '/v1' })
   }
   return app

@@ -1,0 +1,90 @@
+/**
+ * Installing rendered files on a controller so that a crash leaves either the old or the
+ * new set, never a mix: every new file is uploaded under a temporary name, the old ones
+ * are copied aside, and a journal on the controller records the swap before and after
+ * the renames. `restoreFromJournal` puts the old set back (after a failure or a crash).
+ */
+import { posix } from 'node:path'
+import type { Executor } from '../adapters/executor.js'
+import type { RenderedFile } from '../slurm/render.js'
+
+export const JOURNAL = '.steward-journal.json'
+
+interface Journal {
+  applyId: string
+  phase: 'staged' | 'swapping' | 'installed'
+  files: Array<{ name: string; hadPrevious: boolean }>
+}
+
+/** Thrown when a file operation on the controller fails. */
+export class InstallError extends Error {
+  override name = 'InstallError'
+}
+
+const newName = (dir: string, name: string) => posix.join(dir, `.${name}.steward-new`)
+const prevName = (dir: string, name: string) => posix.join(dir, `.${name}.steward-prev`)
+
+async function must(executor: Executor, argv: string[]): Promise<void> {
+  const res = await executor.run(argv)
+  if (res.code !== 0) throw new InstallError(`${argv.join(' ')} failed on ${executor.target}: ${res.stderr.trim() || `exit ${res.code}`}`)
+}
+
+async function writeJournal(executor: Executor, dir: string, journal: Journal): Promise<void> {
+  await executor.writeFileAtomic(posix.join(dir, JOURNAL), `${JSON.stringify(journal)}\n`, 0o600)
+}
+
+/** Reads the journal of an unfinished install, if any. */
+export async function readJournal(executor: Executor, dir: string): Promise<Journal | undefined> {
+  const text = await executor.readFile(posix.join(dir, JOURNAL))
+  return text ? (JSON.parse(text) as Journal) : undefined
+}
+
+/** The current content of each file (undefined when absent). */
+export async function readCurrent(executor: Executor, dir: string, names: readonly string[]): Promise<Map<string, string | undefined>> {
+  const current = new Map<string, string | undefined>()
+  for (const name of names) current.set(name, await executor.readFile(posix.join(dir, name)))
+  return current
+}
+
+/** Installs `files` into `dir` with a journal; the old files stay aside until `commitInstall`. */
+export async function installFiles(executor: Executor, dir: string, files: readonly RenderedFile[], applyId: string): Promise<void> {
+  const current = await readCurrent(executor, dir, files.map((f) => f.name))
+  const journal: Journal = { applyId, phase: 'staged', files: files.map((f) => ({ name: f.name, hadPrevious: current.get(f.name) !== undefined })) }
+  for (const f of files) {
+    await executor.writeFileAtomic(newName(dir, f.name), f.content, 0o644)
+    const previous = current.get(f.name)
+    if (previous !== undefined) await executor.writeFileAtomic(prevName(dir, f.name), previous, 0o644)
+  }
+  await writeJournal(executor, dir, journal)
+  await writeJournal(executor, dir, { ...journal, phase: 'swapping' })
+  for (const f of files) await must(executor, ['mv', '-f', '--', newName(dir, f.name), posix.join(dir, f.name)])
+  await writeJournal(executor, dir, { ...journal, phase: 'installed' })
+}
+
+/** Forgets the old files: the new set is final. */
+export async function commitInstall(executor: Executor, dir: string): Promise<void> {
+  const journal = await readJournal(executor, dir)
+  if (!journal) return
+  await must(executor, ['rm', '-f', '--', ...journal.files.map((f) => prevName(dir, f.name)), posix.join(dir, JOURNAL)])
+}
+
+/**
+ * Puts the old set back as the journal describes it: files that existed are restored,
+ * files that did not are removed. Returns false when there was no journal.
+ */
+export async function restoreFromJournal(executor: Executor, dir: string): Promise<boolean> {
+  const journal = await readJournal(executor, dir)
+  if (!journal) return false
+  for (const f of journal.files) {
+    const target = posix.join(dir, f.name)
+    if (journal.phase === 'staged') {
+      await must(executor, ['rm', '-f', '--', newName(dir, f.name)])
+    } else if (f.hadPrevious) {
+      await executor.writeFileAtomic(target, (await executor.readFile(prevName(dir, f.name))) ?? '', 0o644)
+    } else {
+      await must(executor, ['rm', '-f', '--', target, newName(dir, f.name)])
+    }
+  }
+  await must(executor, ['rm', '-f', '--', ...journal.files.map((f) => prevName(dir, f.name)), posix.join(dir, JOURNAL)])
+  return true
+}

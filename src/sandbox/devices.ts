@@ -1,0 +1,77 @@
+/**
+ * Stand-ins for GPU device files. `gres.conf` names `/dev/nvidia*` and slurmd refuses a
+ * `File=` that is not a character device, so the sandbox creates the missing ones as
+ * `c 1 3` (what /dev/null is: harmless to open). It never touches a device file that was
+ * already there, and records the ones it made so `down` removes exactly those.
+ */
+import { lstat, readFile, rm, unlink } from 'node:fs/promises'
+import type { Executor } from '../adapters/executor.js'
+
+/** `makedev(1, 3)` as Linux encodes it in `st_rdev`. */
+const NULL_RDEV = (1 << 8) | 3
+
+/** Thrown when a device path is taken by something that is not a character device. */
+export class DeviceError extends Error {
+  override name = 'DeviceError'
+}
+
+async function readRecord(recordFile: string): Promise<string[]> {
+  const text = await readFile(recordFile, 'utf8').catch(() => '[]')
+  try {
+    const value: unknown = JSON.parse(text)
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
+  } catch {
+    return []
+  }
+}
+
+async function writeRecord(executor: Executor, recordFile: string, devices: readonly string[]): Promise<void> {
+  await executor.writeFileAtomic(recordFile, `${JSON.stringify([...new Set(devices)].sort(), null, 2)}\n`, 0o600)
+}
+
+/**
+ * Makes sure each path is a character device, creating the missing ones with
+ * `mknod PATH c 1 3`. Returns the paths created now. Each creation is recorded before the
+ * next one, so an interrupted `up` still lets `down` clean up.
+ */
+export async function ensureDevices(executor: Executor, devices: readonly string[], recordFile: string): Promise<string[]> {
+  const created: string[] = []
+  const recorded = await readRecord(recordFile)
+  for (const path of devices) {
+    if (!/^\/dev\/[A-Za-z0-9_/-]+$/.test(path) || path.includes('..')) throw new DeviceError(`refusing device path ${path}: only plain paths under /dev`)
+    const stat = await lstat(path).catch(() => undefined)
+    if (stat) {
+      if (!stat.isCharacterDevice()) throw new DeviceError(`${path} exists but is not a character device; gres.conf needs one (remove it or change the spec's gpus.devices)`)
+      continue
+    }
+    const result = await executor.run(['mknod', '-m', '0666', path, 'c', '1', '3'])
+    if (result.code !== 0) throw new DeviceError(`mknod ${path} c 1 3 failed: ${result.stderr.trim() || `exit ${result.code}`}`)
+    created.push(path)
+    recorded.push(path)
+    await writeRecord(executor, recordFile, recorded)
+  }
+  return created
+}
+
+/** Removes the device files the sandbox created (only if they still are its `c 1 3` stand-ins). */
+export async function removeCreatedDevices(recordFile: string): Promise<string[]> {
+  const removed: string[] = []
+  for (const path of await readRecord(recordFile)) {
+    const stat = await lstat(path).catch(() => undefined)
+    if (stat?.isCharacterDevice() && stat.rdev === NULL_RDEV) {
+      await unlink(path)
+      removed.push(path)
+    }
+  }
+  await rm(recordFile, { force: true })
+  return removed
+}
+
+/** The device files the sandbox created and that still exist. */
+export async function createdDevices(recordFile: string): Promise<string[]> {
+  const present: string[] = []
+  for (const path of await readRecord(recordFile)) {
+    if ((await lstat(path).catch(() => undefined))?.isCharacterDevice()) present.push(path)
+  }
+  return present
+}

@@ -1,0 +1,54 @@
+/**
+ * Reading Slurm's `key=value` text: slurm.conf lines and `scontrol show ... -o` one-liners.
+ * Used to compare a running controller with what was rendered.
+ */
+import { expandHostlist } from './hostlist.js'
+
+/** The `Key=Value` pairs of one line (values never contain spaces in what we render). */
+export function parseKeyValues(line: string): Map<string, string> {
+  const pairs = new Map<string, string>()
+  for (const token of line.trim().split(/\s+/)) {
+    const eq = token.indexOf('=')
+    if (eq > 0) pairs.set(token.slice(0, eq), token.slice(eq + 1))
+  }
+  return pairs
+}
+
+export interface ParsedSlurmConf {
+  /** Global settings, keys as written. */
+  settings: Map<string, string>
+  /** Every node name defined by NodeName lines. */
+  nodes: Set<string>
+  /** Partition name to its settings. */
+  partitions: Map<string, Map<string, string>>
+}
+
+/** Parses a slurm.conf (comments and blank lines ignored; Include lines kept as settings). */
+export function parseSlurmConf(text: string): ParsedSlurmConf {
+  const settings = new Map<string, string>()
+  const nodes = new Set<string>()
+  const partitions = new Map<string, Map<string, string>>()
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*$/, '').trim()
+    if (!line) continue
+    const pairs = parseKeyValues(line)
+    const nodeName = pairs.get('NodeName')
+    const partitionName = pairs.get('PartitionName')
+    if (nodeName !== undefined && nodeName !== 'DEFAULT') for (const n of expandHostlist(nodeName)) nodes.add(n)
+    else if (partitionName !== undefined) partitions.set(partitionName, pairs)
+    else for (const [k, v] of pairs) settings.set(k, v)
+  }
+  return { settings, nodes, partitions }
+}
+
+/** Parses `scontrol show <entity> -o` output: one record per line, keyed by `key`. */
+export function parseScontrolRecords(output: string, key: string): Map<string, Map<string, string>> {
+  const records = new Map<string, Map<string, string>>()
+  for (const line of output.split('\n')) {
+    if (!line.trim()) continue
+    const pairs = parseKeyValues(line)
+    const name = pairs.get(key)
+    if (name !== undefined) records.set(name, pairs)
+  }
+  return records
+}

@@ -1,0 +1,188 @@
+/**
+ * The PostgreSQL store, for several service replicas on one database. Serial points are
+ * PostgreSQL locks, so they hold across replicas: row locks (`FOR UPDATE`) for revision
+ * numbers, transaction advisory locks for uid allocation and migrations, and a session
+ * advisory lock per cluster for applies, held on a connection taken out of the pool
+ * until release. If a replica dies, its connections close and PostgreSQL frees its locks.
+ *
+ * Advisory locks use the two-key form with a namespace as first key, so the store's locks
+ * never collide with each other or with other users of the database; the second key is
+ * `hashtext(name)`, so two clusters whose names hash alike would share a lock (rare,
+ * and only ever a refused apply, never two at once).
+ */
+import pg from 'pg'
+import { StoreConflictError, StoreNotFoundError, type ApplyLock, type Store } from './types.js'
+import { StoreError } from './errors.js'
+import { MIGRATIONS, MIGRATIONS_TABLE, migrationSql } from './migrations.js'
+import { now, type Db, type Param, type Row, type Sql } from './sql.js'
+import { SqlStore } from './sql-store.js'
+
+/** Advisory lock namespaces (the first key). */
+const LOCK_MIGRATE = 1752_0001
+const LOCK_APPLY = 1752_0002
+const LOCK_SERIAL = 1752_0003
+
+export interface PostgresOptions {
+  /** Pool size; each held apply lock keeps one connection. Default 10. */
+  poolSize?: number
+  /** Told about errors of idle connections (the server restarted, a network cut). */
+  onError?: (err: Error) => void
+}
+
+/** Turns a driver error into the store's errors: unique violations into conflicts, the rest into `StoreError`. */
+function storeError(err: unknown): Error {
+  if (err instanceof StoreConflictError || err instanceof StoreNotFoundError || err instanceof StoreError) return err
+  const code = (err as { code?: unknown }).code
+  const message = err instanceof Error ? err.message : String(err)
+  if (code === '23505') return new StoreConflictError(`already exists: ${message}`, { cause: err })
+  if (code === '23503') return new StoreNotFoundError(`refers to a record that does not exist: ${message}`, { cause: err })
+  return new StoreError(`PostgreSQL failed: ${message}`, { cause: err })
+}
+
+/** `?` placeholders to `$1, $2, ...` (the store's SQL has no `?` inside literals). */
+const numbered = new Map<string, string>()
+function toPg(text: string): string {
+  let out = numbered.get(text)
+  if (out === undefined) {
+    let n = 0
+    out = text.replace(/\?/g, () => `$${++n}`)
+    numbered.set(text, out)
+  }
+  return out
+}
+
+async function run(client: pg.Pool | pg.PoolClient, text: string, params: readonly Param[] = []): Promise<{ rows: Row[]; changes: number }> {
+  try {
+    const result = await client.query(toPg(text), [...params])
+    return { rows: result.rows as Row[], changes: result.rowCount ?? 0 }
+  } catch (err) {
+    throw storeError(err)
+  }
+}
+
+class PostgresDb implements Db {
+  readonly kind = 'postgres'
+  readonly forUpdate = ' FOR UPDATE'
+  private readonly pool: pg.Pool
+  private readonly locks = new Set<ApplyLock>()
+
+  constructor(connectionString: string, private readonly options: PostgresOptions) {
+    this.pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10, application_name: 'hpc-steward' })
+    // Without a listener, an idle connection's error would crash the process.
+    this.pool.on('error', (err) => options.onError?.(storeError(err)))
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect()
+    } catch (err) {
+      throw storeError(err)
+    }
+  }
+
+  query(text: string, params?: readonly Param[]): Promise<{ rows: Row[]; changes: number }> {
+    return run(this.pool, text, params)
+  }
+
+  async transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    const client = await this.connect()
+    let broken: Error | undefined
+    try {
+      await run(client, 'BEGIN')
+      const result = await fn({ query: (text, params) => run(client, text, params) })
+      await run(client, 'COMMIT')
+      return result
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
+        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr))
+      })
+      throw storeError(err)
+    } finally {
+      // A connection whose ROLLBACK failed is in an unknown state: destroy it rather than reuse it.
+      client.release(broken)
+    }
+  }
+
+  async serialize(sql: Sql, key: string): Promise<void> {
+    await sql.query(`SELECT pg_advisory_xact_lock(${LOCK_SERIAL}, hashtext(?))`, [key])
+  }
+
+  decodeJson(value: unknown): unknown {
+    return value
+  }
+
+  async migrate(): Promise<void> {
+    const client = await this.connect()
+    try {
+      // Session lock: a second replica starting at the same time waits, then finds nothing to do.
+      await run(client, `SELECT pg_advisory_lock(${LOCK_MIGRATE}, 0)`)
+      try {
+        await run(client, migrationSql(MIGRATIONS_TABLE, 'postgres'))
+        const { rows } = await run(client, 'SELECT id FROM schema_migrations')
+        const done = new Set(rows.map((row) => Number(row.id)))
+        for (const migration of MIGRATIONS.filter((m) => !done.has(m.id))) {
+          try {
+            await run(client, 'BEGIN')
+            await client.query(migrationSql(migration.sql, 'postgres'))
+            await run(client, 'INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)', [migration.id, migration.name, now()])
+            await run(client, 'COMMIT')
+          } catch (err) {
+            await client.query('ROLLBACK').catch(() => undefined)
+            throw new StoreError(`migration ${migration.id} (${migration.name}) failed`, { cause: err })
+          }
+        }
+      } finally {
+        await client.query(`SELECT pg_advisory_unlock(${LOCK_MIGRATE}, 0)`).catch(() => undefined)
+      }
+    } finally {
+      client.release()
+    }
+  }
+
+  async tryApplyLock(cluster: string, holder: string): Promise<ApplyLock | null> {
+    const client = await this.connect()
+    let taken: boolean
+    try {
+      const { rows } = await run(client, `SELECT pg_try_advisory_lock(${LOCK_APPLY}, hashtext(?)) AS taken`, [cluster])
+      taken = rows[0]?.taken === true
+    } catch (err) {
+      client.release(err as Error)
+      throw err
+    }
+    if (!taken) {
+      client.release()
+      return null
+    }
+    // A held connection is out of the pool, whose error listener no longer covers it.
+    client.on('error', (err) => this.options.onError?.(storeError(err)))
+    let released = false
+    const lock: ApplyLock = {
+      cluster,
+      holder,
+      release: async () => {
+        if (released) return
+        released = true
+        this.locks.delete(lock)
+        try {
+          await client.query(`SELECT pg_advisory_unlock(${LOCK_APPLY}, hashtext($1))`, [cluster])
+          client.release()
+        } catch (err) {
+          // Destroying the connection ends the session, which frees the lock all the same.
+          client.release(err as Error)
+        }
+      },
+    }
+    this.locks.add(lock)
+    return lock
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.locks].map((lock) => lock.release()))
+    await this.pool.end()
+  }
+}
+
+/** A store on the PostgreSQL database at `connectionString`; call `migrate()` before use. */
+export function createPostgresStore(connectionString: string, options: PostgresOptions = {}): Store {
+  return new SqlStore(new PostgresDb(connectionString, options))
+}
