@@ -34,7 +34,7 @@ function addOps(adds: AssociationState[], cluster: string, asDefault: boolean): 
   const groups = groupBy(adds, (a) => `${a.account}\u0000${settings(a).join(' ')}`)
   for (const group of groups.values()) {
     const first = group[0] as AssociationState
-    for (const batch of chunks(group.map((a) => a.user))) {
+    for (const batch of chunks(group.map((a) => a.user).sort())) {
       const extra = asDefault ? [`DefaultAccount=${first.account}`] : []
       ops.push({
         phase: 'associations', action: 'add', kind: 'association', targets: batch,
@@ -61,7 +61,7 @@ export function planAssociations(desired: AccountingState, live: AccountingState
   }
   for (const group of groupBy(changed, ([a, s]) => `${a.account}\u0000${s.join(' ')}`).values()) {
     const [first, s] = group[0] as [AssociationState, string[]]
-    for (const batch of chunks(group.map(([a]) => a.user))) {
+    for (const batch of chunks(group.map(([a]) => a.user).sort())) {
       ops.push({
         phase: 'associations', action: 'modify', kind: 'association', targets: batch,
         argv: sacctmgr('modify', 'user', 'where', `name=${batch.join(',')}`, `account=${first.account}`, `cluster=${cluster}`, 'set', ...s),
@@ -75,7 +75,7 @@ export function planAssociations(desired: AccountingState, live: AccountingState
     return current !== undefined && current.defaultAccount !== u.defaultAccount && !protectedUsers.has(u.name)
   })
   for (const [account, users] of groupBy(moves, (u) => u.defaultAccount)) {
-    for (const batch of chunks(users.map((u) => u.name))) {
+    for (const batch of chunks(users.map((u) => u.name).sort())) {
       ops.push({
         phase: 'defaults', action: 'modify', kind: 'user', targets: batch,
         argv: sacctmgr('modify', 'user', 'where', `name=${batch.join(',')}`, `cluster=${cluster}`, 'set', `DefaultAccount=${account}`),

@@ -7,6 +7,7 @@ import { SpecInvalidError, SpecUnreadableError } from '../spec/problems.js'
 import { SpecItemExistsError, SpecItemNotFoundError } from '../spec/edit.js'
 import { ForbiddenError } from '../auth/policy.js'
 import { StoreConflictError, StoreNotFoundError } from '../store/types.js'
+import { StoreCursorError } from '../store/errors.js'
 
 /** Thrown for a missing, malformed or revoked token (HTTP 401). */
 export class UnauthorizedError extends Error {
@@ -29,6 +30,7 @@ const byClass: Array<[new (...args: never[]) => Error, number, string]> = [
   [SpecItemExistsError, 409, 'Conflict'],
   [StoreConflictError, 409, 'Conflict'],
   [SpecUnreadableError, 400, 'SpecUnreadable'],
+  [StoreCursorError, 400, 'BadRequest'],
 ]
 
 /** Installs the error and not-found handlers on `app`. */

@@ -42,11 +42,17 @@ export function departmentsOfUser(spec: ClusterSpec, user: string): string[] {
     .map((d) => d.name)
 }
 
-/** Whether `p` may see `user`: admins all, department admins their departments' users, researchers themselves. */
+/**
+ * Whether `p` may see `user`: admins all, researchers themselves, department admins
+ * their departments' users and users under no supervisor yet (no tenant's data: a
+ * department admin creates a user first, then puts them under a supervisor).
+ */
 export function canSeeUser(p: Principal, spec: ClusterSpec, user: string): boolean {
   if (isAdmin(p)) return true
   if (p.role === 'researcher') return p.user === user
-  return departmentsOfUser(spec, user).some((d) => p.departments.includes(d))
+  if (p.role !== 'department-admin') return false
+  const departments = departmentsOfUser(spec, user)
+  return departments.length === 0 || departments.some((d) => p.departments.includes(d))
 }
 
 /**

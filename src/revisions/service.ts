@@ -40,6 +40,16 @@ export interface RevisionService {
   edit(cluster: string, edit: (spec: ClusterSpec) => ClusterSpec, by: Actor, options: { message: string; action: string; resource: string; audit?: unknown }): Promise<{ revision: RevisionRecord; warnings: Problem[] }>
 }
 
+/**
+ * Records the uid of every user new or changed since the previous revision, so the
+ * allocator never hands it to anyone else and a uid is never silently moved to another
+ * name (a conflict is a 409).
+ */
+async function reserveUids(store: Store, previous: ClusterSpec | undefined, spec: ClusterSpec): Promise<void> {
+  const before = new Map((previous?.users ?? []).map((u) => [u.name, u.uid]))
+  for (const u of spec.users) if (before.get(u.name) !== u.uid) await store.reserveUid(u.name, u.uid)
+}
+
 export function createRevisionService(store: Store): RevisionService {
   async function latest(cluster: string): Promise<RevisionRecord> {
     const record = await store.getCluster(cluster)
@@ -53,6 +63,7 @@ export function createRevisionService(store: Store): RevisionService {
       const { spec, warnings } = checkSpec(value)
       const cur = await store.getCluster(cluster)
       const previous = cur.latestRevision > 0 ? (await store.getRevision(cluster, cur.latestRevision)).spec : undefined
+      await reserveUids(store, previous, spec)
       const revision = await store.appendRevision(cluster, { spec, author: by.actor, message: options.message, expectedLatest: options.expectedLatest })
       await store.appendAudit({
         actor: by.actor, source: by.source, cluster,

@@ -166,7 +166,8 @@ t.test('no response to the nlp department admin carries another tenant\'s data',
     t.notMatch(res.body, /cv-chen|dl-okafor|dave|erin|frank|Computer Vision/, `${url} shows nothing of cv or dl`)
   }
   const users = json<{ items: Array<{ name: string }> }>(await s.as('nlp', { method: 'GET', url: '/v1/clusters/campus/users' }))
-  t.same(users.items.map((u) => u.name).sort(), ['alice', 'bob', 'carol'])
+  // zoe, created by the nlp admin above, is under no supervisor: no tenant's data.
+  t.same(users.items.map((u) => u.name).sort(), ['alice', 'bob', 'carol', 'zoe'])
   const partitions = json<{ items: Array<{ name: string }> }>(await s.as('nlp', { method: 'GET', url: '/v1/clusters/campus/partitions' }))
   t.same(partitions.items.map((p) => p.name), ['nlp', 'scavenger'])
 })

@@ -1,0 +1,131 @@
+/**
+ * `steward sandbox up [FILE] [--nodes-per-group N] | down [--purge] | status [--json] | env`:
+ * the local real-Slurm sandbox (src/sandbox). Exit codes: 0 ok, 1 failure (which daemon,
+ * and the tail of its log), 2 bad usage or an unreadable spec.
+ */
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { loadSpecFile } from '../spec/load.js'
+import {
+  DEFAULT_NODES_PER_GROUP, SandboxDaemonError, SandboxError, SandboxInstallError, SandboxLayoutError,
+  sandboxDown, sandboxEnv, sandboxStatus, sandboxUp,
+} from '../sandbox/index.js'
+import { UsageError } from './usage.js'
+
+const SANDBOX_USAGE = 'steward sandbox up [FILE] [--nodes-per-group N] | down [--purge] | status [--json] | env'
+
+const progress = (message: string) => console.error(`sandbox: ${message}`)
+
+/** The project root: the nearest directory above this module with package.json and examples/ or src/. */
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'templates'))) return dir
+    const parent = dirname(dir)
+    if (parent === dir) return process.cwd()
+    dir = parent
+  }
+}
+
+/** The spec `up` boots without FILE: the project's example (examples/campus.yaml). */
+export function defaultSpecFile(root = projectRoot()): string {
+  const candidates = [join(root, 'examples', 'campus.yaml'), resolve(root, '..', 'shared', 'examples', 'campus.yaml')]
+  return candidates.find((c) => existsSync(c)) ?? (candidates[0] as string)
+}
+
+/** `export SLURM_CONF=...`, quoted for a POSIX shell when the path needs it. */
+export function exportLine(slurmConf: string): string {
+  const value = /^[A-Za-z0-9_./:@%+-]+$/.test(slurmConf) ? slurmConf : `'${slurmConf.replace(/'/g, `'\\''`)}'`
+  return `export SLURM_CONF=${value}`
+}
+
+function parseNodesPerGroup(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_NODES_PER_GROUP
+  if (!/^\d{1,4}$/.test(text)) throw new UsageError(`--nodes-per-group takes a whole number, not "${text}"`)
+  return Number(text)
+}
+
+async function up(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'nodes-per-group': { type: 'string', short: 'n' } } })
+  if (positionals.length > 1) throw new UsageError(`sandbox up takes one spec file, not ${positionals.length}`)
+  const nodesPerGroup = parseNodesPerGroup(values['nodes-per-group'])
+  const file = positionals[0] ?? defaultSpecFile()
+  const { spec, warnings } = await loadSpecFile(file)
+  for (const w of warnings) console.error(`${w.severity}: ${w.path || '/'}: ${w.message}`)
+  progress(`booting ${file} (cluster ${spec.cluster.name}, ${nodesPerGroup} node(s) per group)`)
+  const result = await sandboxUp({ spec, nodesPerGroup, log: progress })
+  console.log(`sandbox ${result.action}: cluster ${result.clusterName} on Slurm ${result.slurmVersion} in ${(result.durationMs / 1000).toFixed(1)} s`)
+  console.log(`  emulated nodes (${result.nodes.length}): ${result.nodes.map((n) => `${n.name}:${n.port}`).join(' ') || '(none)'}`)
+  console.log(`  nodes rendered down (not emulated): ${result.downNodes}`)
+  console.log(`  job output directory: ${result.jobsDir}`)
+  console.log(`  use it: ${exportLine(result.slurmConf)}    (or: eval "$(steward sandbox env)")`)
+  return 0
+}
+
+async function down(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { purge: { type: 'boolean' } } })
+  if (positionals.length > 0) throw new UsageError('sandbox down takes no arguments besides --purge')
+  const result = await sandboxDown({ purge: values.purge === true, log: progress })
+  const stopped = result.stopped.length > 0 ? `stopped ${result.stopped.join(', ')}` : 'nothing was running'
+  const jobs = result.cancelledJobs > 0 ? `; cancelled ${result.cancelledJobs} job(s)` : ''
+  const devices = result.removedDevices.length > 0 ? `; removed ${result.removedDevices.join(' ')}` : ''
+  console.log(`sandbox down: ${stopped}${jobs}${devices}${result.purged ? `; deleted ${result.stateDir}` : ''}`)
+  return 0
+}
+
+async function status(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } })
+  if (positionals.length > 0) throw new UsageError('sandbox status takes no arguments besides --json')
+  const s = await sandboxStatus()
+  if (values.json) {
+    console.log(JSON.stringify(s, null, 2))
+    return 0
+  }
+  const summary = !s.configured ? 'never booted here' : s.running ? 'running' : 'not (fully) running'
+  console.log(`sandbox ${s.stateDir}: ${summary}${s.clusterName ? ` (cluster ${s.clusterName}, Slurm ${s.slurmVersion}, ${s.nodesPerGroup} node(s) per group)` : ''}`)
+  for (const d of s.daemons) {
+    const name = d.node ? `${d.name} -N ${d.node}` : d.name
+    console.log(`  ${name.padEnd(24)} ${d.alive ? 'running' : 'stopped'}${d.pid !== undefined ? ` (pid ${d.pid}${d.alive ? '' : ', stale'})` : ''}  log ${d.logFile}`)
+  }
+  if (s.devices.length > 0) console.log(`  GPU stand-in devices: ${s.devices.join(' ')}`)
+  if (s.configured) console.log(`  ${exportLine(s.slurmConf)}`)
+  return 0
+}
+
+function env(args: string[]): number {
+  if (args.length > 0) throw new UsageError('sandbox env takes no arguments')
+  console.log(exportLine(sandboxEnv().SLURM_CONF))
+  return 0
+}
+
+/** `steward sandbox ...` */
+export async function sandboxCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args
+  try {
+    switch (sub) {
+      case 'up':
+        return await up(rest)
+      case 'down':
+        return await down(rest)
+      case 'status':
+        return await status(rest)
+      case 'env':
+        return env(rest)
+      default:
+        throw new UsageError(sub ? `unknown sandbox command "${sub}": ${SANDBOX_USAGE}` : `give a sandbox command: ${SANDBOX_USAGE}`)
+    }
+  } catch (err) {
+    if (err instanceof SandboxDaemonError) {
+      console.error(`steward: sandbox failed: ${err.message}`)
+      if (err.logTail) console.error(`--- last lines of ${err.logFile} ---\n${err.logTail}`)
+      return 1
+    }
+    if (err instanceof SandboxError || err instanceof SandboxInstallError || err instanceof SandboxLayoutError) {
+      console.error(`steward: ${err.message}`)
+      return 1
+    }
+    throw err
+  }
+}

@@ -1,0 +1,14 @@
+/** The real-Slurm sandbox: boot a spec on this machine's own Slurm daemons (see ops/sandbox/README.md). */
+export {
+  sandboxUp, sandboxDown, sandboxStatus, sandboxEnv, SandboxError,
+  type SandboxOptions, type SandboxUpOptions, type SandboxUpResult, type SandboxDownOptions, type SandboxDownResult,
+  type SandboxStatus, type DaemonStatus, type SandboxRecord,
+} from './sandbox.js'
+export { SandboxDaemonError, DEFAULT_TIMEOUTS, type SandboxTimeouts } from './daemons.js'
+export { SandboxInstallError } from './install.js'
+export {
+  DEFAULT_PORTS, DEFAULT_STATE_DIR, DEFAULT_NODES_PER_GROUP, STATE_DIR_ENV, SandboxLayoutError,
+  resolveStateDir, sandboxPaths, emulatedNodes, configChange,
+  type SandboxPorts, type SandboxPaths, type EmulatedNode, type ConfigChange,
+} from './layout.js'
+export { parseRecord, parseRecords, nodeState, nodeUsable } from './scontrol.js'

@@ -1,0 +1,145 @@
+/**
+ * The store's behaviour, written once and run against every implementation
+ * (`store.test.ts` runs it on SQLite and on PostgreSQL): clusters, revisions and the
+ * apply lock here; runs and audit in `store-suite-records.ts`; tokens and uids in
+ * `store-suite-identity.ts`.
+ */
+import type { Test } from 'tap'
+import { specHash } from '../../src/spec/load.js'
+import { campusSpec, ISO, setup, type StoreHarness } from './harness.js'
+import { recordsSuite } from './store-suite-records.js'
+import { identitySuite } from './store-suite-identity.js'
+
+/** Registers the shared tests on `t`. */
+export function storeSuite(t: Test, harness: StoreHarness): void {
+  t.test('migrations run again as a no-op and two replicas may run them at once', async (t) => {
+    const { store, open } = await setup(t, harness)
+    await store.migrate()
+    const [a, b] = await Promise.all([open(), open()])
+    await Promise.all([a.migrate(), b.migrate()])
+    t.equal((await a.createCluster('campus', 'c')).name, 'campus')
+    t.equal((await b.getCluster('campus')).description, 'c')
+  })
+
+  t.test('a cluster is created once, read back, and a second create with its name conflicts', async (t) => {
+    const { store } = await setup(t, harness)
+    const created = await store.createCluster('campus', 'Campus cluster')
+    t.match(created, { name: 'campus', description: 'Campus cluster', latestRevision: 0, appliedRevision: null })
+    t.match(created.createdAt, ISO)
+    t.same(await store.getCluster('campus'), created)
+    await t.rejects(store.createCluster('campus', 'again'), { name: 'StoreConflictError', message: /campus already exists/ })
+    await t.rejects(store.getCluster('nowhere'), { name: 'StoreNotFoundError' })
+  })
+
+  t.test('clusters are listed by name, a page at a time, with no cursor after the last page', async (t) => {
+    const { store } = await setup(t, harness)
+    for (const name of ['delta', 'alpha', 'charlie', 'bravo', 'a-b', 'ab']) await store.createCluster(name, '')
+    const first = await store.listClusters({ limit: 4 })
+    const second = await store.listClusters({ limit: 4, cursor: first.nextCursor ?? undefined })
+    t.same(first.items.map((c) => c.name), ['a-b', 'ab', 'alpha', 'bravo'])
+    t.same(second.items.map((c) => c.name), ['charlie', 'delta'])
+    t.equal(second.nextCursor, null)
+    const exact = await store.listClusters({ limit: 6 })
+    t.equal(exact.nextCursor, null, 'a page that ends exactly at the last item has no cursor')
+    await t.rejects(store.listClusters({ limit: 2, cursor: 'bogus' }), { name: 'StoreCursorError' })
+    const revisionCursor = Buffer.from(JSON.stringify(['revisions', 3])).toString('base64url')
+    await t.rejects(store.listClusters({ limit: 2, cursor: revisionCursor }), { name: 'StoreCursorError' })
+  })
+
+  t.test('revisions are numbered per cluster and keep spec, hash, author and message', async (t) => {
+    const { store } = await setup(t, harness)
+    await store.createCluster('campus', '')
+    await store.createCluster('lab', '')
+    const first = await store.appendRevision('campus', { spec: campusSpec(1), author: 'alice', message: 'first' })
+    const second = await store.appendRevision('campus', { spec: campusSpec(2), author: 'bob', message: 'second' })
+    const other = await store.appendRevision('lab', { spec: campusSpec(3), author: 'carol', message: 'lab' })
+    t.same([first.number, second.number, other.number], [1, 2, 1])
+    const read = await store.getRevision('campus', 2)
+    t.same(read, second)
+    t.same(read.spec, campusSpec(2))
+    t.equal(read.specHash, specHash(campusSpec(2)))
+    t.match(read, { author: 'bob', message: 'second' })
+    t.match(read.createdAt, ISO)
+    t.equal((await store.getCluster('campus')).latestRevision, 2)
+    await t.rejects(store.getRevision('campus', 3), { name: 'StoreNotFoundError', message: /no revision 3/ })
+    await t.rejects(store.getRevision('nowhere', 1), { name: 'StoreNotFoundError', message: /cluster nowhere/ })
+    await t.rejects(store.appendRevision('nowhere', { spec: campusSpec(), author: 'a', message: 'm' }), { name: 'StoreNotFoundError' })
+  })
+
+  t.test('a revision based on a stale latest number is refused', async (t) => {
+    const { store } = await setup(t, harness)
+    await store.createCluster('campus', '')
+    const first = await store.appendRevision('campus', { spec: campusSpec(1), author: 'a', message: 'm', expectedLatest: 0 })
+    await store.appendRevision('campus', { spec: campusSpec(2), author: 'a', message: 'm', expectedLatest: 1 })
+    await t.rejects(
+      store.appendRevision('campus', { spec: campusSpec(3), author: 'a', message: 'm', expectedLatest: first.number }),
+      { name: 'StoreConflictError', message: /at revision 2, not 1/ },
+    )
+    t.equal((await store.getCluster('campus')).latestRevision, 2)
+  })
+
+  t.test('concurrent writers on two replicas get distinct consecutive revision numbers', async (t) => {
+    const { store, open } = await setup(t, harness)
+    const replica = await open()
+    await store.createCluster('campus', '')
+    const writes = Array.from({ length: 12 }, (_, i) =>
+      (i % 2 === 0 ? store : replica).appendRevision('campus', { spec: campusSpec(i), author: `w${i}`, message: 'm' }))
+    const numbers = (await Promise.all(writes)).map((r) => r.number).sort((a, b) => a - b)
+    t.same(numbers, Array.from({ length: 12 }, (_, i) => i + 1))
+  })
+
+  t.test('of two writers expecting the same latest revision, exactly one succeeds', async (t) => {
+    const { store, open } = await setup(t, harness)
+    const replica = await open()
+    await store.createCluster('campus', '')
+    const results = await Promise.allSettled([store, replica].map((s, i) =>
+      s.appendRevision('campus', { spec: campusSpec(i), author: `w${i}`, message: 'm', expectedLatest: 0 })))
+    t.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
+    const failed = results.find((r) => r.status === 'rejected')
+    t.match(failed?.status === 'rejected' ? failed.reason : undefined, { name: 'StoreConflictError' })
+  })
+
+  t.test('revisions are listed newest first without their specs', async (t) => {
+    const { store } = await setup(t, harness)
+    await store.createCluster('campus', '')
+    for (let i = 1; i <= 5; i++) await store.appendRevision('campus', { spec: campusSpec(i), author: 'a', message: `r${i}` })
+    const first = await store.listRevisions('campus', { limit: 3 })
+    const second = await store.listRevisions('campus', { limit: 3, cursor: first.nextCursor ?? undefined })
+    t.same(first.items.map((r) => r.number), [5, 4, 3])
+    t.same(second.items.map((r) => r.number), [2, 1])
+    t.equal(second.nextCursor, null)
+    t.notOk('spec' in (first.items[0] ?? {}), 'a listed revision has no spec')
+    await t.rejects(store.listRevisions('nowhere', { limit: 3 }), { name: 'StoreNotFoundError' })
+  })
+
+  t.test('the applied revision is recorded and must exist', async (t) => {
+    const { store } = await setup(t, harness)
+    await store.createCluster('campus', '')
+    await store.appendRevision('campus', { spec: campusSpec(), author: 'a', message: 'm' })
+    await store.setAppliedRevision('campus', 1)
+    t.equal((await store.getCluster('campus')).appliedRevision, 1)
+    await t.rejects(store.setAppliedRevision('campus', 2), { name: 'StoreNotFoundError' })
+    await t.rejects(store.setAppliedRevision('nowhere', 1), { name: 'StoreNotFoundError' })
+  })
+
+  t.test('of two applies started at once on two replicas, exactly one gets the lock', async (t) => {
+    const { store, open } = await setup(t, harness)
+    const replica = await open()
+    const [a, b] = await Promise.all([store.tryApplyLock('campus', 'apply-a'), replica.tryApplyLock('campus', 'apply-b')])
+    t.equal([a, b].filter((lock) => lock !== null).length, 1)
+    t.equal(await store.tryApplyLock('campus', 'apply-c'), null, 'the same replica is refused too')
+    const other = await replica.tryApplyLock('lab', 'apply-d')
+    t.ok(other, 'another cluster has its own lock')
+    const held = a ?? b
+    t.match(held, { cluster: 'campus' })
+    await held?.release()
+    await held?.release()
+    const again = await replica.tryApplyLock('campus', 'apply-e')
+    t.match(again, { cluster: 'campus', holder: 'apply-e' }, 'after release the lock can be taken again')
+    await again?.release()
+    await other?.release()
+  })
+
+  recordsSuite(t, harness)
+  identitySuite(t, harness)
+}
