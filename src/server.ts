@@ -1,25 +1,97 @@
 /**
- * The only file that listens: reads the configuration, builds the app, serves, and shuts
- * down gracefully on SIGINT/SIGTERM.
+ * The only file that listens. Reads the configuration, opens the store, recovers applies
+ * a crash interrupted, and on an empty store seeds the example cluster: it brings up the
+ * local Slurm sandbox (or says exactly why it cannot), stores examples/campus.yaml as
+ * revision 1, applies it, and prints an admin token once. Shuts down gracefully.
  */
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import type { FastifyBaseLogger } from 'fastify'
 import { buildApp } from './api/app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { createStore } from './store/index.js'
+import type { Store } from './store/types.js'
+import { createApplyEngine, type ApplyEngine } from './apply/engine.js'
+import { ControllersConfigError, parseControllers, profileFromConfig, type ControllersConfig } from './apply/controllers.js'
+import type { ControllerProfile } from './apply/profile.js'
+import { acceptSpec, parseSpecText } from './spec/load.js'
+import { hashTokenSecret, newTokenSecret } from './auth/tokens.js'
+import { sandboxUp } from './sandbox/index.js'
+
+const EXAMPLE = fileURLToPath(new URL('../../examples/campus.yaml', import.meta.url))
+
+function fail(message: string): never {
+  process.stderr.write(`hpc-steward: ${message}\n`)
+  process.exit(2)
+}
+
+/** Seeds an empty store with the example cluster on the local sandbox. */
+async function seed(store: Store, engine: ApplyEngine, controllers: ControllersConfig, log: FastifyBaseLogger): Promise<void> {
+  const { spec } = acceptSpec(parseSpecText(await readFile(EXAMPLE, 'utf8'), EXAMPLE))
+  const name = spec.cluster.name
+  let sandboxReady = false
+  if ((controllers[name] ?? 'sandbox') === 'sandbox') {
+    if (process.getuid?.() !== 0) {
+      log.warn({ cluster: name }, 'not bringing up the local Slurm sandbox: it needs root (it installs Slurm, starts munged, MariaDB, slurmdbd, slurmctld and slurmd); run npm run sandbox:up as root, then apply')
+    } else {
+      try {
+        log.info({ cluster: name }, 'bringing up the local Slurm sandbox (a first run installs Slurm and can take a few minutes)')
+        const up = await sandboxUp({ spec, log: (message) => log.info({ sandbox: true }, message) })
+        log.info({ cluster: name, nodes: up.nodes.length, slurmConf: up.slurmConf }, `sandbox ${up.action}`)
+        sandboxReady = true
+      } catch (err) {
+        log.error({ err, cluster: name }, 'the local Slurm sandbox could not start; the API runs, applies to it will fail until it does')
+      }
+    }
+  }
+  await store.createCluster(name, 'Example campus cluster (examples/campus.yaml)')
+  await store.appendRevision(name, { spec, author: 'system', message: 'seeded from examples/campus.yaml' })
+  await store.appendAudit({ actor: 'system', source: 'start-up', cluster: name, action: 'cluster.seed', resource: `clusters/${name}`, change: { revision: 1 } })
+  const secret = newTokenSecret()
+  const token = await store.createToken({ secretHash: hashTokenSecret(secret), role: 'admin', departments: [], user: null, description: 'seeded admin token', createdBy: 'system' })
+  // Printed once, on the terminal, never logged: it is the only copy.
+  process.stderr.write(`\nHPC Steward seeded cluster "${name}". Admin token ${token.id} (shown only now):\n  ${secret}\n` +
+    `Try: curl -H "Authorization: Bearer ${secret}" http://HOST:PORT/v1/clusters/${name}/spec\n\n`)
+  if (sandboxReady) {
+    const apply = await engine.start(name, 1, 'system')
+    log.info({ cluster: name, applyId: apply.id }, 'applying revision 1 to the sandbox')
+  }
+}
 
 async function start(): Promise<void> {
-  let config
+  let config: Config
+  let controllers: ControllersConfig
   try {
     config = loadConfig()
+    controllers = parseControllers(process.env.STEWARD_CONTROLLERS)
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`hpc-steward: bad configuration: ${err.message}\n`)
-      process.exit(2)
-    }
+    if (err instanceof ConfigError || err instanceof ControllersConfigError) fail(`bad configuration: ${err.message}`)
     throw err
   }
-  const app = await buildApp({}, { logger: { level: config.logLevel } })
+  const store = await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+  const profiles = new Map<string, ControllerProfile>()
+  const engineLog = { info: (o: object, m: string) => app?.log.info(o, m), error: (o: object, m: string) => app?.log.error(o, m) }
+  const engine = createApplyEngine({
+    store,
+    log: engineLog,
+    profileFor: async (cluster) => {
+      let profile = profiles.get(cluster)
+      if (!profile) {
+        profile = profileFromConfig(controllers, cluster)
+        profiles.set(cluster, profile)
+      }
+      return profile
+    },
+  })
+  const app = await buildApp({ store, engine }, { logger: { level: config.logLevel } })
+  for (const apply of await engine.recover()) app.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
+  if ((await store.listClusters({ limit: 1 })).items.length === 0) await seed(store, engine, controllers, app.log)
+
   const close = async (signal: string): Promise<void> => {
     app.log.info({ signal }, 'shutting down')
     await app.close()
+    for (const p of profiles.values()) await p.close?.()
+    await store.close()
     process.exit(0)
   }
   process.once('SIGINT', () => void close('SIGINT'))

@@ -55,7 +55,10 @@ else
   as_pg() { "$@"; }
   mkdir -p "$STATE_DIR"
 fi
-as_pg mkdir -p "$SOCKETS"
+as_pg mkdir -p "$SOCKETS" 2>/dev/null || {
+  say "the postgres user cannot write $STATE_DIR (is a parent directory private, like /root?); set STEWARD_PG_DIR"
+  exit 1
+}
 
 if [ ! -f "$DATA/PG_VERSION" ]; then
   say "creating a cluster in $DATA"

@@ -113,13 +113,34 @@ export function planAccounts(desired: AccountingState, live: AccountingState): O
   return ops
 }
 
-/** Removals of accounts the spec does not name (prune only), deepest first. */
-export function planAccountRemovals(desired: AccountingState, live: AccountingState, protectedAccounts: ReadonlySet<string>): Operation[] {
-  const gone = [...live.accounts.keys()].filter((n) => !desired.accounts.has(n) && !protectedAccounts.has(n) && n !== 'root')
-  const byDepth = groupBy(gone.sort(), (n) => String(depthOf(live.accounts, n)))
-  return [...byDepth.entries()].sort(([a], [b]) => Number(b) - Number(a)).map(([, names]) => ({
+/** Account removals and the accounts kept because a protected user is in them. */
+export interface AccountRemovals {
+  operations: Operation[]
+  /** Accounts not in the spec kept because they (or a descendant) hold a protected user. */
+  kept: string[]
+}
+
+/**
+ * Removals of accounts the spec does not name (prune only), deepest first. An account
+ * holding a protected user's association (e.g. root's) is kept with its ancestors:
+ * deleting it would delete that association with it.
+ */
+export function planAccountRemovals(desired: AccountingState, live: AccountingState, protectedAccounts: ReadonlySet<string>, protectedUsers: ReadonlySet<string>): AccountRemovals {
+  const holding = new Set<string>()
+  for (const a of live.associations.values()) {
+    let current = protectedUsers.has(a.user) ? live.accounts.get(a.account) : undefined
+    while (current && current.name !== 'root' && !holding.has(current.name)) {
+      holding.add(current.name)
+      current = live.accounts.get(current.parent)
+    }
+  }
+  const candidates = [...live.accounts.keys()].filter((n) => !desired.accounts.has(n) && !protectedAccounts.has(n) && n !== 'root').sort()
+  const gone = candidates.filter((n) => !holding.has(n))
+  const byDepth = groupBy(gone, (n) => String(depthOf(live.accounts, n)))
+  const operations = [...byDepth.entries()].sort(([a], [b]) => Number(b) - Number(a)).map(([, names]) => ({
     phase: 'removals' as const, action: 'delete' as const, kind: 'account' as const, targets: names,
     argv: sacctmgr('delete', 'account', 'where', `name=${names.join(',')}`, `cluster=${desired.cluster}`),
     summary: `remove account${names.length > 1 ? 's' : ''} ${nameList(names)} (not in the spec, --prune)`,
   }))
+  return { operations, kept: candidates.filter((n) => holding.has(n)) }
 }

@@ -65,14 +65,17 @@ export function planFromStates(desired: DesiredState, live: LiveState, options: 
   ops.push(...planAccountSettings(want, have))
   const specUsers = new Set(desired.posixUsers.map((u) => u.name))
   ops.push(...planAssociationRemovals(want, have, { prune: options.prune ?? false, specUsers, protectedUsers, protectedAccounts }))
+  const warnings = [...posix.warnings]
   if (options.prune) {
-    ops.push(...planAccountRemovals(want, have, protectedAccounts))
+    const accounts = planAccountRemovals(want, have, protectedAccounts, protectedUsers)
+    ops.push(...accounts.operations)
+    for (const name of accounts.kept) warnings.push({ subject: `account ${name}`, message: 'is not in the spec but holds a protected user\'s association; kept' })
     ops.push(...planQosRemovals(want.qos, have.qos, protectedQos))
   }
   // Each planner emits its own phase in order; a stable sort guards the global order.
   const rank = new Map(PHASES.map((p, i) => [p, i]))
   ops.sort((a, b) => (rank.get(a.phase) ?? 0) - (rank.get(b.phase) ?? 0))
-  return { cluster: want.cluster, operations: ops, warnings: posix.warnings }
+  return { cluster: want.cluster, operations: ops, warnings }
 }
 
 /** Plans a spec against live state (see `planFromStates`). */

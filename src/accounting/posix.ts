@@ -37,23 +37,24 @@ export function posixState(passwd: PosixEntry[], groups: PosixEntry[]): PosixSta
 }
 
 /**
- * Looks up only the names and ids the spec uses (`getent passwd alice 200001 ...`):
- * enumerating a directory is slow or disabled with SSSD/LDAP. getent exits 2 when some
- * key is unknown, which is the normal case here.
+ * Looks up only the given keys (`getent passwd alice 200001 ...`): enumerating a
+ * directory is slow or disabled with SSSD/LDAP. getent exits 2 when some key is
+ * unknown, which is the normal case here.
  */
-export async function readPosixState(executor: Executor, users: readonly PosixUser[]): Promise<PosixState> {
-  const lookup = async (db: 'passwd' | 'group', keys: string[]): Promise<PosixEntry[]> => {
-    const out: PosixEntry[] = []
-    for (const batch of chunks([...new Set(keys)], 500)) {
-      if (batch.length === 0) continue
-      const r = await executor.run(['getent', db, ...batch])
-      if (r.code !== 0 && r.code !== 2) throw new LiveStateError(`getent ${db} on ${executor.target} exited ${r.code}: ${r.stderr.trim()}`)
-      out.push(...parseGetent(r.stdout, db))
-    }
-    return out
+export async function getentLookup(executor: Executor, db: 'passwd' | 'group', keys: readonly string[]): Promise<PosixEntry[]> {
+  const out: PosixEntry[] = []
+  for (const batch of chunks([...new Set(keys)], 500)) {
+    const r = await executor.run(['getent', db, ...batch])
+    if (r.code !== 0 && r.code !== 2) throw new LiveStateError(`getent ${db} on ${executor.target} exited ${r.code}: ${r.stderr.trim()}`)
+    out.push(...parseGetent(r.stdout, db))
   }
-  const passwd = await lookup('passwd', users.flatMap((u) => [u.name, String(u.uid)]))
-  const groups = await lookup('group', users.flatMap((u) => [u.groupName, String(u.gid)]))
+  return out
+}
+
+/** The POSIX state of the spec's user names, uids, group names and gids. */
+export async function readPosixState(executor: Executor, users: readonly PosixUser[]): Promise<PosixState> {
+  const passwd = await getentLookup(executor, 'passwd', users.flatMap((u) => [u.name, String(u.uid)]))
+  const groups = await getentLookup(executor, 'group', users.flatMap((u) => [u.groupName, String(u.gid)]))
   return posixState(passwd, groups)
 }
 

@@ -21,3 +21,12 @@ export function bearerSecret(header: string | undefined): string | undefined {
   const match = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(header ?? '')
   return match?.[1]
 }
+
+/** Why a token's scope does not fit its role, or undefined when it does. */
+export function tokenScopeProblem(role: string, departments: readonly string[], user: string | undefined): string | undefined {
+  if (role === 'department-admin' && departments.length === 0) return 'a department-admin token needs at least one department'
+  if (role !== 'department-admin' && departments.length > 0) return 'only department-admin tokens have departments'
+  if (role === 'researcher' && !user) return 'a researcher token needs its user'
+  if (role !== 'researcher' && user) return 'only researcher tokens have a user'
+  return undefined
+}

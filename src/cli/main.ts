@@ -5,6 +5,7 @@
 import { SpecInvalidError, SpecUnreadableError } from '../spec/problems.js'
 import { renderCommand, validateCommand } from './spec-commands.js'
 import { sandboxCommand } from './sandbox.js'
+import { tokenCommand } from './token.js'
 import { USAGE, UsageError } from './usage.js'
 
 type Command = (args: string[]) => Promise<number>
@@ -13,6 +14,7 @@ const commands: Record<string, Command> = {
   validate: validateCommand,
   render: renderCommand,
   sandbox: sandboxCommand,
+  token: tokenCommand,
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

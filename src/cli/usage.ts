@@ -9,6 +9,10 @@ Spec and files:
   validate FILE [--json]            check a cluster spec; exit 0 ok, 1 errors, 2 unusable input
   render FILE --out DIR [--dry-run] write slurm.conf, gres.conf, cgroup.conf, ... (all or nothing)
 
+Service:
+  token create --role admin|department-admin|researcher [--department D]... [--user U] [--description TEXT]
+                                    create an API token in the service's store; prints the secret once
+
 Local Slurm sandbox (root):
   sandbox up [FILE] [--nodes-per-group N]   boot a spec on a real local Slurm
   sandbox down                              stop it

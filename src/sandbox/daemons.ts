@@ -260,3 +260,19 @@ export async function slurmdPidFileNodes(paths: SandboxPaths): Promise<string[]>
   const names = await readdir(paths.run).catch(() => [] as string[])
   return names.map(nodeOfPidFile).filter((n): n is string => n !== undefined).sort()
 }
+
+/**
+ * Creates the QoS in `names` that slurmdbd does not have yet, bare (no limits: setting
+ * them is accounting-as-code's job), so slurmctld accepts the partitions that name them.
+ */
+export async function ensureQosExist(ctx: SandboxContext, names: readonly string[]): Promise<string[]> {
+  if (names.length === 0) return []
+  const listed = await ctx.exec.run([ctx.programs.sacctmgr, '-n', '-P', 'show', 'qos', 'format=name'], { timeoutMs: 30_000 })
+  if (listed.code !== 0) throw new SandboxDaemonError('slurmdbd', `sacctmgr show qos failed: ${listed.stderr.trim()}`, ctx.paths.slurmdbdLog, await logTail(ctx.paths.slurmdbdLog))
+  const present = new Set(listed.stdout.split('\n').map((l) => l.trim().toLowerCase()))
+  const missing = names.filter((n) => !present.has(n))
+  if (missing.length === 0) return []
+  const added = await ctx.exec.run([ctx.programs.sacctmgr, '-i', 'add', 'qos', missing.join(',')], { timeoutMs: 30_000 })
+  if (added.code !== 0) throw new SandboxDaemonError('slurmdbd', `sacctmgr add qos ${missing.join(',')} failed: ${(added.stderr || added.stdout).trim()}`, ctx.paths.slurmdbdLog, await logTail(ctx.paths.slurmdbdLog))
+  return missing
+}

@@ -225,6 +225,22 @@ export function slurmConfOverlay(slurmConf: string, paths: SandboxPaths, account
   return `${body}\n# Sandbox only: the private munged that authenticates connections to slurmdbd.\nAccountingStoragePass=${paths.mungeSocket}\n`
 }
 
+/**
+ * QoS names a slurm.conf refers to (partitions' `QOS=` and `AllowQos=`). slurmctld exits
+ * at start when a partition's `QOS=` is not in slurmdbd ("Partition ... has an invalid
+ * qos") and drops unknown `AllowQos` names, so they must exist before it reads the file.
+ */
+export function qosNamedBy(slurmConf: string): string[] {
+  const names = new Set<string>()
+  for (const line of meaningfulLines(slurmConf)) {
+    if (!line.startsWith('PartitionName=')) continue
+    for (const m of line.matchAll(/(?:^|\s)(?:QOS|AllowQos)=(\S+)/gi)) {
+      for (const name of (m[1] as string).split(',')) if (name !== '' && name.toUpperCase() !== 'ALL') names.add(name.toLowerCase())
+    }
+  }
+  return [...names].sort()
+}
+
 /** slurmdbd.conf of the sandbox (written mode 600: it holds the database password). */
 export function slurmdbdConf(paths: SandboxPaths, ports: SandboxPorts, dbPassword: string): string {
   if (!/^[A-Za-z0-9]{8,128}$/.test(dbPassword)) throw new SandboxLayoutError('the database password must be 8-128 letters and digits')

@@ -20,13 +20,13 @@ import { renderCluster } from '../slurm/render.js'
 import { createdDevices, ensureDevices, removeCreatedDevices } from './devices.js'
 import {
   DEFAULT_TIMEOUTS, type SandboxContext, type SandboxTimeouts, SandboxDaemonError, controllerUp, dbPassword, ensureClusterRegistered,
-  ensureMariadb, ensureMunge, ensureSlurmdbd, identities, slurmdPidFileNodes, startSlurmctld, startSlurmd, stopSlurmctld, stopSlurmd,
+  ensureMariadb, ensureQosExist, ensureMunge, ensureSlurmdbd, identities, slurmdPidFileNodes, startSlurmctld, startSlurmd, stopSlurmctld, stopSlurmd,
   waitForController,
 } from './daemons.js'
 import { type SandboxPrograms, ensurePrograms, findPrograms } from './install.js'
 import {
   type AppliedConfig, type ConfigChange, DEFAULT_NODES_PER_GROUP, DEFAULT_PORTS, type EmulatedNode, type SandboxPaths, type SandboxPorts,
-  checkHostname, configChange, emulatedNodes, gpuDeviceFiles, nodeAddresses, releaseNumber, resolveStateDir, sandboxPaths, sandboxSite,
+  checkHostname, configChange, emulatedNodes, gpuDeviceFiles, nodeAddresses, qosNamedBy, releaseNumber, resolveStateDir, sandboxPaths, sandboxSite,
   slurmConfOverlay, slurmdLogFile, slurmdPidFile, slurmdbdConf,
 } from './layout.js'
 import { logTail, ourPid, pidRuns, readPidFile, stopDaemon, waitFor } from './processes.js'
@@ -52,6 +52,12 @@ export interface SandboxUpOptions extends SandboxOptions {
   install?: boolean
   /** Host name written as `NodeHostname` and `SlurmctldHost` (default: this host's name). */
   hostname?: string
+  /**
+   * Runs after slurmdbd is up and the cluster registered, before slurmctld starts or takes
+   * new files: the place to create accounts, QoS and associations the slurm.conf relies on
+   * (tests; accounting as code). Commands see the sandbox through `env.SLURM_CONF`.
+   */
+  beforeController?: (env: { SLURM_CONF: string }) => Promise<void>
 }
 
 /** What `up` did, and how to reach the sandbox. */
@@ -298,7 +304,10 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxUpRes
     // The cluster must exist in slurmdbd before slurmctld registers with it.
     if (accounting) {
       if ((await ensureClusterRegistered(ctx, spec.cluster.name)) === 'registered') log(`registered cluster ${spec.cluster.name} in slurmdbd`)
+      const qos = await ensureQosExist(ctx, qosNamedBy(next.files['slurm.conf'] ?? ''))
+      if (qos.length > 0) log(`created bare QoS named by slurm.conf's partitions: ${qos.join(', ')}`)
     }
+    if (options.beforeController) await options.beforeController({ SLURM_CONF: paths.slurmConf })
 
     const devicesCreated = await ensureDevices(ctx.exec, gpuDeviceFiles(spec, nodes), paths.devicesRecord)
     if (devicesCreated.length > 0) log(`created GPU stand-in devices (c 1 3): ${devicesCreated.join(' ')}`)

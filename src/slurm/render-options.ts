@@ -21,6 +21,11 @@ export interface SiteSettings {
   /** `AccountingStorageHost=`; defaults to the spec's `cluster.accounting.host`. */
   accountingStorageHost?: string
   accountingStoragePort: number
+  /**
+   * `AccountingStoragePass=`: for auth/munge, the MUNGE socket used to reach slurmdbd
+   * (needed when munged does not listen on its default socket). Omitted when undefined.
+   */
+  accountingStoragePass?: string
   proctrackType: string
   taskPlugin: string
   /** Written as `SlurmdParameters=` when set (the sandbox uses `config_overrides`). */

@@ -153,7 +153,7 @@ export function gresLines(spec: ClusterSpec): string[] {
 /** Everything the slurm.conf templates need. */
 export function slurmConfModel(spec: ClusterSpec, options: RenderOptions) {
   // Optional keys are present (as undefined) because the templates run in strict mode.
-  const site: SiteSettings = { authInfo: undefined, slurmdParameters: undefined, ...defaultSiteSettings, ...options.site }
+  const site: SiteSettings = { authInfo: undefined, slurmdParameters: undefined, accountingStoragePass: undefined, ...defaultSiteSettings, ...options.site }
   const groups = new Map(spec.nodeGroups.map((g) => [g.name, g]))
   const partitions = resolvePartitions(spec)
   const preempt = preemption(spec, partitions)

@@ -65,6 +65,7 @@ class PostgresDb implements Db {
   readonly forUpdate = ' FOR UPDATE'
   private readonly pool: pg.Pool
   private readonly locks = new Set<ApplyLock>()
+  private closed = false
 
   constructor(connectionString: string, private readonly options: PostgresOptions) {
     this.pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10, application_name: 'hpc-steward' })
@@ -177,6 +178,8 @@ class PostgresDb implements Db {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
     await Promise.allSettled([...this.locks].map((lock) => lock.release()))
     await this.pool.end()
   }

@@ -114,8 +114,11 @@ class SqliteDb implements Db {
         this.exec('COMMIT')
         return result
       } catch (err) {
-        // A failed ROLLBACK must not hide the error that caused it.
-        if (this.db.inTransaction) this.db.prepare('ROLLBACK').run()
+        try {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK')
+        } catch {
+          // A failed ROLLBACK must not hide the error that caused it; SQLite ends the transaction anyway.
+        }
         throw storeError(err)
       }
     })

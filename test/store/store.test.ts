@@ -58,7 +58,7 @@ async function postgresUrl(): Promise<string> {
 }
 
 /** A harness on a server; each fresh database is created under a random name and dropped after its test. */
-function postgres(admin: () => pg.Pool, baseUrl: () => string): StoreHarness & { fresh(): Promise<FreshDatabase & { url: string }> } {
+function postgres(admin: () => pg.Pool, baseUrl: () => string): { fresh(): Promise<FreshDatabase & { url: string }> } {
   return {
     async fresh() {
       const name = `steward_t_${process.pid}_${randomBytes(4).toString('hex')}`

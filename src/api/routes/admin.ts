@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { FreeText, Name, UserName } from '../../spec/names.js'
 import { requireAdmin } from '../../auth/policy.js'
-import { hashTokenSecret, newTokenSecret } from '../../auth/tokens.js'
+import { hashTokenSecret, newTokenSecret, tokenScopeProblem } from '../../auth/tokens.js'
 import type { Store } from '../../store/types.js'
 import { actorOf, principalOf } from '../auth.js'
 import { HttpError } from '../errors.js'
@@ -20,13 +20,6 @@ const AuditRecord = Type.Object({
 })
 const IsoTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}(T[0-9:.]+Z?)?$', description: 'ISO-8601 date or time (UTC)' })
 
-/** Checks the shape of a token request: scope fields belong to their roles. */
-export function checkTokenScope(role: string, departments: string[], user: string | undefined): void {
-  if (role === 'department-admin' && departments.length === 0) throw new HttpError(400, 'BadRequest', 'a department-admin token needs at least one department')
-  if (role !== 'department-admin' && departments.length > 0) throw new HttpError(400, 'BadRequest', 'only department-admin tokens have departments')
-  if (role === 'researcher' && !user) throw new HttpError(400, 'BadRequest', 'a researcher token needs its user')
-  if (role !== 'researcher' && user) throw new HttpError(400, 'BadRequest', 'only researcher tokens have a user')
-}
 
 export function adminRoutes(deps: { store: Store }): FastifyPluginAsyncTypebox {
   const { store } = deps
@@ -64,7 +57,8 @@ export function adminRoutes(deps: { store: Store }): FastifyPluginAsyncTypebox {
     }, async (request, reply) => {
       requireAdmin(principalOf(request), 'create tokens')
       const { role, departments = [], user, description = '' } = request.body
-      checkTokenScope(role, departments, user)
+      const problem = tokenScopeProblem(role, departments, user)
+      if (problem) throw new HttpError(400, 'BadRequest', problem)
       const secret = newTokenSecret()
       const token = await store.createToken({ secretHash: hashTokenSecret(secret), role, departments, user: user ?? null, description, createdBy: actorOf(request).actor })
       await store.appendAudit({ ...actorOf(request), cluster: null, action: 'token.create', resource: `tokens/${token.id}`, change: { after: token } })

@@ -1,0 +1,102 @@
+/**
+ * Which controller each cluster has, from configuration: `STEWARD_CONTROLLERS` is a JSON
+ * object from cluster name to `"sandbox"` (this machine's local Slurm sandbox, the
+ * default for every cluster) or to an SSH controller:
+ *
+ *   {"campus": {"url": "ssh://root@head-1:22", "identity": "/etc/steward/id_ed25519",
+ *               "configDir": "/etc/slurm", "sandbox": false}}
+ *
+ * With `"sandbox": true` an SSH controller is the sandbox reached over SSH (the
+ * end-to-end tests do this). The JSON is checked once at start-up.
+ */
+import { hostname as osHostname } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import { createLocalExecutor, type Executor } from '../adapters/executor.js'
+import { createSshExecutor, parseSshUrl } from '../adapters/ssh-executor.js'
+import { Name } from '../spec/names.js'
+import {
+  DEFAULT_NODES_PER_GROUP, DEFAULT_PORTS, emulatedNodes, resolveStateDir, sandboxPaths,
+} from '../sandbox/index.js'
+import { checkHostname, nodeAddresses, sandboxSite } from '../sandbox/layout.js'
+import { systemdProfile, type ControllerProfile } from './profile.js'
+
+const Argv = Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 64 })
+const SshController = Type.Object({
+  url: Type.String({ pattern: '^ssh://' }),
+  identity: Type.String({ minLength: 1 }),
+  configDir: Type.Optional(Type.String({ pattern: '^/[A-Za-z0-9._/-]*$' })),
+  sandbox: Type.Optional(Type.Boolean()),
+  restart: Type.Optional(Argv),
+  reconfigure: Type.Optional(Argv),
+  healthCheck: Type.Optional(Argv),
+}, { additionalProperties: false })
+export const ControllersConfig = Type.Record(Name, Type.Union([Type.Literal('sandbox'), SshController]))
+export type ControllersConfig = Static<typeof ControllersConfig>
+
+/** Thrown for a bad STEWARD_CONTROLLERS value. */
+export class ControllersConfigError extends Error {
+  override name = 'ControllersConfigError'
+}
+
+/** Parses and checks `STEWARD_CONTROLLERS`. */
+export function parseControllers(text: string | undefined): ControllersConfig {
+  if (!text) return {}
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new ControllersConfigError(`STEWARD_CONTROLLERS is not JSON: ${(err as Error).message}`)
+  }
+  const first = [...Value.Errors(ControllersConfig, value)][0]
+  if (first) throw new ControllersConfigError(`STEWARD_CONTROLLERS${first.path}: ${first.message}`)
+  for (const c of Object.values(value as ControllersConfig)) if (c !== 'sandbox') parseSshUrl(c.url)
+  return value as ControllersConfig
+}
+
+/** `node bin/steward.js sandbox reload [...]` of this installation: how the sandbox takes installed files. */
+function sandboxReloadArgv(...extra: string[]): string[] {
+  return [process.execPath, fileURLToPath(new URL('../../../bin/steward.js', import.meta.url)), 'sandbox', 'reload', ...extra]
+}
+
+/** The local sandbox as a controller, reached through `executor` (local, or SSH to this host). */
+export function sandboxProfile(cluster: string, executor: Executor, options: { stateDir?: string; nodesPerGroup?: number } = {}): ControllerProfile {
+  const paths = sandboxPaths(resolveStateDir(process.env, options.stateDir))
+  const host = checkHostname(osHostname())
+  return {
+    cluster,
+    executor,
+    configDir: paths.etc,
+    renderOptions: (spec) => ({
+      site: { ...sandboxSite(paths, spec, host, DEFAULT_PORTS), accountingStoragePass: paths.mungeSocket },
+      nodeAddresses: nodeAddresses(emulatedNodes(spec, options.nodesPerGroup ?? DEFAULT_NODES_PER_GROUP, DEFAULT_PORTS.firstNode), host),
+    }),
+    restart: sandboxReloadArgv('--restart'),
+    reconfigure: sandboxReloadArgv(),
+  }
+}
+
+/** Builds the profile of `cluster` from the configuration (the sandbox when unconfigured). */
+export function profileFromConfig(config: ControllersConfig, cluster: string): ControllerProfile {
+  const entry = config[cluster] ?? 'sandbox'
+  if (entry === 'sandbox') {
+    const paths = sandboxPaths(resolveStateDir(process.env))
+    return sandboxProfile(cluster, createLocalExecutor({ SLURM_CONF: paths.slurmConf }))
+  }
+  const { username, host, port } = parseSshUrl(entry.url)
+  const sandboxConf = entry.sandbox ? sandboxPaths(resolveStateDir(process.env)).slurmConf : undefined
+  const configDir = entry.configDir ?? '/etc/slurm'
+  const executor = createSshExecutor({
+    host, port, username, privateKeyPath: entry.identity,
+    env: sandboxConf ? { SLURM_CONF: sandboxConf } : { SLURM_CONF: `${configDir}/slurm.conf` },
+  })
+  const base = entry.sandbox ? sandboxProfile(cluster, executor) : systemdProfile(cluster, executor, configDir)
+  return {
+    ...base,
+    ...(entry.restart ? { restart: entry.restart } : {}),
+    ...(entry.reconfigure ? { reconfigure: entry.reconfigure } : {}),
+    ...(entry.healthCheck ? { healthCheck: entry.healthCheck } : {}),
+    close: () => executor.close(),
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * `steward plan FILE`, `steward apply FILE` and `steward import --out FILE`: accounting as
+ * code from the command line. Exit codes: 0 nothing to do or applied, 2 changes pending
+ * (plan with `--detailed-exitcode`) or bad usage, 1 failure (a clash, a failed step).
+ */
+import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { createInterface } from 'node:readline/promises'
+import { parseArgs } from 'node:util'
+import { stringify } from 'yaml'
+import { loadSpecFile } from '../spec/load.js'
+import type { ClusterSpec } from '../spec/schema.js'
+import { planOnCluster, type ClusterPlanOptions } from '../accounting/cluster.js'
+import { applyPlan } from '../accounting/apply.js'
+import { formatPlan, planToJson, shortArgv } from '../accounting/format.js'
+import { importFromCluster } from '../accounting/import.js'
+import { PlanClashError } from '../accounting/errors.js'
+import type { Plan } from '../accounting/operations.js'
+import type { Executor } from '../adapters/executor.js'
+import { createLocalExecutor } from '../adapters/executor.js'
+import { ControllerUrlError, parseControllerUrl } from '../adapters/controller-url.js'
+import { sandboxEnv } from '../sandbox/index.js'
+import { UsageError } from './usage.js'
+
+/** How a command reaches a cluster: the local sandbox, this host's own Slurm, or a controller over SSH. */
+const TARGET_OPTIONS = {
+  sandbox: { type: 'boolean' },
+  local: { type: 'boolean' },
+  controller: { type: 'string' },
+  identity: { type: 'string', short: 'i' },
+} as const
+
+/** Thrown when the SSH executor is asked for before it exists (it lands with the service issue). */
+export class SshUnavailableError extends Error {
+  override name = 'SshUnavailableError'
+}
+
+function connectController(values: { sandbox?: boolean; local?: boolean; controller?: string; identity?: string }): Executor {
+  if ([values.sandbox, values.local, values.controller].filter(Boolean).length > 1) throw new UsageError('give one of --sandbox, --local or --controller')
+  if (values.sandbox) return createLocalExecutor(sandboxEnv())
+  // On the controller itself: Slurm's own configuration (SLURM_CONF if set, else the default).
+  if (values.local) return createLocalExecutor()
+  if (!values.controller) throw new UsageError('say which cluster: --sandbox, --local, or --controller ssh://user@host[:port] --identity KEYFILE')
+  let target
+  try {
+    target = parseControllerUrl(values.controller)
+  } catch (err) {
+    if (err instanceof ControllerUrlError) throw new UsageError(err.message)
+    throw err
+  }
+  if (!values.identity) throw new UsageError('--controller needs --identity KEYFILE (the SSH private key)')
+  throw new SshUnavailableError(`cannot reach ssh://${target.user}@${target.host}:${target.port} yet: the SSH executor lands with the service issue; use --sandbox, or run steward on the controller with --local`)
+}
+
+const PLAN_OPTIONS = {
+  ...TARGET_OPTIONS,
+  prune: { type: 'boolean' },
+  'no-posix': { type: 'boolean' },
+  'protect-account': { type: 'string', multiple: true },
+  'protect-user': { type: 'string', multiple: true },
+} as const
+
+type PlanValues = { prune?: boolean; 'no-posix'?: boolean; 'protect-account'?: string[]; 'protect-user'?: string[] }
+
+function planOptions(values: PlanValues): ClusterPlanOptions {
+  return {
+    prune: values.prune ?? false,
+    posix: !values['no-posix'],
+    protectedAccounts: values['protect-account'] ?? [],
+    protectedUsers: values['protect-user'] ?? [],
+  }
+}
+
+async function specArg(positionals: string[], command: string): Promise<ClusterSpec> {
+  if (positionals.length !== 1) throw new UsageError(`give one spec file: steward ${command} FILE`)
+  const { spec, warnings } = await loadSpecFile(positionals[0] as string)
+  for (const w of warnings) console.error(`${w.severity}: ${w.path || '/'}: ${w.message}`)
+  return spec
+}
+
+/** Plans, printing a clash as one line per problem; `undefined` when the plan is refused. */
+async function planOrReport(run: () => Promise<Plan>): Promise<Plan | undefined> {
+  try {
+    return await run()
+  } catch (err) {
+    if (!(err instanceof PlanClashError)) throw err
+    for (const p of err.problems) console.error(`error: ${p.subject}: ${p.message}`)
+    console.error('nothing planned, nothing applied: fix the clashes above')
+    return undefined
+  }
+}
+
+/** `steward plan FILE [--json] [--detailed-exitcode] [--prune] [target]` */
+export async function planCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: { ...PLAN_OPTIONS, json: { type: 'boolean' }, 'detailed-exitcode': { type: 'boolean' } },
+  })
+  const spec = await specArg(positionals, 'plan')
+  const executor = connectController(values)
+  const plan = await planOrReport(() => planOnCluster(executor, spec, planOptions(values)))
+  if (!plan) return 1
+  for (const w of plan.warnings) console.error(`warning: ${w.subject}: ${w.message}`)
+  process.stdout.write(values.json ? planToJson(plan) : formatPlan(plan))
+  return values['detailed-exitcode'] && plan.operations.length > 0 ? 2 : 0
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim())
+  } finally {
+    rl.close()
+  }
+}
+
+/** `steward apply FILE [--yes] [--prune] [target]` */
+export async function applyCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...PLAN_OPTIONS, yes: { type: 'boolean', short: 'y' } } })
+  const spec = await specArg(positionals, 'apply')
+  const executor = connectController(values)
+  const options = planOptions(values)
+  const plan = await planOrReport(() => planOnCluster(executor, spec, options))
+  if (!plan) return 1
+  for (const w of plan.warnings) console.error(`warning: ${w.subject}: ${w.message}`)
+  process.stdout.write(formatPlan(plan))
+  if (plan.operations.length === 0) return 0
+  if (!values.yes) {
+    if (!process.stdin.isTTY) {
+      console.error('not applied: confirm on a terminal or pass --yes')
+      return 1
+    }
+    if (!(await confirm(`apply ${plan.operations.length} step(s) to ${plan.cluster} on ${executor.target}? [y/N] `))) {
+      console.error('not applied')
+      return 1
+    }
+  }
+  const tty = process.stderr.isTTY
+  const result = await applyPlan(executor, plan, {
+    onStart: (op, i, n) => { if (tty) process.stderr.write(`[${i + 1}/${n}] ${op.summary} ... `) },
+    onDone: (op, i, n, r, ms) => {
+      const status = `${r.code === 0 ? 'done' : `exit ${r.code}`} (${(ms / 1000).toFixed(1)} s)`
+      if (tty) process.stderr.write(`${status}\n`)
+      else console.error(`[${i + 1}/${n}] ${op.summary}: ${status}`)
+    },
+  })
+  if (!result.ok && result.failed) {
+    const { operation, result: r, error } = result.failed
+    console.error(`\nfailed: ${operation.summary}\n  $ ${shortArgv(operation.argv)}`)
+    if (error) console.error(`  ${error.message}`)
+    if (r) console.error(`  exit ${r.code}\n${`${r.stdout}${r.stderr}`.trim().replace(/^/gm, '  | ')}`)
+    console.error(`${result.done.length} step(s) applied, ${result.remaining.length} not run:`)
+    for (const op of result.remaining) console.error(`  - ${op.summary}`)
+    console.error('run plan again: it continues from the cluster\'s real state')
+    return 1
+  }
+  // Slurm sometimes accepts a command and changes nothing; a fresh plan tells the truth.
+  const after = await planOnCluster(executor, spec, options)
+  if (after.operations.length > 0) {
+    console.error(`applied ${result.done.length} step(s), but ${after.operations.length} remain; Slurm did not take them:`)
+    process.stderr.write(formatPlan(after))
+    return 1
+  }
+  console.error(`applied ${result.done.length} step(s); the cluster matches the spec`)
+  return 0
+}
+
+/** `steward import --out FILE [--cluster NAME] [--force] [target]` */
+export async function importCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: false,
+    options: { ...TARGET_OPTIONS, out: { type: 'string', short: 'o' }, cluster: { type: 'string' }, force: { type: 'boolean' }, 'protect-account': { type: 'string', multiple: true }, 'protect-user': { type: 'string', multiple: true } },
+  })
+  void positionals
+  if (!values.out) throw new UsageError('give the output file: steward import --out FILE')
+  if (existsSync(values.out) && !values.force) throw new UsageError(`${values.out} exists: pass --force to overwrite it`)
+  const executor = connectController(values)
+  const { spec, warnings } = await importFromCluster(executor, {
+    ...(values.cluster ? { cluster: values.cluster } : {}),
+    protectedAccounts: values['protect-account'] ?? [],
+    protectedUsers: values['protect-user'] ?? [],
+  })
+  for (const w of warnings) console.error(`warning: ${w.subject}: ${w.message}`)
+  const header = [
+    `# Imported by \`steward import\` from ${executor.target} (cluster ${spec.cluster.name}) on ${new Date().toISOString()}.`,
+    '# Accounting only: add nodeGroups and partitions before rendering slurm.conf from it.',
+  ].join('\n')
+  await writeFile(values.out, `${header}\n${stringify(spec, { lineWidth: 0 })}`)
+  const users = spec.users.length
+  console.error(`wrote ${values.out}: ${spec.qos.length} QoS, ${spec.departments.length} department(s), ${users} user(s), ${warnings.length} warning(s)`)
+  return 0
+}
