@@ -6,7 +6,8 @@
  * - a new user's first association becomes its default, so those go first;
  * - deleting the association a user's default points to succeeds silently, so defaults
  *   move (phase `defaults`) before any association goes (phase `removals`);
- * - deleting a user's last association deletes the user record too.
+ * - deleting a user's last association deletes the user record too;
+ * - a user with several associations cannot be deleted in one command (see removals).
  */
 import { associationKey, sameList, type AccountingState, type AssociationState } from './model.js'
 import { chunks, groupBy, nameList, sacctmgr, type Operation } from './operations.js'
@@ -95,31 +96,29 @@ function removable(a: AssociationState, desired: AccountingState, scope: Associa
   return scope.specUsers.has(a.user) && desired.accounts.has(a.account)
 }
 
-/** Association removals (phase `removals`), before any account removal. */
+/**
+ * Association removals (phase `removals`), before any account removal. A user's
+ * default association goes last: sacctmgr 22.05 refuses `delete user where name=bob`
+ * for a user with several associations ("You can not remove the default account of a
+ * user", and it discards the whole batch), but accepts removing the other ones first
+ * and then the last one, which removes the user record with it.
+ */
 export function planAssociationRemovals(desired: AccountingState, live: AccountingState, scope: AssociationScope): Operation[] {
   const cluster = desired.cluster
   const gone = [...live.associations.values()].filter((a) => removable(a, desired, scope))
-  const byUser = groupBy(gone, (a) => a.user)
-  const liveCount = groupBy(live.associations.values(), (a) => a.user)
-  // Users losing every association on a non-spec basis go in one `delete user` per batch.
-  const whole = [...byUser.keys()].filter((u) => !scope.specUsers.has(u) && byUser.get(u)?.length === liveCount.get(u)?.length).sort()
-  const wholeSet = new Set(whole)
+  const isDefault = (a: AssociationState): boolean => live.users.get(a.user)?.defaultAccount === a.account && !desired.users.has(a.user)
   const ops: Operation[] = []
-  for (const [account, assocs] of groupBy(gone.filter((a) => !wholeSet.has(a.user)), (a) => a.account)) {
-    for (const batch of chunks(assocs.map((a) => a.user).sort())) {
-      ops.push({
-        phase: 'removals', action: 'delete', kind: 'association', targets: batch,
-        argv: sacctmgr('delete', 'user', 'where', `name=${batch.join(',')}`, `account=${account}`, `cluster=${cluster}`),
-        summary: `remove ${nameList(batch)} from account ${account}`,
-      })
+  for (const last of [false, true]) {
+    for (const [account, assocs] of groupBy(gone.filter((a) => isDefault(a) === last), (a) => a.account)) {
+      for (const batch of chunks(assocs.map((a) => a.user).sort())) {
+        const leaving = last ? ' (their last association: the user record goes too)' : ''
+        ops.push({
+          phase: 'removals', action: 'delete', kind: 'association', targets: batch,
+          argv: sacctmgr('delete', 'user', 'where', `name=${batch.join(',')}`, `account=${account}`, `cluster=${cluster}`),
+          summary: `remove ${nameList(batch)} from account ${account}${leaving}`,
+        })
+      }
     }
-  }
-  for (const batch of chunks(whole)) {
-    ops.push({
-      phase: 'removals', action: 'delete', kind: 'user', targets: batch,
-      argv: sacctmgr('delete', 'user', 'where', `name=${batch.join(',')}`, `cluster=${cluster}`),
-      summary: `remove user${batch.length > 1 ? 's' : ''} ${nameList(batch)} and all their associations (not in the spec, --prune)`,
-    })
   }
   return ops
 }

@@ -19,8 +19,9 @@ function live(name: string): ReturnType<typeof parseLiveAccounting> {
 function spec(name: string): ClusterSpec {
   return acceptSpec(parseSpecText(readFileSync(here(`./fixtures/specs/${name}.yaml`), 'utf8'))).spec
 }
-const argvs = (specName: string, liveName: string, options: PlanOptions = {}): string[] =>
-  planSpec(spec(specName), { accounting: live(liveName) }, options).operations.map((o) => o.argv.join(' '))
+const argvs2 = (s: ClusterSpec, liveName: string, options: PlanOptions = {}): string[] =>
+  planSpec(s, { accounting: live(liveName) }, options).operations.map((o) => o.argv.join(' '))
+const argvs = (specName: string, liveName: string, options: PlanOptions = {}): string[] => argvs2(spec(specName), liveName, options)
 
 t.test('a spec already applied plans nothing, with or without --prune', async (t) => {
   t.same(argvs('campus', 'campus'), [])
@@ -136,7 +137,7 @@ t.test('protected accounts and users are never touched, even with --prune', asyn
   t.same(plan.operations, [], 'legacy and its user stay')
   const pruned = planSpec(spec('campus'), { accounting: state }, { prune: true }).operations.map((o) => o.argv.join(' '))
   t.same(pruned, [
-    'sacctmgr -i delete user where name=ops cluster=campus',
+    'sacctmgr -i delete user where name=ops account=legacy cluster=campus',
     'sacctmgr -i delete account where name=legacy cluster=campus',
   ], 'unprotected, the user goes before its account')
 })
@@ -147,4 +148,24 @@ t.test('a spec that defines a protected account is a plan error', async (t) => {
   if (!dl) throw new Error('fixture has dl')
   dl.name = 'root'
   t.throws(() => planSpec(s, { accounting: live('campus') }), PlanClashError)
+})
+
+t.test('a pruned user with several associations loses the default one last', async (t) => {
+  const s = spec('campus')
+  s.users = s.users.filter((u) => u.name !== 'bob')
+  for (const d of s.departments) for (const sup of d.supervisors ?? []) sup.users = sup.users.filter((u) => u !== 'bob')
+  t.same(argvs2(s, 'campus', { prune: true }), [
+    'sacctmgr -i delete user where name=bob account=nlp-smith cluster=campus',
+    'sacctmgr -i delete user where name=bob account=nlp-garcia cluster=campus',
+  ], 'sacctmgr refuses to delete a multi-association user in one command')
+})
+
+t.test('an account holding a protected user\'s association is kept with a warning', async (t) => {
+  const state = live('campus')
+  state.associations.set('root\u0000dl-okafor', { user: 'root', account: 'dl-okafor', qos: ['standard'] })
+  const s = spec('campus-changed')
+  const plan = planSpec(s, { accounting: state }, { prune: true })
+  t.notOk(plan.operations.some((o) => o.kind === 'account' && o.action === 'delete'), 'neither dl-okafor nor its parent dl is removed')
+  t.same(plan.warnings.map((w) => w.subject), ['account dl', 'account dl-okafor'])
+  t.notOk(plan.operations.some((o) => o.targets.includes('root')), 'root\'s association is not touched')
 })
