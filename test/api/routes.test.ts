@@ -253,3 +253,12 @@ tap.test('on PostgreSQL', async (t) => {
   t.teardown(() => db.dispose())
   suite(t, () => createStore({ dataDir: '', databaseUrl: db.url }))
 })
+
+tap.test('an audit filter with a malformed time is a 400, not a store error', async (t) => {
+  const s = await seeded(await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-api-')) }))
+  t.teardown(async () => { await s.app.close(); await s.store.close() })
+  t.equal((await s.as('admin', { method: 'GET', url: '/v1/audit?since=2026-13-45T00:00:00Z' })).statusCode, 400)
+  t.equal((await s.as('admin', { method: 'GET', url: '/v1/audit?since=yesterday' })).statusCode, 400)
+  t.equal((await s.as('admin', { method: 'GET', url: '/v1/audit?since=2026-01-01T00:00:00Z' })).statusCode, 200)
+  t.equal((await s.as('admin', { method: 'GET', url: '/v1/clusters?cursor=garbage' })).statusCode, 400)
+})

@@ -18,7 +18,7 @@ const AuditRecord = Type.Object({
   id: Type.Integer(), at: Type.String(), actor: Type.String(), action: Type.String(), resource: Type.String(),
   cluster: Type.Union([Type.String(), Type.Null()]), change: Type.Unknown(), source: Type.String(),
 })
-const IsoTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}(T[0-9:.]+Z?)?$', description: 'ISO-8601 date or time (UTC)' })
+const IsoTime = Type.String({ format: 'date-time', description: 'ISO-8601 time, e.g. 2026-11-23T08:00:00Z' })
 
 
 export function adminRoutes(deps: { store: Store }): FastifyPluginAsyncTypebox {
