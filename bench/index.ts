@@ -3,6 +3,7 @@
  * baseline measured in the same run (these machines are noisy; compare ratios).
  */
 import { benchRender } from './render.js'
+import { benchApi } from './api.js'
 import type { Report } from './timing.js'
 
 const report: Report = (name, fields) => {
@@ -13,6 +14,7 @@ const report: Report = (name, fields) => {
 const only = process.argv[2]
 const benches: Record<string, (report: Report) => Promise<void>> = {
   render: benchRender,
+  api: benchApi,
 }
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -40,22 +40,14 @@ export function desiredQos(q: Qos): QosState {
   }
 }
 
-/** The default account of a spec user: `defaultAccount`, else the first supervisor account listing it. */
-export function defaultAccountOf(spec: ClusterSpec, user: string): string | undefined {
-  const explicit = spec.users.find((u) => u.name === user)?.defaultAccount
-  if (explicit) return explicit
-  for (const d of spec.departments) {
-    for (const s of d.supervisors ?? []) if (s.users.includes(user)) return supervisorAccount(d, s)
-  }
-  return undefined
-}
-
 /** The accounting state a (valid) spec describes. */
 export function desiredAccounting(spec: ClusterSpec): AccountingState {
   const state = emptyAccountingState(spec.cluster.name)
   state.clusterExists = true
   for (const q of spec.qos) state.qos.set(q.name, desiredQos(q))
   const extraQos = new Map(spec.users.map((u) => [u.name, u.qos ?? []]))
+  // One pass instead of defaultAccountOf per user: 50,000 users x 2,000 accounts is slow.
+  const explicitDefault = new Map(spec.users.map((u) => [u.name, u.defaultAccount]))
   for (const d of spec.departments) {
     const qos = sortedUnique(d.qos)
     state.accounts.set(d.name, {
@@ -83,7 +75,8 @@ export function desiredAccounting(spec: ClusterSpec): AccountingState {
           qos: sortedUnique([...d.qos, ...(extraQos.get(user) ?? [])]),
           defaultQos: d.defaultQos,
         })
-        if (!state.users.has(user)) state.users.set(user, { name: user, defaultAccount: defaultAccountOf(spec, user) ?? account })
+        // The first supervisor account listing a user is its default unless the spec says otherwise.
+        if (!state.users.has(user)) state.users.set(user, { name: user, defaultAccount: explicitDefault.get(user) ?? account })
       }
     }
   }

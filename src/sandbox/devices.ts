@@ -15,18 +15,25 @@ export class DeviceError extends Error {
   override name = 'DeviceError'
 }
 
-async function readRecord(recordFile: string): Promise<string[]> {
+/** One device file the sandbox made, with its inode so a file replaced since is never removed. */
+interface Created {
+  path: string
+  ino: number
+}
+
+async function readRecord(recordFile: string): Promise<Created[]> {
   const text = await readFile(recordFile, 'utf8').catch(() => '[]')
   try {
     const value: unknown = JSON.parse(text)
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
+    if (!Array.isArray(value)) return []
+    return value.filter((v): v is Created => typeof v === 'object' && v !== null && typeof (v as Created).path === 'string' && typeof (v as Created).ino === 'number')
   } catch {
     return []
   }
 }
 
-async function writeRecord(executor: Executor, recordFile: string, devices: readonly string[]): Promise<void> {
-  await executor.writeFileAtomic(recordFile, `${JSON.stringify([...new Set(devices)].sort(), null, 2)}\n`, 0o600)
+async function writeRecord(executor: Executor, recordFile: string, devices: readonly Created[]): Promise<void> {
+  await executor.writeFileAtomic(recordFile, `${JSON.stringify(devices, null, 2)}\n`, 0o600)
 }
 
 /**
@@ -46,19 +53,27 @@ export async function ensureDevices(executor: Executor, devices: readonly string
     }
     const result = await executor.run(['mknod', '-m', '0666', path, 'c', '1', '3'])
     if (result.code !== 0) throw new DeviceError(`mknod ${path} c 1 3 failed: ${result.stderr.trim() || `exit ${result.code}`}`)
+    const made = await lstat(path)
     created.push(path)
-    recorded.push(path)
+    recorded.push({ path, ino: made.ino })
     await writeRecord(executor, recordFile, recorded)
   }
   return created
 }
 
-/** Removes the device files the sandbox created (only if they still are its `c 1 3` stand-ins). */
+/** Devices `down` never removes, whatever a record says. */
+const SYSTEM_DEVICES = new Set(['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/console'])
+
+/**
+ * Removes the device files the sandbox created: only where the same inode (the very file
+ * it made) is still a `c 1 3` stand-in.
+ */
 export async function removeCreatedDevices(recordFile: string): Promise<string[]> {
   const removed: string[] = []
-  for (const path of await readRecord(recordFile)) {
+  for (const { path, ino } of await readRecord(recordFile)) {
+    if (SYSTEM_DEVICES.has(path) || !/^\/dev\/[A-Za-z0-9_/-]+$/.test(path)) continue
     const stat = await lstat(path).catch(() => undefined)
-    if (stat?.isCharacterDevice() && stat.rdev === NULL_RDEV) {
+    if (stat?.isCharacterDevice() && stat.rdev === NULL_RDEV && stat.ino === ino) {
       await unlink(path)
       removed.push(path)
     }
@@ -70,8 +85,8 @@ export async function removeCreatedDevices(recordFile: string): Promise<string[]
 /** The device files the sandbox created and that still exist. */
 export async function createdDevices(recordFile: string): Promise<string[]> {
   const present: string[] = []
-  for (const path of await readRecord(recordFile)) {
-    if ((await lstat(path).catch(() => undefined))?.isCharacterDevice()) present.push(path)
+  for (const { path, ino } of await readRecord(recordFile)) {
+    if ((await lstat(path).catch(() => undefined))?.ino === ino) present.push(path)
   }
   return present
 }

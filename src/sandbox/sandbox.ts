@@ -92,7 +92,8 @@ export interface SandboxRecord {
   nodesPerGroup: number
   nodes: EmulatedNode[]
   slurmVersion: string
-  applied: AppliedConfig
+  /** Missing while an `up` that changes the config is under way (or was cut short). */
+  applied?: AppliedConfig
   slurmdbdConf: string
   updatedAt: string
 }
@@ -312,15 +313,24 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxUpRes
     const devicesCreated = await ensureDevices(ctx.exec, gpuDeviceFiles(spec, nodes), paths.devicesRecord)
     if (devicesCreated.length > 0) log(`created GPU stand-in devices (c 1 3): ${devicesCreated.join(' ')}`)
 
-    // slurmctld: start, or take the new files the way this Slurm release allows.
+    // slurmctld: start, or take the new files the way this Slurm release allows. The
+    // change is judged against what the last successful `up` applied, which the running
+    // slurmd daemons read; a dead slurmctld alone does not make them stale.
     const ctldPid = await ourPid(paths.slurmctldPid, ids.slurmctld)
-    const change: ConfigChange = ctldPid === undefined ? 'restart' : configChange(previous?.applied, next, releaseNumber(version))
+    const change: ConfigChange = configChange(previous?.applied, next, releaseNumber(version))
+    if (change !== 'none' && previous?.applied) {
+      // Until this `up` completes, nothing running is known to match a config.
+      const { applied: _stale, ...dirty } = previous
+      await ctx.exec.writeFileAtomic(paths.record, `${JSON.stringify(dirty, null, 2)}\n`, 0o600)
+    }
     const running = new Set(await slurmdPidFileNodes(paths))
     if (change === 'restart') {
       if (ctldPid !== undefined) log('restarting slurmctld and the slurmd daemons for the new files')
       for (const node of running) await stopSlurmd(ctx, ids, node)
       running.clear()
       await stopSlurmctld(ctx, ids)
+    }
+    if (change === 'restart' || ctldPid === undefined) {
       await startSlurmctld(ctx, ids)
       started.push('slurmctld')
     } else if (change === 'reconfigure') {
@@ -328,7 +338,7 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxUpRes
       const result = await ctx.exec.run([programs.scontrol, 'reconfigure'], { timeoutMs: 60_000 })
       if (result.code !== 0) throw new SandboxDaemonError('slurmctld', `scontrol reconfigure failed: ${result.stderr.trim()}`, paths.slurmctldLog, await logTail(paths.slurmctldLog))
       await sleep(500)
-      await waitForController(ctx, ctldPid as number)
+      await waitForController(ctx, ctldPid)
     }
 
     // One slurmd per emulated node; none for the others.

@@ -17,7 +17,16 @@ import { importFromCluster } from '../../src/accounting/import.js'
 import { PlanClashError } from '../../src/accounting/errors.js'
 import type { Plan } from '../../src/accounting/operations.js'
 
-const status = await sandboxStatus().catch(() => undefined)
+/** The sandbox's own test restarts it; give a configured sandbox two minutes to be running. */
+async function runningSandbox(): Promise<Awaited<ReturnType<typeof sandboxStatus>> | undefined> {
+  for (let i = 0; i < 60; i++) {
+    const s = await sandboxStatus().catch(() => undefined)
+    if (!s?.configured || s.running) return s
+    await new Promise((r) => setTimeout(r, 2000))
+  }
+  return undefined
+}
+const status = await runningSandbox()
 if (process.getuid?.() !== 0 || !status?.running || status.clusterName !== 'campus') {
   t.plan(0, 'needs root and the sandbox running campus.yaml (npm run sandbox:up)')
   process.exit(0)
@@ -62,11 +71,14 @@ async function waitJob(id: string, states: RegExp, timeoutMs = 90_000): Promise<
 }
 
 const createdPosix: string[] = []
+/** root's associations outside the root account (the sandbox's own tests add them), restored at the end. */
+let rootAssocs: string[] = []
 async function resetToEmpty(): Promise<void> {
   await ex.run(['scancel', '-u', testUsers.join(',')])
-  // Test preparation only: associations of root outside the root account (left by
-  // earlier manual runs) would keep their accounts alive, since root is protected.
-  const rootAccounts = (await show('assoc', 'Account', 'where', 'users=root', 'cluster=campus')).filter((a) => a !== 'root')
+  // Test preparation only: root is protected, so its associations would keep their
+  // accounts alive through the prune below; they are put back in teardown.
+  rootAssocs = (await show('assoc', 'Account,QOS,DefaultQOS', 'where', 'users=root', 'cluster=campus')).filter((a) => !a.startsWith('root|'))
+  const rootAccounts = rootAssocs.map((l) => l.split('|')[0])
   if (rootAccounts.length > 0) await sh(['sacctmgr', '-i', 'delete', 'user', 'where', 'name=root', `account=${rootAccounts.join(',')}`, 'cluster=campus'])
   const empty: ClusterSpec = { ...campus, qos: [], departments: [], sharedPartitions: [], users: [] }
   await applyOk(await planOnCluster(ex, empty, { prune: true, posix: false }))
@@ -81,6 +93,10 @@ t.teardown(async () => {
   await ex.run(['scancel', '-u', testUsers.join(',')])
   await ex.run(['sleep', '2'])
   await applyPlan(ex, await planOnCluster(ex, campus, { prune: true, posix: false }))
+  for (const line of rootAssocs) {
+    const [account = '', qos = '', def = ''] = line.split('|')
+    await ex.run(['sacctmgr', '-i', 'add', 'user', 'root', `account=${account}`, 'cluster=campus', `QOS=${qos}`, ...(def ? [`DefaultQOS=${def}`] : [])])
+  }
   for (const name of createdPosix) await ex.run(['userdel', '--remove', name])
 })
 

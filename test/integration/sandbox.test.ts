@@ -275,9 +275,13 @@ function registerTests(): void {
       { title: 'gpu:2 on dl lands on H100, not CPU nodes', args: ['--account=dl', '--partition=dl', '--qos=standard', '--gres=gpu:2'], tres: 'gres/gpu=2', gres: 'gpu', groups: ['h100'], count: 2 },
       { title: 'gpu:1 on scavenger with the scavenger QoS', args: ['--account=cv', '--partition=scavenger', '--qos=scavenger', '--gres=gpu:1', '--constraint=a10g'], tres: 'gres/gpu=1', gres: 'gpu', groups: ['a10g'], count: 1 },
     ]
-    for (const c of cases) {
+    // All submitted at once (one scheduling pass starts them), then checked one by one.
+    const jobs = cases.map((c) => runJob(c.args, script))
+    // Awaited in their subtests; this only keeps an early failure from being "unhandled".
+    for (const j of jobs) j.catch(() => undefined)
+    for (const [i, c] of cases.entries()) {
       t.test(c.title, async (t) => {
-        const { id, job, output } = await runJob(c.args, script)
+        const { id, job, output } = await (jobs[i] as ReturnType<typeof runJob>)
         t.equal(job.get('JobState'), 'COMPLETED', `job ${id} completed (Reason=${job.get('Reason')}); output:\n${output}`)
         t.equal(job.get('ExitCode'), '0:0')
         t.equal(job.get('Partition'), c.args.find((a) => a.startsWith('--partition='))?.split('=')[1])
@@ -299,13 +303,15 @@ function registerTests(): void {
           t.same((visible ?? '').split(',').map(Number), indexList(idx ?? ''), 'CUDA_VISIBLE_DEVICES is the GPU the shard belongs to')
         }
         t.match(output, new RegExp(`^NODE=${node}$`, 'm'), 'the job ran on the node Slurm reports')
-        // Accounting recorded it (slurmdbd may lag a moment behind slurmctld).
+        // Accounting recorded it. slurmdbd lags a moment behind slurmctld, and fills the
+        // record in several updates (seen: State COMPLETED with Partition still empty).
+        const recorded = new RegExp(`^COMPLETED\\|${job.get('Partition')}\\|.*${c.tres.replace('/', '\\/')}`, 'm')
         let sacct = ''
-        for (let i = 0; i < 40 && !/COMPLETED/.test(sacct); i++) {
+        for (let i = 0; i < 60 && !recorded.test(sacct); i++) {
           sacct = await run(['sacct', '-n', '-P', '-X', '-j', id, '-o', 'State,Partition,AllocTRES'])
-          if (!/COMPLETED/.test(sacct)) await new Promise((r) => setTimeout(r, 250))
+          if (!recorded.test(sacct)) await new Promise((r) => setTimeout(r, 250))
         }
-        t.match(sacct, new RegExp(`^COMPLETED\\|${job.get('Partition')}\\|.*${c.tres.replace('/', '\\/')}`, 'm'), `sacct: ${sacct.trim()}`)
+        t.match(sacct, recorded, `sacct: ${sacct.trim()}`)
       })
     }
   })
