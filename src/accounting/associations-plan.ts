@@ -88,7 +88,7 @@ export function planAssociations(desired: AccountingState, live: AccountingState
 }
 
 /** True when removals may delete this live association. */
-function removable(a: AssociationState, desired: AccountingState, scope: AssociationScope): boolean {
+export function removable(a: AssociationState, desired: AccountingState, scope: AssociationScope): boolean {
   if (desired.associations.has(associationKey(a.user, a.account))) return false
   if (scope.protectedUsers.has(a.user) || scope.protectedAccounts.has(a.account) || a.account === 'root') return false
   if (scope.prune) return true

@@ -4,11 +4,11 @@
  */
 import type { ClusterSpec } from '../spec/schema.js'
 import { desiredState, type DesiredState } from './desired.js'
-import type { AccountingState, PosixState } from './model.js'
+import { associationKey, type AccountingState, type PosixState } from './model.js'
 import { PHASES, sacctmgr, type Operation, type Plan } from './operations.js'
 import { planQos, planQosRemovals } from './qos-plan.js'
 import { planAccountRemovals, planAccountSettings, planAccounts } from './accounts-plan.js'
-import { planAssociationRemovals, planAssociations } from './associations-plan.js'
+import { planAssociationRemovals, planAssociations, removable, type AssociationScope } from './associations-plan.js'
 import { planPosix } from './posix.js'
 import { PlanClashError, type PlanProblem } from './errors.js'
 
@@ -41,6 +41,17 @@ function protectedProblems(desired: DesiredState, accounts: ReadonlySet<string>,
   return problems
 }
 
+/** DefaultQOS values of every association that exists after the plan (desired, kept or unmanaged). */
+function defaultsThatStay(want: AccountingState, have: AccountingState, scope: AssociationScope, removedAccounts: ReadonlySet<string>): Set<string> {
+  const out = new Set<string>()
+  const add = (q: string | undefined): void => { if (q) out.add(q) }
+  for (const a of want.accounts.values()) add(a.defaultQos)
+  for (const a of want.associations.values()) add(a.defaultQos)
+  for (const a of have.accounts.values()) if (!want.accounts.has(a.name) && !removedAccounts.has(a.name)) add(a.defaultQos)
+  for (const a of have.associations.values()) if (!removable(a, want, scope) && !want.associations.has(associationKey(a.user, a.account))) add(a.defaultQos)
+  return out
+}
+
 /**
  * Plans the changes that make `live` equal to `desired`. Throws `PlanClashError` with
  * every clash (POSIX uid/name clashes, protected names in the spec): nothing may apply.
@@ -64,13 +75,16 @@ export function planFromStates(desired: DesiredState, live: LiveState, options: 
   ops.push(...planAssociations(want, have, protectedUsers))
   ops.push(...planAccountSettings(want, have))
   const specUsers = new Set(desired.posixUsers.map((u) => u.name))
-  ops.push(...planAssociationRemovals(want, have, { prune: options.prune ?? false, specUsers, protectedUsers, protectedAccounts }))
+  const scope: AssociationScope = { prune: options.prune ?? false, specUsers, protectedUsers, protectedAccounts }
+  ops.push(...planAssociationRemovals(want, have, scope))
   const warnings = [...posix.warnings]
   if (options.prune) {
     const accounts = planAccountRemovals(want, have, protectedAccounts, protectedUsers)
     ops.push(...accounts.operations)
     for (const name of accounts.kept) warnings.push({ subject: `account ${name}`, message: 'is not in the spec but holds a protected user\'s association; kept' })
-    ops.push(...planQosRemovals(want.qos, have.qos, protectedQos))
+    const qos = planQosRemovals(want.qos, have.qos, protectedQos, defaultsThatStay(want, have, scope, new Set(accounts.operations.flatMap((o) => o.targets))))
+    ops.push(...qos.operations)
+    for (const name of qos.blocked) warnings.push({ subject: `QoS ${name}`, message: 'is not in the spec but is the DefaultQOS of an association that stays; kept' })
   }
   // Each planner emits its own phase in order; a stable sort guards the global order.
   const rank = new Map(PHASES.map((p, i) => [p, i]))

@@ -106,13 +106,19 @@ export function planQos(desired: ReadonlyMap<string, QosState>, live: ReadonlyMa
   return ops
 }
 
-/** Removals of QoS the spec does not name (prune only; protected QoS are kept). */
-export function planQosRemovals(desired: ReadonlyMap<string, QosState>, live: ReadonlyMap<string, QosState>, protectedQos: ReadonlySet<string>): Operation[] {
-  const gone = [...live.keys()].filter((name) => !desired.has(name) && !protectedQos.has(name)).sort()
-  if (gone.length === 0) return []
-  return [{
+/**
+ * Removals of QoS the spec does not name (prune only; protected QoS are kept). sacctmgr
+ * refuses to delete a QoS that is some association's DefaultQOS (and discards the whole
+ * command), so those still defaults of associations that stay are `blocked`, not removed.
+ */
+export function planQosRemovals(desired: ReadonlyMap<string, QosState>, live: ReadonlyMap<string, QosState>, protectedQos: ReadonlySet<string>, stillDefault: ReadonlySet<string>): { operations: Operation[]; blocked: string[] } {
+  const candidates = [...live.keys()].filter((name) => !desired.has(name) && !protectedQos.has(name)).sort()
+  const gone = candidates.filter((q) => !stillDefault.has(q))
+  const blocked = candidates.filter((q) => stillDefault.has(q))
+  if (gone.length === 0) return { operations: [], blocked }
+  return { blocked, operations: [{
     phase: 'removals', action: 'delete', kind: 'qos', targets: gone,
     argv: sacctmgr('delete', 'qos', 'where', `name=${gone.join(',')}`),
     summary: `remove QoS ${gone.join(', ')} (not in the spec, --prune)`,
-  }]
+  }] }
 }

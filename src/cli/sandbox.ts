@@ -1,5 +1,6 @@
 /**
- * `steward sandbox up [FILE] [--nodes-per-group N] | down [--purge] | status [--json] | env`:
+ * `steward sandbox up [FILE] [--nodes-per-group N] | reload [--restart] | down [--purge] |
+ * status [--json] | env`:
  * the local real-Slurm sandbox (src/sandbox). Exit codes: 0 ok, 1 failure (which daemon,
  * and the tail of its log), 2 bad usage or an unreadable spec.
  */
@@ -10,11 +11,11 @@ import { parseArgs } from 'node:util'
 import { loadSpecFile } from '../spec/load.js'
 import {
   DEFAULT_NODES_PER_GROUP, SandboxDaemonError, SandboxError, SandboxInstallError, SandboxLayoutError,
-  sandboxDown, sandboxEnv, sandboxStatus, sandboxUp,
+  sandboxDown, sandboxEnv, sandboxReload, sandboxStatus, sandboxUp,
 } from '../sandbox/index.js'
 import { UsageError } from './usage.js'
 
-const SANDBOX_USAGE = 'steward sandbox up [FILE] [--nodes-per-group N] | down [--purge] | status [--json] | env'
+const SANDBOX_USAGE = 'steward sandbox up [FILE] [--nodes-per-group N] | reload [--restart] | down [--purge] | status [--json] | env'
 
 const progress = (message: string) => console.error(`sandbox: ${message}`)
 
@@ -43,7 +44,7 @@ export function exportLine(slurmConf: string): string {
 
 function parseNodesPerGroup(text: string | undefined): number {
   if (text === undefined) return DEFAULT_NODES_PER_GROUP
-  if (!/^\d{1,4}$/.test(text)) throw new UsageError(`--nodes-per-group takes a whole number, not "${text}"`)
+  if (!/^\d{1,4}$/.test(text) || Number(text) < 1) throw new UsageError(`--nodes-per-group takes a whole number from 1, not "${text}"`)
   return Number(text)
 }
 
@@ -61,6 +62,15 @@ async function up(args: string[]): Promise<number> {
   console.log(`  nodes rendered down (not emulated): ${result.downNodes}`)
   console.log(`  job output directory: ${result.jobsDir}`)
   console.log(`  use it: ${exportLine(result.slurmConf)}    (or: eval "$(steward sandbox env)")`)
+  return 0
+}
+
+/** `reload [--restart]`: make the running sandbox take the files installed in its etc/ (by apply). */
+async function reload(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { restart: { type: 'boolean' } } })
+  if (positionals.length > 0) throw new UsageError('sandbox reload takes no arguments besides --restart')
+  const result = await sandboxReload({ restart: values.restart === true, log: progress })
+  console.log(`sandbox ${result.action}: cluster ${result.clusterName}, ${result.nodes.length} emulated node(s), in ${(result.durationMs / 1000).toFixed(1)} s${result.reason ? ` (${result.reason})` : ''}`)
   return 0
 }
 
@@ -107,6 +117,8 @@ export async function sandboxCommand(args: string[]): Promise<number> {
     switch (sub) {
       case 'up':
         return await up(rest)
+      case 'reload':
+        return await reload(rest)
       case 'down':
         return await down(rest)
       case 'status':

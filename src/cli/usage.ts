@@ -15,7 +15,8 @@ Service:
 
 Local Slurm sandbox (root):
   sandbox up [FILE] [--nodes-per-group N]   boot a spec on a real local Slurm
-  sandbox down                              stop it
-  sandbox status                            what runs
+  sandbox reload [--restart]                take the files an apply installed (restart when needed)
+  sandbox down [--purge]                    stop it (--purge also deletes its state)
+  sandbox status [--json]                   what runs
   sandbox env                               print export SLURM_CONF=... for sinfo/sbatch/sacctmgr
 `

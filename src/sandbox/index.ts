@@ -1,6 +1,7 @@
 /** The real-Slurm sandbox: boot a spec on this machine's own Slurm daemons (see ops/sandbox/README.md). */
 export {
-  sandboxUp, sandboxDown, sandboxStatus, sandboxEnv, SandboxError,
+  sandboxUp, sandboxDown, sandboxReload, sandboxStatus, sandboxEnv, emulatedNodesOf, SandboxError,
+  type SandboxReloadOptions, type SandboxReloadResult,
   type SandboxOptions, type SandboxUpOptions, type SandboxUpResult, type SandboxDownOptions, type SandboxDownResult,
   type SandboxStatus, type DaemonStatus, type SandboxRecord,
 } from './sandbox.js'

@@ -162,7 +162,8 @@ export interface EmulatedNode {
  * (in hostlist order), ports counted up from `firstPort` across groups.
  */
 export function emulatedNodes(spec: ClusterSpec, perGroup: number, firstPort: number): EmulatedNode[] {
-  if (!Number.isInteger(perGroup) || perGroup < 0) throw new SandboxLayoutError(`nodes per group must be a whole number >= 0, not ${perGroup}`)
+  // At least one: the renderer places the other nodes at an emulated node's address.
+  if (!Number.isInteger(perGroup) || perGroup < 1) throw new SandboxLayoutError(`nodes per group must be a whole number >= 1, not ${perGroup}`)
   const nodes: EmulatedNode[] = []
   for (const group of spec.nodeGroups) {
     for (const name of expandHostlist(group.nodes).slice(0, perGroup)) {
@@ -209,20 +210,13 @@ export function sandboxSite(paths: SandboxPaths, spec: ClusterSpec, hostname: st
     controllerAddr: '127.0.0.1',
   }
   // Accounting stays as the spec says: on (to the local slurmdbd) only when it names a host.
-  if (spec.cluster.accounting) site.accountingStorageHost = '127.0.0.1'
+  // slurmctld and the clients reach slurmdbd with the MUNGE socket named by
+  // AccountingStoragePass (not AuthInfo): without it they look for /run/munge.
+  if (spec.cluster.accounting) {
+    site.accountingStorageHost = '127.0.0.1'
+    site.accountingStoragePass = paths.mungeSocket
+  }
   return site
-}
-
-/**
- * Lines appended to the rendered slurm.conf, sandbox only. slurmctld and the clients reach
- * slurmdbd with the MUNGE socket named by `AccountingStoragePass` (not `AuthInfo`), so
- * without it they look for /run/munge and accounting fails. Skipped when the renderer
- * already wrote the key.
- */
-export function slurmConfOverlay(slurmConf: string, paths: SandboxPaths, accounting: boolean): string {
-  if (!accounting || /^AccountingStoragePass=/m.test(slurmConf)) return slurmConf
-  const body = slurmConf.endsWith('\n') ? slurmConf : `${slurmConf}\n`
-  return `${body}\n# Sandbox only: the private munged that authenticates connections to slurmdbd.\nAccountingStoragePass=${paths.mungeSocket}\n`
 }
 
 /**

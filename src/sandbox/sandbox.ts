@@ -9,14 +9,16 @@
  * needs a slurmctld restart); after a killed session it clears stale pid files and
  * sockets and starts what is missing.
  */
-import { chmod, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { hostname as osHostname } from 'node:os'
 import { createLocalExecutor, type Executor } from '../adapters/executor.js'
 import { writeFilesAtomically } from '../adapters/atomic-files.js'
 import { specHash } from '../spec/load.js'
 import type { ClusterSpec } from '../spec/schema.js'
 import { compressHostlist, expandHostlist } from '../slurm/hostlist.js'
+import { parseSlurmConf } from '../slurm/conf-parse.js'
 import { renderCluster } from '../slurm/render.js'
+import { expandDevices } from '../slurm/view-model.js'
 import { createdDevices, ensureDevices, removeCreatedDevices } from './devices.js'
 import {
   DEFAULT_TIMEOUTS, type SandboxContext, type SandboxTimeouts, SandboxDaemonError, controllerUp, dbPassword, ensureClusterRegistered,
@@ -26,8 +28,8 @@ import {
 import { type SandboxPrograms, ensurePrograms, findPrograms } from './install.js'
 import {
   type AppliedConfig, type ConfigChange, DEFAULT_NODES_PER_GROUP, DEFAULT_PORTS, type EmulatedNode, type SandboxPaths, type SandboxPorts,
-  checkHostname, configChange, emulatedNodes, gpuDeviceFiles, nodeAddresses, qosNamedBy, releaseNumber, resolveStateDir, sandboxPaths, sandboxSite,
-  slurmConfOverlay, slurmdLogFile, slurmdPidFile, slurmdbdConf,
+  checkHostname, configChange, emulatedNodes, meaningfulLines, gpuDeviceFiles, nodeAddresses, qosNamedBy, releaseNumber, resolveStateDir, sandboxPaths, sandboxSite,
+  slurmdLogFile, slurmdPidFile, slurmdbdConf,
 } from './layout.js'
 import { logTail, ourPid, pidRuns, readPidFile, stopDaemon, waitFor } from './processes.js'
 import { nodeDown, nodeUsable, parseRecords } from './scontrol.js'
@@ -215,9 +217,8 @@ async function scontrolUpdate(ctx: SandboxContext, args: string[]): Promise<void
  * Waits until every emulated node is usable, resuming ones left DOWN by an earlier run
  * (state recovered by slurmctld), and sets the other nodes DOWN with `Reason=not_emulated`.
  */
-async function settleNodes(ctx: SandboxContext, spec: ClusterSpec, nodes: readonly EmulatedNode[]): Promise<void> {
+async function settleNodes(ctx: SandboxContext, all: readonly string[], nodes: readonly Pick<EmulatedNode, 'name'>[]): Promise<void> {
   const emulated = new Set(nodes.map((n) => n.name))
-  const all = spec.nodeGroups.flatMap((g) => expandHostlist(g.nodes))
   const first = await nodeStates(ctx)
   const stray = all.filter((n) => !emulated.has(n) && !nodeDown(first.get(n)?.state ?? 'DOWN'))
   if (stray.length > 0) await scontrolUpdate(ctx, [`NodeName=${compressHostlist(stray)}`, 'State=DOWN', 'Reason=not_emulated'])
@@ -288,7 +289,7 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxUpRes
       ...(options.revision !== undefined ? { revision: options.revision } : {}),
     })
     const accounting = spec.cluster.accounting !== undefined
-    const files = rendered.map((f) => (f.name === 'slurm.conf' ? { ...f, content: slurmConfOverlay(f.content, paths, accounting) } : f))
+    const files = rendered
     const next: AppliedConfig = { clusterName: spec.cluster.name, files: Object.fromEntries(files.map((f) => [f.name, f.content])) }
     const password = await dbPassword(paths)
     const dbdConf = slurmdbdConf(paths, ctx.ports, password)
@@ -350,7 +351,7 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxUpRes
       started.push(`slurmd:${node.name}`)
     }
     if (started.length > 0) log(`started ${started.join(', ')}`)
-    await settleNodes(ctx, spec, nodes)
+    await settleNodes(ctx, spec.nodeGroups.flatMap((g) => expandHostlist(g.nodes)), nodes)
 
     const record: SandboxRecord = {
       version: 1,
@@ -377,6 +378,145 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxUpRes
       devicesCreated,
       jobsDir: paths.jobs,
       slurmVersion: version,
+      durationMs: Date.now() - startedAt,
+    }
+  })
+}
+
+export interface SandboxReloadOptions extends SandboxOptions {
+  /** Restart slurmctld and every slurmd instead of `scontrol reconfigure`. */
+  restart?: boolean
+}
+
+export interface SandboxReloadResult {
+  stateDir: string
+  clusterName: string
+  /** `restarted` also when a reconfigure was asked for a change that needs a restart on this release. */
+  action: 'reconfigured' | 'restarted' | 'started'
+  /** Why a reconfigure became a restart, when it did. */
+  reason?: string
+  /** The nodes the installed slurm.conf emulates (NodeName lines with their own Port). */
+  nodes: string[]
+  started: string[]
+  durationMs: number
+}
+
+/** Emulated nodes of an installed slurm.conf: single-node NodeName lines with their own `Port`. */
+export function emulatedNodesOf(slurmConf: string): EmulatedNode[] {
+  const nodes: EmulatedNode[] = []
+  for (const line of meaningfulLines(slurmConf)) {
+    const name = /^NodeName=(\S+)/.exec(line)?.[1]
+    const port = /\sPort=(\d+)/.exec(line)?.[1]
+    if (name && port && name !== 'DEFAULT' && !/[[,]/.test(name)) nodes.push({ name, group: '', port: Number(port) })
+  }
+  return nodes
+}
+
+/**
+ * Makes the running sandbox take the files now in its etc/ (written there by `apply`):
+ * `scontrol reconfigure`, or a restart of slurmctld and the slurmd daemons with
+ * `restart` (or when this Slurm release cannot reconfigure the change, e.g. a changed
+ * node set before 24.11). Starts slurmd for newly emulated nodes, stops the others,
+ * creates missing GPU stand-ins, and waits for the nodes. Root only.
+ */
+export async function sandboxReload(options: SandboxReloadOptions = {}): Promise<SandboxReloadResult> {
+  const startedAt = Date.now()
+  requireRoot('reload')
+  const log = options.log ?? (() => undefined)
+  const paths = sandboxPaths(resolveStateDir(process.env, options.stateDir))
+  const { programs: found, missing } = findPrograms()
+  if (missing.length > 0) throw new SandboxError(`missing ${missing.join(', ')}; run ops/sandbox/install.sh as root`)
+  const programs = found as SandboxPrograms
+  const slurmConf = await readFile(paths.slurmConf, 'utf8').catch(() => undefined)
+  if (slurmConf === undefined) throw new SandboxError(`${paths.slurmConf} does not exist: boot the sandbox first (steward sandbox up)`)
+  return withLock(paths, log, async () => {
+    const ctx = context(paths, options, programs)
+    const ids = await identities(ctx)
+    const version = await slurmVersion(ctx.exec, programs)
+    const clusterName = /^ClusterName=(\S+)/m.exec(slurmConf)?.[1]
+    if (!clusterName) throw new SandboxError(`${paths.slurmConf} has no ClusterName`)
+    const names = (await readdir(paths.etc)).filter((n) => n !== 'slurmdbd.conf' && !n.startsWith('.'))
+    const files: Record<string, string> = {}
+    for (const name of names) {
+      const text = await readFile(`${paths.etc}/${name}`, 'utf8').catch(() => undefined)
+      if (text !== undefined) files[name] = text
+    }
+    const next: AppliedConfig = { clusterName, files }
+    const nodes = emulatedNodesOf(slurmConf)
+    const all = [...parseSlurmConf(slurmConf).nodes]
+    const previous = await readRecord(paths)
+    const started: string[] = []
+
+    // What the config relies on must run (a reload after a reboot or a killed session).
+    if ((await ensureMunge(ctx, ids)) === 'started') started.push('munged')
+    if (await exists(paths.slurmdbdConf)) {
+      if ((await ensureMariadb(ctx, ids, await dbPassword(paths))) === 'started') started.push('mariadb')
+      if ((await ensureSlurmdbd(ctx, ids, false)) !== 'running') started.push('slurmdbd')
+    }
+    const gres = files['gres.conf'] ?? ''
+    const devices = [...new Set([...gres.matchAll(/\sFile=(\S+)/g)].flatMap((m) => expandDevices(m[1] as string)))].sort()
+    const devicesCreated = await ensureDevices(ctx.exec, devices, paths.devicesRecord)
+    if (devicesCreated.length > 0) log(`created GPU stand-in devices (c 1 3): ${devicesCreated.join(' ')}`)
+
+    const needed = configChange(previous?.applied, next, releaseNumber(version))
+    let restart = options.restart === true
+    let reason: string | undefined
+    if (!restart && needed === 'restart') {
+      restart = true
+      reason = previous?.applied
+        ? `Slurm ${version} cannot take this change with scontrol reconfigure (node lines, plugins, ports or paths changed)`
+        : 'the running daemons\' config is unknown (no completed up/reload recorded)'
+      log(`restarting instead of reconfiguring: ${reason}`)
+    }
+    if (previous?.applied) {
+      const { applied: _stale, ...dirty } = previous
+      await ctx.exec.writeFileAtomic(paths.record, `${JSON.stringify(dirty, null, 2)}\n`, 0o600)
+    }
+    const ctldPid = await ourPid(paths.slurmctldPid, ids.slurmctld)
+    const running = new Set(await slurmdPidFileNodes(paths))
+    if (restart) {
+      for (const node of running) await stopSlurmd(ctx, ids, node)
+      running.clear()
+      await stopSlurmctld(ctx, ids)
+    }
+    if (restart || ctldPid === undefined) {
+      await startSlurmctld(ctx, ids)
+      started.push('slurmctld')
+    } else {
+      const result = await ctx.exec.run([programs.scontrol, 'reconfigure'], { timeoutMs: 60_000 })
+      if (result.code !== 0) throw new SandboxDaemonError('slurmctld', `scontrol reconfigure failed: ${result.stderr.trim()}`, paths.slurmctldLog, await logTail(paths.slurmctldLog))
+      await sleep(500)
+      await waitForController(ctx, ctldPid)
+    }
+    const wanted = new Set(nodes.map((n) => n.name))
+    for (const node of running) if (!wanted.has(node)) await stopSlurmd(ctx, ids, node)
+    for (const node of nodes) {
+      if ((await ourPid(slurmdPidFile(paths, node.name), ids.slurmd(node.name))) !== undefined) continue
+      await startSlurmd(ctx, ids, node.name)
+      started.push(`slurmd:${node.name}`)
+    }
+    if (started.length > 0) log(`started ${started.join(', ')}`)
+    await settleNodes(ctx, all, nodes)
+
+    const record: SandboxRecord = {
+      version: 1,
+      clusterName,
+      specHash: previous?.clusterName === clusterName ? previous.specHash : '',
+      nodesPerGroup: previous?.nodesPerGroup ?? DEFAULT_NODES_PER_GROUP,
+      nodes,
+      slurmVersion: version,
+      applied: next,
+      slurmdbdConf: await readFile(paths.slurmdbdConf, 'utf8').catch(() => previous?.slurmdbdConf ?? ''),
+      updatedAt: new Date().toISOString(),
+    }
+    await ctx.exec.writeFileAtomic(paths.record, `${JSON.stringify(record, null, 2)}\n`, 0o600)
+    return {
+      stateDir: paths.root,
+      clusterName,
+      action: ctldPid === undefined ? 'started' : restart ? 'restarted' : 'reconfigured',
+      ...(reason ? { reason } : {}),
+      nodes: nodes.map((n) => n.name),
+      started,
       durationMs: Date.now() - startedAt,
     }
   })

@@ -69,8 +69,11 @@ export function nodeLines(groups: NodeGroup[], addresses?: ReadonlyMap<string, N
       const a = addresses.get(n) as NodeAddress
       return [`NodeName=${n}`, `NodeHostname=${a.nodeHostname}`, `NodeAddr=${a.nodeAddr}`, `Port=${a.port}`, ...hardware(g)].join(' ')
     })
-    if (down.length > 0 && any) {
-      lines.push([`NodeName=${compressHostlist(down)}`, `NodeHostname=${any.nodeHostname}`, `NodeAddr=${any.nodeAddr}`, ...hardware(g), 'State=DOWN', 'Reason=not_emulated'].join(' '))
+    // Nodes nobody emulates still get an address: without one slurmctld spends seconds
+    // resolving each name at start.
+    if (down.length > 0) {
+      const host = any ? [`NodeHostname=${any.nodeHostname}`] : []
+      lines.push([`NodeName=${compressHostlist(down)}`, ...host, `NodeAddr=${any?.nodeAddr ?? '127.0.0.1'}`, ...hardware(g), 'State=DOWN', 'Reason=not_emulated'].join(' '))
     }
     return lines
   })

@@ -7,7 +7,7 @@ import type { ClusterSpec } from '../../src/spec/schema.js'
 import {
   DEFAULT_PORTS, MAX_SOCKET_PATH, SandboxLayoutError, checkHostname, configChange, dbUserSql, emulatedNodes, gpuDeviceFiles,
   mariadbArgs, meaningfulLines, mungedArgs, nodeAddresses, nodeOfPidFile, qosNamedBy, releaseNumber, resolveStateDir,
-  sandboxPaths, sandboxSite, slurmConfOverlay, slurmdbdConf,
+  sandboxPaths, sandboxSite, slurmdbdConf,
 } from '../../src/sandbox/layout.js'
 
 const spec = {
@@ -51,7 +51,7 @@ t.test('emulated nodes: the first N of each group, one port each', async (t) => 
     { name: 'a-2', group: 'a10g', port: 17003 },
     { name: 'cpu-1', group: 'cpu', port: 17004 },
   ])
-  t.equal(emulatedNodes(spec, 0, 17000).length, 0)
+  t.throws(() => emulatedNodes(spec, 0, 17000), SandboxLayoutError, 'at least one per group')
   t.equal(emulatedNodes(spec, 10, 17000).length, 8, 'a group smaller than N is emulated whole')
   t.throws(() => emulatedNodes(spec, -1, 17000), SandboxLayoutError)
   t.throws(() => emulatedNodes(spec, 1.5, 17000), SandboxLayoutError)
@@ -74,6 +74,7 @@ t.test('site settings: private paths and ports, per-node %n, no cgroups', async 
   t.equal(site.accountingStoragePort, 16819)
   t.equal(site.accountingStorageHost, '127.0.0.1')
   t.equal(site.authInfo, 'socket=/srv/sbx/run/munge.sock')
+  t.equal(site.accountingStoragePass, '/srv/sbx/run/munge.sock', 'slurmdbd connections use the private munged too')
   t.equal(site.stateSaveLocation, '/srv/sbx/state/lab', 'one StateSaveLocation per cluster name')
   t.equal(site.slurmdSpoolDir, '/srv/sbx/spool/%n')
   t.equal(site.slurmdPidFile, '/srv/sbx/run/slurmd-%n.pid')
@@ -85,16 +86,7 @@ t.test('site settings: private paths and ports, per-node %n, no cgroups', async 
   t.equal(site.controllerAddr, '127.0.0.1')
   const noAccounting = { ...spec, cluster: { ...spec.cluster, accounting: undefined } } as ClusterSpec
   t.equal(sandboxSite(p, noAccounting, 'vm', DEFAULT_PORTS).accountingStorageHost, undefined, 'accounting stays off when the spec has none')
-})
-
-t.test('slurm.conf overlay: the munge socket for slurmdbd connections', async (t) => {
-  const p = sandboxPaths('/srv/sbx')
-  const out = slurmConfOverlay('ClusterName=lab\n', p, true)
-  t.match(out, /^AccountingStoragePass=\/srv\/sbx\/run\/munge\.sock$/m)
-  t.ok(out.startsWith('ClusterName=lab\n'))
-  t.equal(slurmConfOverlay('ClusterName=lab\n', p, false), 'ClusterName=lab\n', 'nothing without accounting')
-  const already = 'ClusterName=lab\nAccountingStoragePass=/x\n'
-  t.equal(slurmConfOverlay(already, p, true), already, 'not twice when the renderer writes it')
+  t.equal(sandboxSite(p, noAccounting, 'vm', DEFAULT_PORTS).accountingStoragePass, undefined)
 })
 
 t.test('slurmdbd.conf and the database user', async (t) => {

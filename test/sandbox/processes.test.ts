@@ -19,7 +19,7 @@ import { UsageError } from '../../src/cli/usage.js'
 const dir = await mkdtemp(join(tmpdir(), 'sandbox-proc-'))
 t.teardown(() => rm(dir, { recursive: true, force: true }))
 
-const sleeper = (marker: string) => spawn('sleep', ['30', marker], { env: { ...process.env, SANDBOX_TEST: marker }, stdio: 'ignore' })
+const sleeper = (marker: string) => spawn('sleep', ['30'], { env: { ...process.env, SANDBOX_TEST: marker }, stdio: 'ignore' })
 const sleepExe = await realpath(findExecutable('sleep') as string)
 
 t.test('pid files', async (t) => {
@@ -113,6 +113,8 @@ t.test('CLI pieces', async (t) => {
   await t.rejects(sandboxCommand([]), UsageError)
   await t.rejects(sandboxCommand(['bogus']), UsageError)
   await t.rejects(sandboxCommand(['up', '--nodes-per-group', 'two']), UsageError)
+  await t.rejects(sandboxCommand(['up', '--nodes-per-group', '0']), UsageError)
+  await t.rejects(sandboxCommand(['reload', 'x']), UsageError)
   await t.rejects(sandboxCommand(['up', 'a.yaml', 'b.yaml']), UsageError)
   await t.rejects(sandboxCommand(['env', 'extra']), UsageError)
 })

@@ -55,3 +55,10 @@ t.test('a login or controller host never receives the pam_slurm_adopt rules', as
   t.notMatch(pam, /head-1/)
   t.match(pam, /Compute nodes: gpu-h100-\[001-016\],gpu-a10g-\[01-08\],cpu-\[001-032\]/)
 })
+
+t.test('with no node emulated, every node is still rendered, down, with an address', async (t) => {
+  const spec = parse(readFileSync(join(casesDir, 'campus', 'spec.yaml'), 'utf8')) as ClusterSpec
+  const conf = renderCluster(spec, { nodeAddresses: new Map() }).find((f) => f.name === 'slurm.conf')?.content ?? ''
+  t.match(conf, /^NodeName=gpu-h100-\[001-016\] NodeAddr=127\.0\.0\.1 .* State=DOWN Reason=not_emulated$/m)
+  t.match(conf, /^NodeName=cpu-\[001-032\] NodeAddr=127\.0\.0\.1 /m)
+})
