@@ -5,7 +5,8 @@
  * revision 1, applies it, and prints an admin token once. Shuts down gracefully.
  */
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { projectRoot } from './project-root.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { buildApp } from './api/app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
@@ -18,7 +19,7 @@ import { acceptSpec, parseSpecText } from './spec/load.js'
 import { hashTokenSecret, newTokenSecret } from './auth/tokens.js'
 import { sandboxUp } from './sandbox/index.js'
 
-const EXAMPLE = fileURLToPath(new URL('../../examples/campus.yaml', import.meta.url))
+const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
 
 function fail(message: string): never {
   process.stderr.write(`hpc-steward: ${message}\n`)

@@ -10,7 +10,8 @@
  * end-to-end tests do this). The JSON is checked once at start-up.
  */
 import { hostname as osHostname } from 'node:os'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { projectRoot } from '../project-root.js'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { createLocalExecutor, type Executor } from '../adapters/executor.js'
@@ -57,7 +58,7 @@ export function parseControllers(text: string | undefined): ControllersConfig {
 
 /** `node bin/steward.js sandbox reload [...]` of this installation: how the sandbox takes installed files. */
 function sandboxReloadArgv(...extra: string[]): string[] {
-  return [process.execPath, fileURLToPath(new URL('../../../bin/steward.js', import.meta.url)), 'sandbox', 'reload', ...extra]
+  return [process.execPath, join(projectRoot(), 'bin', 'steward.js'), 'sandbox', 'reload', ...extra]
 }
 
 /** The local sandbox as a controller, reached through `executor` (local, or SSH to this host). */

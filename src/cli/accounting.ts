@@ -149,6 +149,9 @@ export async function applyCommand(args: string[]): Promise<number> {
     console.error(`\nfailed: ${operation.summary}\n  $ ${shortArgv(operation.argv)}`)
     if (error) console.error(`  ${error.message}`)
     if (r) console.error(`  exit ${r.code}\n${`${r.stdout}${r.stderr}`.trim().replace(/^/gm, '  | ')}`)
+    if (r && /Job\(s\) active/.test(r.stdout + r.stderr)) {
+      console.error('  hint: Slurm keeps associations with running jobs; wait for them, or if squeue does not show them,\n  they are runaway jobs left by a controller restart: sacctmgr show runawayjobs fixes them')
+    }
     console.error(`${result.done.length} step(s) applied, ${result.remaining.length} not run:`)
     for (const op of result.remaining) console.error(`  - ${op.summary}`)
     console.error('run plan again: it continues from the cluster\'s real state')

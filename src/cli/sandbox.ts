@@ -5,8 +5,7 @@
  * and the tail of its log), 2 bad usage or an unreadable spec.
  */
 import { existsSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadSpecFile } from '../spec/load.js'
 import {
@@ -14,21 +13,11 @@ import {
   sandboxDown, sandboxEnv, sandboxReload, sandboxStatus, sandboxUp,
 } from '../sandbox/index.js'
 import { UsageError } from './usage.js'
+import { projectRoot } from '../project-root.js'
 
 const SANDBOX_USAGE = 'steward sandbox up [FILE] [--nodes-per-group N] | reload [--restart] | down [--purge] | status [--json] | env'
 
 const progress = (message: string) => console.error(`sandbox: ${message}`)
-
-/** The project root: the nearest directory above this module with package.json and examples/ or src/. */
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'templates'))) return dir
-    const parent = dirname(dir)
-    if (parent === dir) return process.cwd()
-    dir = parent
-  }
-}
 
 /** The spec `up` boots without FILE: the project's example (examples/campus.yaml). */
 export function defaultSpecFile(root = projectRoot()): string {

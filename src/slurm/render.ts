@@ -2,12 +2,12 @@
  * Rendering: a valid spec to the text of each managed file. Rendering returns strings;
  * writing them is another step (`writeFilesAtomically`), so a dry run is just a render.
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import Handlebars from 'handlebars'
 import type { ClusterSpec } from '../spec/schema.js'
 import { specHash } from '../spec/load.js'
+import { projectRoot } from '../project-root.js'
 import type { RenderOptions } from './render-options.js'
 import { slurmConfModel, gresLines, slurmRelease, workerGroups } from './view-model.js'
 
@@ -17,15 +17,9 @@ export interface RenderedFile {
   content: string
 }
 
-/** Finds `templates/` by walking up from this module (it runs from src/ in tests, dist/src/ in production). */
+/** `templates/` of this installation. */
 function templatesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (;;) {
-    if (existsSync(join(dir, 'templates', 'slurm.conf.hbs'))) return join(dir, 'templates')
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error('templates/ not found above the steward module')
-    dir = parent
-  }
+  return join(projectRoot(), 'templates')
 }
 
 // One Handlebars instance: no HTML escaping (these are config files), strict so a missing

@@ -104,6 +104,8 @@ async function cancelTestJobs(): Promise<void> {
   while (Date.now() < end && lines((await ex.run(['squeue', '-h', '-u', testUsers.join(','), '-o', '%i'])).stdout).length > 0) {
     await new Promise((r) => setTimeout(r, 1000))
   }
+  // Jobs slurmctld lost in a restart stay "running" in slurmdbd and block removals forever.
+  await ex.run(['sacctmgr', '-i', 'show', 'runawayjobs'])
 }
 
 async function resetToEmpty(): Promise<void> {

@@ -11,7 +11,8 @@ import type { ApplyEngine } from '../../apply/engine.js'
 import { actorOf, principalOf } from '../auth.js'
 import { ClusterParams, PageOf, PageQuery, errorResponses } from '../schemas.js'
 
-const RevisionBody = Type.Object({ revision: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false })
+/** `?revision=N`; the newest revision when absent. */
+const RevisionQuery = Type.Object({ revision: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false })
 const ApplySummary = Type.Object({
   id: Type.String(), cluster: Type.String(), revision: Type.Integer(), status: Type.String(), startedBy: Type.String(),
   createdAt: Type.String(), finishedAt: Type.Union([Type.String(), Type.Null()]), error: Type.Union([Type.String(), Type.Null()]),
@@ -24,24 +25,24 @@ export function applyRoutes(deps: { store: Store; engine: ApplyEngine }): Fastif
     app.post('/clusters/:cluster/plan', {
       schema: {
         summary: 'What applying the newest (or given) revision would change: file diffs, accounting and POSIX operations (admin)',
-        params: ClusterParams, body: Type.Optional(RevisionBody),
+        params: ClusterParams, querystring: RevisionQuery,
         response: { 200: Type.Object({ revision: Type.Integer(), files: Type.Array(Type.Unknown()), accounting: Type.Unknown() }), ...errorResponses },
       },
     }, async (request) => {
       requireAdmin(principalOf(request), 'plan')
-      return engine.plan(request.params.cluster, request.body?.revision)
+      return engine.plan(request.params.cluster, request.query.revision)
     })
 
     app.post('/clusters/:cluster/applies', {
       schema: {
         summary: 'Apply the newest (or given) revision to the controller; 409 while another apply runs (admin)',
-        params: ClusterParams, body: Type.Optional(RevisionBody),
+        params: ClusterParams, querystring: RevisionQuery,
         response: { 202: ApplySummary, ...errorResponses },
       },
     }, async (request, reply) => {
       requireAdmin(principalOf(request), 'apply')
       const { actor, source } = actorOf(request)
-      const apply = await engine.start(request.params.cluster, request.body?.revision, actor)
+      const apply = await engine.start(request.params.cluster, request.query.revision, actor)
       await store.appendAudit({ actor, source, cluster: apply.cluster, action: 'apply.start', resource: `clusters/${apply.cluster}/applies/${apply.id}`, change: { revision: apply.revision } })
       reply.header('location', `/v1/clusters/${apply.cluster}/applies/${apply.id}`)
       return reply.code(202).send(apply)
