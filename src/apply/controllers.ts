@@ -33,7 +33,7 @@ const SshController = Type.Object({
   reconfigure: Type.Optional(Argv),
   healthCheck: Type.Optional(Argv),
 }, { additionalProperties: false })
-export const ControllersConfig = Type.Record(Name, Type.Union([Type.Literal('sandbox'), SshController]))
+export const ControllersConfig = Type.Record(Name, Type.Union([Type.Literal('sandbox'), SshController]), { additionalProperties: false })
 export type ControllersConfig = Static<typeof ControllersConfig>
 
 /** Thrown for a bad STEWARD_CONTROLLERS value. */

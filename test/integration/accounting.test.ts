@@ -55,11 +55,27 @@ const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '
 const show = async (what: string, format: string, ...where: string[]): Promise<string[]> =>
   lines(await sh(['sacctmgr', '-n', '-P', 'show', what, ...where, `format=${format}`]))
 
-/** Submits as a user; resolves with the job id, or the error text when sbatch refuses. */
-async function submit(user: string, args: string[]): Promise<{ id?: string; error?: string }> {
-  const r = await ex.run(['runuser', '-u', user, '--', 'sbatch', '--parsable', '-o', `${jobsDir}/%j.out`, ...args])
-  return r.code === 0 ? { id: r.stdout.trim().split(';')[0] ?? '' } : { error: r.stderr.trim() }
+/**
+ * Submits as a user; resolves with the job id, or the error text when sbatch refuses.
+ * slurmdbd pushes new associations and QoS to slurmctld asynchronously, so right after
+ * an apply a submission may be refused for a moment: retried for up to 20 s unless a
+ * refusal is what the test expects.
+ */
+async function submit(user: string, args: string[], expectRefusal = false): Promise<{ id?: string; error?: string }> {
+  const end = Date.now() + 20_000
+  for (;;) {
+    const r = await ex.run(['runuser', '-u', user, '--', 'sbatch', '--parsable', '-o', `${jobsDir}/%j.out`, ...args])
+    if (r.code === 0) return { id: r.stdout.trim().split(';')[0] ?? '' }
+    if (expectRefusal || Date.now() > end) return { error: r.stderr.trim() }
+    await new Promise((res) => setTimeout(res, 1000))
+  }
 }
+/** The id of an accepted submission; a refusal fails the test with sbatch's reason. */
+function idOf(r: { id?: string; error?: string }): string {
+  if (!r.id) throw new Error(`sbatch refused the job: ${r.error ?? 'no id'}`)
+  return r.id
+}
+
 /** A job's fields from `scontrol -o show job` (slurmctld keeps finished jobs for MinJobAge, 300 s). */
 async function job(id: string): Promise<Record<string, string>> {
   const out = (await ex.run(['scontrol', '-o', 'show', 'job', id])).stdout.trim()
@@ -90,8 +106,9 @@ let rootAssocs: string[] = []
 async function idleQueue(timeoutMs = 300_000): Promise<boolean> {
   const end = Date.now() + timeoutMs
   while (Date.now() < end) {
-    const users = lines((await ex.run(['squeue', '-h', '-o', '%u'])).stdout)
-    if (users.every((u) => testUsers.includes(u))) return true
+    // By uid: a leftover job of a deleted test user shows as "nobody".
+    const uids = lines((await ex.run(['squeue', '-h', '-o', '%U'])).stdout)
+    if (uids.every((u) => campus.users.some((c) => String(c.uid) === u))) return true
     await new Promise((r) => setTimeout(r, 3000))
   }
   return false
@@ -99,11 +116,19 @@ async function idleQueue(timeoutMs = 300_000): Promise<boolean> {
 
 /** Cancels the test users' jobs and waits until slurmctld has let go of them: a completing job still blocks removals. */
 async function cancelTestJobs(): Promise<void> {
-  await ex.run(['scancel', '-u', testUsers.join(',')])
+  // By uid, job by job: a job outlives its POSIX user if a failed run deleted it (squeue
+  // shows "nobody"), and scancel -u takes one existing user only.
+  const uids = new Set(campus.users.map((u) => String(u.uid)))
+  const ours = async (): Promise<string[]> => lines((await ex.run(['squeue', '-h', '-o', '%i %U'])).stdout)
+    .map((l) => l.split(' ')).filter(([, uid]) => uids.has(uid ?? '')).map(([id]) => id ?? '')
+  const ids = await ours()
+  if (ids.length > 0) await ex.run(['scancel', ...ids])
   const end = Date.now() + 60_000
-  while (Date.now() < end && lines((await ex.run(['squeue', '-h', '-u', testUsers.join(','), '-o', '%i'])).stdout).length > 0) {
-    await new Promise((r) => setTimeout(r, 1000))
-  }
+  while (Date.now() < end && (await ours()).length > 0) await new Promise((r) => setTimeout(r, 1000))
+  // slurmdbd hears of a job's end asynchronously; until then it refuses to remove the association.
+  const inDb = async (): Promise<boolean> => lines((await ex.run(['sacct', '-a', '-n', '-X', '-P', '-s', 'R,PD', '-o', 'JobID,UID'])).stdout)
+    .some((l) => uids.has(l.split('|')[1] ?? ''))
+  while (Date.now() < end && (await inDb())) await new Promise((r) => setTimeout(r, 1000))
   // Jobs slurmctld lost in a restart stay "running" in slurmdbd and block removals forever.
   await ex.run(['sacctmgr', '-i', 'show', 'runawayjobs'])
 }
@@ -135,14 +160,18 @@ t.teardown(async () => {
     await ex.run(['sacctmgr', '-i', 'modify', 'user', 'where', 'name=root', `account=${account}`, 'cluster=campus', 'set', `QOS=${qos}`, `DefaultQOS=${def || -1}`])
   }
   for (const name of createdPosix) await ex.run(['userdel', '--remove', name])
+  await ex.run(['scontrol', 'reconfigure'])
 })
 
 t.test('campus.yaml applied to an empty accounting database creates exactly what the spec says', async (t) => {
   t.same(await show('assoc', 'Account,User', 'where', 'cluster=campus'), ['root|', 'root|root'], 'the database starts empty')
   t.same(await show('qos', 'Name'), ['normal'])
   const plan = await planOnCluster(ex, campus)
+  t.match(plan.warnings.map((w) => w.subject), ['QoS standard', 'QoS long', 'QoS interactive', 'QoS scavenger'])
   await applyOk(plan)
   createdPosix.push(...testUsers)
+  // The QoS were deleted and re-created with new ids: partitions' AllowQos must be re-read.
+  await sh(['scontrol', 'reconfigure'])
   t.same(await show('qos', 'Name'), ['interactive', 'long', 'normal', 'scavenger', 'standard'])
   t.same(await show('qos', 'Name,MaxTRESPU,MaxWall,MaxJobsPU,Priority', 'where', 'name=standard,interactive'), [
     'interactive|cpu=16,gres/gpu=1|04:00:00|1|1000',
@@ -170,18 +199,18 @@ t.test('campus.yaml applied to an empty accounting database creates exactly what
 
 t.test('real jobs are held, refused and accepted by what was applied', async (t) => {
   const overGpu = await submit('alice', ['-A', 'nlp-smith', '-p', 'nlp', '-N', '2', '--gres=gpu:5', '-t', '10', '--wrap', 'sleep 5'])
-  t.match(await waitJob(overGpu.id ?? '', /PENDING/, 'QOSMaxGRESPerUser'), { reason: 'QOSMaxGRESPerUser' }, '10 GPUs over standard\'s 8 per user pend')
+  t.match(await waitJob(idOf(overGpu), /PENDING/, 'QOSMaxGRESPerUser'), { reason: 'QOSMaxGRESPerUser' }, '10 GPUs over standard\'s 8 per user pend')
   const overWall = await submit('alice', ['-A', 'nlp-smith', '-p', 'nlp', '--qos=interactive', '-t', '05:00:00', '--wrap', 'sleep 5'])
-  t.match(await waitJob(overWall.id ?? '', /PENDING/, 'QOSMaxWallDurationPerJobLimit'), { reason: 'QOSMaxWallDurationPerJobLimit' }, '5 h over interactive\'s 4 h pends')
-  await ex.run(['scancel', overGpu.id ?? '', overWall.id ?? ''])
+  t.match(await waitJob(idOf(overWall), /PENDING/, 'QOSMaxWallDurationPerJobLimit'), { reason: 'QOSMaxWallDurationPerJobLimit' }, '5 h over interactive\'s 4 h pends')
+  await ex.run(['scancel', idOf(overGpu), idOf(overWall)])
   const own = await submit('alice', ['-A', 'nlp-smith', '-p', 'nlp', '-t', '5', '--wrap', 'id -un'])
-  t.match(await waitJob(own.id ?? '', /COMPLETED|FAILED|CANCELLED|TIMEOUT/), { state: 'COMPLETED' }, 'a supervisor account runs in its department\'s partition')
+  t.match(await waitJob(idOf(own), /COMPLETED|FAILED|CANCELLED|TIMEOUT/), { state: 'COMPLETED' }, 'a supervisor account runs in its department\'s partition')
   t.equal(readFileSync(`${jobsDir}/${own.id}.out`, 'utf8').trim(), 'alice', 'as the real POSIX user')
-  const foreign = await submit('dave', ['-A', 'cv-chen', '-p', 'nlp', '-t', '5', '--wrap', 'true'])
+  const foreign = await submit('dave', ['-A', 'cv-chen', '-p', 'nlp', '-t', '5', '--wrap', 'true'], true)
   t.match(foreign.error, /Invalid account or account\/partition combination/, 'another department is refused')
   for (const account of ['nlp-smith', 'nlp-garcia']) {
     const bob = await submit('bob', ['-A', account, '-p', 'nlp', '-t', '5', '--wrap', 'true'])
-    t.match(await waitJob(bob.id ?? '', /COMPLETED|FAILED|CANCELLED/), { state: 'COMPLETED', account }, `bob charges ${account}`)
+    t.match(await waitJob(idOf(bob), /COMPLETED|FAILED|CANCELLED/), { state: 'COMPLETED', account }, `bob charges ${account}`)
   }
 })
 
@@ -212,12 +241,12 @@ t.test('a changed spec applies in order, nobody loses their last association, an
 
 t.test('a running job blocks removing its association: apply stops there and a later plan continues', async (t) => {
   const job = await submit('alice', ['-A', 'nlp-garcia', '-p', 'nlp', '-t', '5', '--wrap', 'sleep 300'])
-  await waitJob(job.id ?? '', /RUNNING/)
+  await waitJob(idOf(job), /RUNNING/)
   const result = await applyPlan(ex, await planOnCluster(ex, campus, { prune: true }))
   t.notOk(result.ok)
   t.match(`${result.failed?.result?.stdout}${result.failed?.result?.stderr}`, /Job\(s\) active/)
   t.match(result.failed?.operation.summary, /remove alice from account nlp-garcia/)
-  t.equal((await waitJob(job.id ?? '', /RUNNING|COMPLETED/)).state, 'RUNNING', 'the job was not disturbed')
+  t.equal((await waitJob(idOf(job), /RUNNING|COMPLETED/)).state, 'RUNNING', 'the job was not disturbed')
   await cancelTestJobs()
   await applyOk(await planOnCluster(ex, campus, { prune: true }))
   t.same((await planOnCluster(ex, campus, { prune: true })).operations, [])
