@@ -94,6 +94,9 @@ async function removeBenchTree(ex: Executor, prefix: string): Promise<void> {
   const users = [...(await readLiveAccounting(ex, 'campus')).users.values()]
     .filter((u) => /^b[us]\d{6}$/.test(u.name) && u.defaultAccount === '').map((u) => u.name)
   for (const batch of chunks(users)) await ex.run(['sacctmgr', '-i', 'delete', 'user', 'where', `name=${batch.join(',')}`], { timeoutMs: 900_000 })
+  // Account records outlive their associations; without cluster= the records go too.
+  const records = [...(await readLiveAccounting(ex, 'campus')).accountRecords.keys()].filter((a) => a.startsWith(prefix))
+  if (records.length > 0) await ex.run(['sacctmgr', '-i', 'delete', 'account', 'where', `name=${records.join(',')}`])
 }
 
 /** Part 2: batched apply vs one sacctmgr per user, on the sandbox's slurmdbd. */

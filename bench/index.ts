@@ -4,6 +4,7 @@
  */
 import { benchRender } from './render.js'
 import { benchApi } from './api.js'
+import { benchAccounting } from './accounting.js'
 import type { Report } from './timing.js'
 
 const report: Report = (name, fields) => {
@@ -15,6 +16,7 @@ const only = process.argv[2]
 const benches: Record<string, (report: Report) => Promise<void>> = {
   render: benchRender,
   api: benchApi,
+  accounting: benchAccounting,
 }
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -7,7 +7,7 @@ import type { ClusterSpec } from '../spec/schema.js'
 import { desiredState, type DesiredState } from './desired.js'
 import { readLiveAccounting } from './live.js'
 import { readPosixState } from './posix.js'
-import { planFromStates, type LiveState, type PlanOptions } from './plan.js'
+import { partitionQosWarnings, planFromStates, type LiveState, type PlanOptions } from './plan.js'
 import type { Plan } from './operations.js'
 
 /** Options of a plan on a real cluster. */
@@ -26,5 +26,6 @@ export async function readLiveState(executor: Executor, desired: DesiredState, p
 export async function planOnCluster(executor: Executor, spec: ClusterSpec, options: ClusterPlanOptions = {}): Promise<Plan> {
   const desired = desiredState(spec)
   const live = await readLiveState(executor, desired, options.posix ?? true)
-  return planFromStates(desired, live, options)
+  const plan = planFromStates(desired, live, options)
+  return { ...plan, warnings: [...plan.warnings, ...partitionQosWarnings(spec, plan)] }
 }

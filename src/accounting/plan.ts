@@ -3,6 +3,7 @@
  * Nothing here runs a command; `apply.ts` does, and `live.ts`/`posix.ts` read.
  */
 import type { ClusterSpec } from '../spec/schema.js'
+import { resolvePartitions } from '../spec/model.js'
 import { desiredState, type DesiredState } from './desired.js'
 import { associationKey, type AccountingState, type PosixState } from './model.js'
 import { PHASES, sacctmgr, type Operation, type Plan } from './operations.js'
@@ -92,7 +93,21 @@ export function planFromStates(desired: DesiredState, live: LiveState, options: 
   return { cluster: want.cluster, operations: ops, warnings }
 }
 
+/**
+ * Warnings for QoS the plan adds that partitions name: slurmctld resolves a partition's
+ * AllowQos/QOS when it reads slurm.conf, so a QoS created (or deleted and re-created,
+ * with a new id) afterwards is refused there ("Invalid qos specification") until
+ * `scontrol reconfigure` or a restart.
+ */
+export function partitionQosWarnings(spec: ClusterSpec, plan: Plan): Plan['warnings'] {
+  const named = new Set(resolvePartitions(spec).flatMap((p) => [...p.allowQos, ...(p.partition.qos ? [p.partition.qos] : [])]))
+  return plan.operations
+    .filter((o) => o.kind === 'qos' && o.action === 'add' && named.has(o.targets[0] ?? ''))
+    .map((o) => ({ subject: `QoS ${o.targets[0]}`, message: 'is new and named by partitions: run scontrol reconfigure after apply (or install slurm.conf) so slurmctld accepts it there' }))
+}
+
 /** Plans a spec against live state (see `planFromStates`). */
 export function planSpec(spec: ClusterSpec, live: LiveState, options: PlanOptions = {}): Plan {
-  return planFromStates(desiredState(spec), live, options)
+  const plan = planFromStates(desiredState(spec), live, options)
+  return { ...plan, warnings: [...plan.warnings, ...partitionQosWarnings(spec, plan)] }
 }

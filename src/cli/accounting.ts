@@ -16,9 +16,8 @@ import { formatPlan, planToJson, shortArgv } from '../accounting/format.js'
 import { importFromCluster } from '../accounting/import.js'
 import { PlanClashError } from '../accounting/errors.js'
 import type { Plan } from '../accounting/operations.js'
-import type { Executor } from '../adapters/executor.js'
-import { createLocalExecutor } from '../adapters/executor.js'
-import { ControllerUrlError, parseControllerUrl } from '../adapters/controller-url.js'
+import { createLocalExecutor, ExecError, type Executor } from '../adapters/executor.js'
+import { createSshExecutor, parseSshUrl } from '../adapters/ssh-executor.js'
 import { sandboxEnv } from '../sandbox/index.js'
 import { UsageError } from './usage.js'
 
@@ -30,26 +29,39 @@ const TARGET_OPTIONS = {
   identity: { type: 'string', short: 'i' },
 } as const
 
-/** Thrown when the SSH executor is asked for before it exists (it lands with the service issue). */
-export class SshUnavailableError extends Error {
-  override name = 'SshUnavailableError'
+/** An executor for the chosen cluster and how to let go of it. */
+interface Connection {
+  executor: Executor
+  close(): Promise<void>
 }
 
-function connectController(values: { sandbox?: boolean; local?: boolean; controller?: string; identity?: string }): Executor {
+function connectController(values: { sandbox?: boolean; local?: boolean; controller?: string; identity?: string }): Connection {
+  const local = (env?: Record<string, string>): Connection => ({ executor: createLocalExecutor(env), close: async () => {} })
   if ([values.sandbox, values.local, values.controller].filter(Boolean).length > 1) throw new UsageError('give one of --sandbox, --local or --controller')
-  if (values.sandbox) return createLocalExecutor(sandboxEnv())
+  if (values.sandbox) return local(sandboxEnv())
   // On the controller itself: Slurm's own configuration (SLURM_CONF if set, else the default).
-  if (values.local) return createLocalExecutor()
+  if (values.local) return local()
   if (!values.controller) throw new UsageError('say which cluster: --sandbox, --local, or --controller ssh://user@host[:port] --identity KEYFILE')
   let target
   try {
-    target = parseControllerUrl(values.controller)
+    target = parseSshUrl(values.controller)
   } catch (err) {
-    if (err instanceof ControllerUrlError) throw new UsageError(err.message)
+    if (err instanceof ExecError) throw new UsageError(err.message)
     throw err
   }
   if (!values.identity) throw new UsageError('--controller needs --identity KEYFILE (the SSH private key)')
-  throw new SshUnavailableError(`cannot reach ssh://${target.user}@${target.host}:${target.port} yet: the SSH executor lands with the service issue; use --sandbox, or run steward on the controller with --local`)
+  const ssh = createSshExecutor({ ...target, privateKeyPath: values.identity })
+  return { executor: ssh, close: () => ssh.close() }
+}
+
+/** Runs a command body with a connection, closing it (an SSH session) whatever happens. */
+async function withController<T>(values: Parameters<typeof connectController>[0], body: (executor: Executor) => Promise<T>): Promise<T> {
+  const connection = connectController(values)
+  try {
+    return await body(connection.executor)
+  } finally {
+    await connection.close()
+  }
 }
 
 const PLAN_OPTIONS = {
@@ -97,8 +109,7 @@ export async function planCommand(args: string[]): Promise<number> {
     options: { ...PLAN_OPTIONS, json: { type: 'boolean' }, 'detailed-exitcode': { type: 'boolean' } },
   })
   const spec = await specArg(positionals, 'plan')
-  const executor = connectController(values)
-  const plan = await planOrReport(() => planOnCluster(executor, spec, planOptions(values)))
+  const plan = await withController(values, (executor) => planOrReport(() => planOnCluster(executor, spec, planOptions(values))))
   if (!plan) return 1
   for (const w of plan.warnings) console.error(`warning: ${w.subject}: ${w.message}`)
   process.stdout.write(values.json ? planToJson(plan) : formatPlan(plan))
@@ -118,14 +129,16 @@ async function confirm(question: string): Promise<boolean> {
 export async function applyCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...PLAN_OPTIONS, yes: { type: 'boolean', short: 'y' } } })
   const spec = await specArg(positionals, 'apply')
-  const executor = connectController(values)
-  const options = planOptions(values)
+  return withController(values, (executor) => applyWith(executor, spec, planOptions(values), values.yes ?? false))
+}
+
+async function applyWith(executor: Executor, spec: ClusterSpec, options: ClusterPlanOptions, yes: boolean): Promise<number> {
   const plan = await planOrReport(() => planOnCluster(executor, spec, options))
   if (!plan) return 1
   for (const w of plan.warnings) console.error(`warning: ${w.subject}: ${w.message}`)
   process.stdout.write(formatPlan(plan))
   if (plan.operations.length === 0) return 0
-  if (!values.yes) {
+  if (!yes) {
     if (!process.stdin.isTTY) {
       console.error('not applied: confirm on a terminal or pass --yes')
       return 1
@@ -170,22 +183,24 @@ export async function applyCommand(args: string[]): Promise<number> {
 
 /** `steward import --out FILE [--cluster NAME] [--force] [target]` */
 export async function importCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values } = parseArgs({
     args, allowPositionals: false,
     options: { ...TARGET_OPTIONS, out: { type: 'string', short: 'o' }, cluster: { type: 'string' }, force: { type: 'boolean' }, 'protect-account': { type: 'string', multiple: true }, 'protect-user': { type: 'string', multiple: true } },
   })
-  void positionals
   if (!values.out) throw new UsageError('give the output file: steward import --out FILE')
   if (existsSync(values.out) && !values.force) throw new UsageError(`${values.out} exists: pass --force to overwrite it`)
-  const executor = connectController(values)
-  const { spec, warnings } = await importFromCluster(executor, {
-    ...(values.cluster ? { cluster: values.cluster } : {}),
-    protectedAccounts: values['protect-account'] ?? [],
-    protectedUsers: values['protect-user'] ?? [],
-  })
+  const imported = await withController(values, async (executor) => ({
+    target: executor.target,
+    ...(await importFromCluster(executor, {
+      ...(values.cluster ? { cluster: values.cluster } : {}),
+      protectedAccounts: values['protect-account'] ?? [],
+      protectedUsers: values['protect-user'] ?? [],
+    })),
+  }))
+  const { spec, warnings } = imported
   for (const w of warnings) console.error(`warning: ${w.subject}: ${w.message}`)
   const header = [
-    `# Imported by \`steward import\` from ${executor.target} (cluster ${spec.cluster.name}) on ${new Date().toISOString()}.`,
+    `# Imported by \`steward import\` from ${imported.target} (cluster ${spec.cluster.name}) on ${new Date().toISOString()}.`,
     '# Accounting only: add nodeGroups and partitions before rendering slurm.conf from it.',
   ].join('\n')
   await writeFile(values.out, `${header}\n${stringify(spec, { lineWidth: 0 })}`)

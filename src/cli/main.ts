@@ -6,6 +6,7 @@ import { SpecInvalidError, SpecUnreadableError } from '../spec/problems.js'
 import { renderCommand, validateCommand } from './spec-commands.js'
 import { sandboxCommand } from './sandbox.js'
 import { tokenCommand } from './token.js'
+import { applyCommand, importCommand, planCommand } from './accounting.js'
 import { USAGE, UsageError } from './usage.js'
 
 type Command = (args: string[]) => Promise<number>
@@ -15,6 +16,9 @@ const commands: Record<string, Command> = {
   render: renderCommand,
   sandbox: sandboxCommand,
   token: tokenCommand,
+  plan: planCommand,
+  apply: applyCommand,
+  import: importCommand,
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

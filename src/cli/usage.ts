@@ -9,6 +9,13 @@ Spec and files:
   validate FILE [--json]            check a cluster spec; exit 0 ok, 1 errors, 2 unusable input
   render FILE --out DIR [--dry-run] write slurm.conf, gres.conf, cgroup.conf, ... (all or nothing)
 
+Accounting (QoS, accounts, users) as code:
+  plan FILE [--json] [--detailed-exitcode] [--prune] TARGET   exit 0 nothing to do, 2 changes pending (with --detailed-exitcode), 1 error
+  apply FILE [--yes] [--prune] TARGET                           asks unless --yes; progress per step; exit 0 applied/nothing, 1 failure
+  import --out FILE [--cluster NAME] [--force] TARGET           write a spec from a live cluster's accounting
+    TARGET: --sandbox | --local | --controller ssh://user@host[:port] --identity KEYFILE
+    also: --no-posix, --protect-account NAME (repeatable), --protect-user NAME (repeatable)
+
 Service:
   token create --role admin|department-admin|researcher [--department D]... [--user U] [--description TEXT]
                                     create an API token in the service's store; prints the secret once

@@ -169,3 +169,9 @@ t.test('an account holding a protected user\'s association is kept with a warnin
   t.same(plan.warnings.map((w) => w.subject), ['account dl', 'account dl-okafor'])
   t.notOk(plan.operations.some((o) => o.targets.includes('root')), 'root\'s association is not touched')
 })
+
+t.test('new QoS that partitions name come with a reconfigure warning', async (t) => {
+  const plan = planSpec(spec('campus'), { accounting: live('empty-cluster') })
+  t.same(plan.warnings.map((w) => w.subject), ['QoS standard', 'QoS long', 'QoS interactive', 'QoS scavenger'])
+  t.same(planSpec(spec('campus'), { accounting: live('campus') }).warnings, [])
+})
