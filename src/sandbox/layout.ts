@@ -7,7 +7,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import type { ClusterSpec } from '../spec/schema.js'
 import { expandHostlist } from '../slurm/hostlist.js'
 import type { NodeAddress, SiteSettings } from '../slurm/render-options.js'
-import { expandDevices, gpuDevices } from '../slurm/view-model.js'
+import { expandDevices, gpuDevices, slurmRelease } from '../slurm/view-model.js'
 
 export const DEFAULT_STATE_DIR = '/var/lib/steward-sandbox'
 export const STATE_DIR_ENV = 'STEWARD_SANDBOX_DIR'
@@ -327,9 +327,9 @@ export function gpuDeviceFiles(spec: ClusterSpec, nodes: readonly EmulatedNode[]
 
 /** Slurm's `major.minor` as a number: "22.05.8" -> 2205. */
 export function releaseNumber(version: string): number {
-  const m = /(\d+)\.(\d+)/.exec(version)
-  if (!m) throw new SandboxLayoutError(`cannot read a Slurm version from "${version}"`)
-  return Number(m[1]) * 100 + Number(m[2])
+  const release = slurmRelease(version)
+  if (Number.isNaN(release)) throw new SandboxLayoutError(`cannot read a Slurm version from "${version}"`)
+  return release
 }
 
 /** How a running sandbox takes a new set of files. */

@@ -41,14 +41,34 @@ export function parseSlurmConf(text: string): ParsedSlurmConf {
   return { settings, nodes, partitions }
 }
 
-/** Parses `scontrol show <entity> -o` output: one record per line, keyed by `key`. */
+/**
+ * One `scontrol -o` record as `Key -> value`. Values may hold spaces (`OS=Linux 6.1 #1
+ * SMP`, `Reason=not emulated [root@...]`): a value runs up to the next ` Key=`. The first
+ * occurrence of a repeated key wins.
+ */
+export function parseRecord(line: string): Map<string, string> {
+  const record = new Map<string, string>()
+  const keys = [...line.matchAll(/(?:^|\s)([A-Za-z][A-Za-z0-9_:/]*)=/g)]
+  keys.forEach((m, i) => {
+    const key = m[1] as string
+    const start = (m.index ?? 0) + m[0].length
+    const end = i + 1 < keys.length ? (keys[i + 1]?.index ?? line.length) : line.length
+    if (!record.has(key)) record.set(key, line.slice(start, end).trim())
+  })
+  return record
+}
+
+/** Every record of `scontrol -o show ...` output (one per non-empty line). */
+export function parseRecords(text: string): Array<Map<string, string>> {
+  return text.split('\n').filter((l) => l.trim() !== '' && !/^No \w+ in the system/.test(l)).map(parseRecord)
+}
+
+/** Parses `scontrol show <entity> -o` output into records keyed by `key` (e.g. `PartitionName`). */
 export function parseScontrolRecords(output: string, key: string): Map<string, Map<string, string>> {
   const records = new Map<string, Map<string, string>>()
-  for (const line of output.split('\n')) {
-    if (!line.trim()) continue
-    const pairs = parseKeyValues(line)
-    const name = pairs.get(key)
-    if (name !== undefined) records.set(name, pairs)
+  for (const record of parseRecords(output)) {
+    const name = record.get(key)
+    if (name !== undefined) records.set(name, record)
   }
   return records
 }

@@ -10,10 +10,10 @@ import { formatTime } from './time.js'
 import type { NodeAddress, RenderOptions, SiteSettings } from './render-options.js'
 import { defaultSiteSettings } from './render-options.js'
 
-/** Slurm release as a comparable number: "22.05" -> 2205. */
+/** Slurm release as a comparable number: "22.05" or "slurm-wlm 22.05.8" -> 2205 (NaN when absent). */
 export function slurmRelease(version: string): number {
-  const [major = '0', minor = '0'] = version.split('.')
-  return Number(major) * 100 + Number(minor)
+  const m = /(\d+)\.(\d+)/.exec(version)
+  return m ? Number(m[1]) * 100 + Number(m[2]) : Number.NaN
 }
 
 /** `Gres=` of a node group: `gpu:<type>:<count>` plus `shard:`/`mps:` when shared. */
