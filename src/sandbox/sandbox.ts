@@ -252,6 +252,45 @@ async function settleNodes(ctx: SandboxContext, all: readonly string[], nodes: r
 }
 
 /**
+ * Brings slurmctld and the slurmd daemons to the files in etc/: a restart, a reconfigure
+ * or nothing (`none`), a start when slurmctld is not running, then exactly one slurmd per
+ * emulated node, and waits for the nodes. Shared by `up` and `reload`.
+ */
+async function takeFiles(
+  ctx: SandboxContext, ids: Awaited<ReturnType<typeof identities>>, change: ConfigChange, ctldPid: number | undefined,
+  nodes: readonly EmulatedNode[], allNodes: string[], started: string[], log: (message: string) => void,
+): Promise<void> {
+  const paths = ctx.paths
+  const running = new Set(await slurmdPidFileNodes(paths))
+  if (change === 'restart') {
+    if (ctldPid !== undefined) log('restarting slurmctld and the slurmd daemons for the new files')
+    for (const node of running) await stopSlurmd(ctx, ids, node)
+    running.clear()
+    await stopSlurmctld(ctx, ids)
+  }
+  if (change === 'restart' || ctldPid === undefined) {
+    await startSlurmctld(ctx, ids)
+    started.push('slurmctld')
+  } else if (change === 'reconfigure') {
+    log('scontrol reconfigure')
+    const result = await ctx.exec.run([ctx.programs.scontrol, 'reconfigure'], { timeoutMs: 60_000 })
+    if (result.code !== 0) throw new SandboxDaemonError('slurmctld', `scontrol reconfigure failed: ${result.stderr.trim()}`, paths.slurmctldLog, await logTail(paths.slurmctldLog))
+    await sleep(500)
+    await waitForController(ctx, ctldPid)
+  }
+  // One slurmd per emulated node; none for the others.
+  const wanted = new Set(nodes.map((n) => n.name))
+  for (const node of running) if (!wanted.has(node)) await stopSlurmd(ctx, ids, node)
+  for (const node of nodes) {
+    if ((await ourPid(slurmdPidFile(paths, node.name), ids.slurmd(node.name))) !== undefined) continue
+    await startSlurmd(ctx, ids, node.name)
+    started.push(`slurmd:${node.name}`)
+  }
+  if (started.length > 0) log(`started ${started.join(', ')}`)
+  await settleNodes(ctx, allNodes, nodes)
+}
+
+/**
  * Boots `spec` in the sandbox (or brings a running sandbox to it) and returns when
  * slurmctld answers and every emulated node is usable. Root only.
  */
@@ -324,34 +363,7 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxUpRes
       const { applied: _stale, ...dirty } = previous
       await ctx.exec.writeFileAtomic(paths.record, `${JSON.stringify(dirty, null, 2)}\n`, 0o600)
     }
-    const running = new Set(await slurmdPidFileNodes(paths))
-    if (change === 'restart') {
-      if (ctldPid !== undefined) log('restarting slurmctld and the slurmd daemons for the new files')
-      for (const node of running) await stopSlurmd(ctx, ids, node)
-      running.clear()
-      await stopSlurmctld(ctx, ids)
-    }
-    if (change === 'restart' || ctldPid === undefined) {
-      await startSlurmctld(ctx, ids)
-      started.push('slurmctld')
-    } else if (change === 'reconfigure') {
-      log('scontrol reconfigure')
-      const result = await ctx.exec.run([programs.scontrol, 'reconfigure'], { timeoutMs: 60_000 })
-      if (result.code !== 0) throw new SandboxDaemonError('slurmctld', `scontrol reconfigure failed: ${result.stderr.trim()}`, paths.slurmctldLog, await logTail(paths.slurmctldLog))
-      await sleep(500)
-      await waitForController(ctx, ctldPid)
-    }
-
-    // One slurmd per emulated node; none for the others.
-    const wanted = new Set(nodes.map((n) => n.name))
-    for (const node of running) if (!wanted.has(node)) await stopSlurmd(ctx, ids, node)
-    for (const node of nodes) {
-      if ((await ourPid(slurmdPidFile(paths, node.name), ids.slurmd(node.name))) !== undefined) continue
-      await startSlurmd(ctx, ids, node.name)
-      started.push(`slurmd:${node.name}`)
-    }
-    if (started.length > 0) log(`started ${started.join(', ')}`)
-    await settleNodes(ctx, spec.nodeGroups.flatMap((g) => expandHostlist(g.nodes)), nodes)
+    await takeFiles(ctx, ids, change, ctldPid, nodes, spec.nodeGroups.flatMap((g) => expandHostlist(g.nodes)), started, log)
 
     const record: SandboxRecord = {
       version: 1,
@@ -473,30 +485,7 @@ export async function sandboxReload(options: SandboxReloadOptions = {}): Promise
       await ctx.exec.writeFileAtomic(paths.record, `${JSON.stringify(dirty, null, 2)}\n`, 0o600)
     }
     const ctldPid = await ourPid(paths.slurmctldPid, ids.slurmctld)
-    const running = new Set(await slurmdPidFileNodes(paths))
-    if (restart) {
-      for (const node of running) await stopSlurmd(ctx, ids, node)
-      running.clear()
-      await stopSlurmctld(ctx, ids)
-    }
-    if (restart || ctldPid === undefined) {
-      await startSlurmctld(ctx, ids)
-      started.push('slurmctld')
-    } else {
-      const result = await ctx.exec.run([programs.scontrol, 'reconfigure'], { timeoutMs: 60_000 })
-      if (result.code !== 0) throw new SandboxDaemonError('slurmctld', `scontrol reconfigure failed: ${result.stderr.trim()}`, paths.slurmctldLog, await logTail(paths.slurmctldLog))
-      await sleep(500)
-      await waitForController(ctx, ctldPid)
-    }
-    const wanted = new Set(nodes.map((n) => n.name))
-    for (const node of running) if (!wanted.has(node)) await stopSlurmd(ctx, ids, node)
-    for (const node of nodes) {
-      if ((await ourPid(slurmdPidFile(paths, node.name), ids.slurmd(node.name))) !== undefined) continue
-      await startSlurmd(ctx, ids, node.name)
-      started.push(`slurmd:${node.name}`)
-    }
-    if (started.length > 0) log(`started ${started.join(', ')}`)
-    await settleNodes(ctx, all, nodes)
+    await takeFiles(ctx, ids, restart ? 'restart' : 'reconfigure', ctldPid, nodes, all, started, log)
 
     const record: SandboxRecord = {
       version: 1,
