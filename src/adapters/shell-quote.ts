@@ -16,8 +16,14 @@ export function quoteArg(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`
 }
 
-/** The command line that runs exactly `argv` on a POSIX shell. */
+/**
+ * The command line that runs exactly `argv` on a POSIX shell. The first word is always
+ * quoted when it holds `=`: unquoted, `A=b cmd` would be a variable assignment.
+ */
 export function quoteArgv(argv: readonly string[]): string {
-  if (argv.length === 0) throw new UnsafeArgumentError('empty argv')
-  return argv.map(quoteArg).join(' ')
+  const [first, ...rest] = argv
+  if (first === undefined) throw new UnsafeArgumentError('empty argv')
+  const head = first.includes('=') ? `'${first.replace(/'/g, `'\\''`)}'` : quoteArg(first)
+  if (first.includes('\0')) throw new UnsafeArgumentError('an argument contains a NUL byte')
+  return [head, ...rest.map(quoteArg)].join(' ')
 }

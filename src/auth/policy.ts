@@ -2,7 +2,8 @@
  * Who may do what: pure decisions over a principal (the token's role and scope) and the
  * spec. Routes call these and turn a refusal into 403; nothing here knows about HTTP.
  */
-import type { ClusterSpec, Department, User } from '../spec/schema.js'
+import type { ClusterSpec, Department, Supervisor, User } from '../spec/schema.js'
+import { supervisorAccount } from '../spec/model.js'
 import type { Role } from '../store/types.js'
 
 export interface Principal {
@@ -97,4 +98,21 @@ export function checkUserChange(p: Principal, spec: ClusterSpec, before: User | 
   const name = (before ?? after)?.name ?? ''
   if (before && !canEditUser(p, spec, name)) throw new ForbiddenError(`user "${name}" also belongs to a department outside this token's scope`)
   if (after?.qos && JSON.stringify(after.qos) !== JSON.stringify(before?.qos)) throw new ForbiddenError('only cluster admins may grant a user extra QoS')
+}
+
+/**
+ * Checks a change to a supervisor of `department`: department admins of it only; they may
+ * add only users they can already see (their departments' users, or users under no
+ * supervisor yet), so no tenant can pull another's user into their accounts, and the
+ * account keeps its default name `<department>-<supervisor>`.
+ */
+export function checkSupervisorChange(p: Principal, spec: ClusterSpec, department: string, before: Supervisor | undefined, after: Supervisor | undefined): void {
+  requireDepartment(p, department)
+  if (isAdmin(p) || !after) return
+  if (after.account !== undefined && after.account !== supervisorAccount({ name: department }, { name: after.name })) {
+    throw new ForbiddenError('only cluster admins may give a supervisor an account name of their choice')
+  }
+  const had = new Set(before?.users ?? [])
+  const foreign = after.users.filter((u) => !had.has(u) && !canSeeUser(p, spec, u))
+  if (foreign.length > 0) throw new ForbiddenError(`user(s) ${foreign.join(', ')} belong to another department: ask a cluster admin`)
 }

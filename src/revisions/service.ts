@@ -35,9 +35,9 @@ export interface RevisionService {
   /** The newest revision of `cluster`; `NoSpecError` when there is none. */
   latest(cluster: string): Promise<RevisionRecord>
   /** Stores `spec` as the next revision; `expectedLatest` guards against a stale write. */
-  put(cluster: string, spec: unknown, by: Actor, options: { message: string; expectedLatest?: number; action?: string; resource?: string; audit?: unknown }): Promise<{ revision: RevisionRecord; warnings: Problem[] }>
+  put(cluster: string, spec: unknown, by: Actor, options: { message: string; expectedLatest?: number; action?: string; resource?: string; audit?: () => unknown }): Promise<{ revision: RevisionRecord; warnings: Problem[] }>
   /** Applies `edit` to the newest spec and stores the result (the read revision guards the write). */
-  edit(cluster: string, edit: (spec: ClusterSpec) => ClusterSpec, by: Actor, options: { message: string; action: string; resource: string; audit?: unknown }): Promise<{ revision: RevisionRecord; warnings: Problem[] }>
+  edit(cluster: string, edit: (spec: ClusterSpec) => ClusterSpec, by: Actor, options: { message: string; action: string; resource: string; audit?: () => unknown }): Promise<{ revision: RevisionRecord; warnings: Problem[] }>
 }
 
 /**
@@ -69,7 +69,7 @@ export function createRevisionService(store: Store): RevisionService {
         actor: by.actor, source: by.source, cluster,
         action: options.action ?? 'spec.put',
         resource: options.resource ?? `clusters/${cluster}/spec`,
-        change: { revision: revision.number, ...(options.audit !== undefined ? { item: options.audit } : {}), diff: diffSpecs(previous, spec) },
+        change: { revision: revision.number, ...(options.audit ? { item: options.audit() } : {}), diff: diffSpecs(previous, spec) },
       })
       return { revision, warnings }
     },

@@ -9,7 +9,7 @@ import type { ClusterSpec as Spec, NodeGroup } from './schema.js'
 import { Problems, type ValidationResult } from './problems.js'
 import { structuralProblems } from './structure.js'
 import { resolvePartitions, supervisorAccount } from './model.js'
-import { expandHostlist, HostlistError } from '../slurm/hostlist.js'
+import { countHostlist, expandHostlist, HostlistError } from '../slurm/hostlist.js'
 import { timeToSeconds } from '../slurm/time.js'
 import { expandDevices } from '../slurm/view-model.js'
 import { NAME_PATTERN } from './names.js'
@@ -19,6 +19,16 @@ export const MAX_NODES = 65_536
 const RESERVED_IDS = new Set([65_534, 65_535, 4_294_967_295])
 const DYNAMIC_IDS = { from: 61_184, to: 65_519 }
 const nameRe = new RegExp(NAME_PATTERN)
+/**
+ * Names the spec may not manage: Slurm's root account, and system users of the
+ * controller and nodes (the daemons' own accounts). A spec user with one of these names
+ * would clash with the live POSIX user and block every apply.
+ */
+export const RESERVED_ACCOUNTS = new Set(['root'])
+export const RESERVED_USERS = new Set([
+  'root', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'proxy', 'www-data', 'backup',
+  'list', 'irc', 'gnats', 'nobody', 'messagebus', 'sshd', 'slurm', 'munge', 'mysql', 'postgres', 'ssm-user', 'ec2-user', 'ubuntu', 'admin',
+])
 
 /** Validates a parsed spec; `ok` is true when there is no error (warnings allowed). */
 export function validateSpec(value: unknown): ValidationResult {
@@ -54,13 +64,18 @@ function semanticRules(spec: Spec, problems: Problems): void {
     ...departments.flatMap((d, i) => list(d?.supervisors).map((s, j): Entry => [s && d ? supervisorAccount(d, s) : undefined, `/departments/${i}/supervisors/${j}/${s?.account ? 'account' : 'name'}`])),
   ], 'account')
 
-  nodeRules(groups, problems)
+  // Counted before anything is expanded: a short expression can name millions of nodes.
+  const total = groups.reduce((sum, g) => sum + countNodes(g?.nodes), 0)
+  const expandable = total <= MAX_NODES
+  if (!expandable) problems.error('/nodeGroups', `the node groups name ${total} nodes in all; Slurm allows at most ${MAX_NODES}`)
+  nodeRules(groups, problems, expandable)
+  reservedNames(spec, problems)
   const qosNames = new Set(qos.map((q) => q?.name))
   qosRules(qos, qosNames, problems)
   departmentRules(spec, qosNames, problems)
   partitionRules(spec, new Set(groups.map((g) => g?.name)), qosNames, problems)
   userRules(spec, qosNames, problems)
-  gpuLimitWarnings(spec, problems)
+  if (expandable) gpuLimitWarnings(spec, problems)
   versionRules(spec, problems)
 }
 
@@ -107,13 +122,36 @@ function expandDeviceList(expr: string, path: string, problems: Problems): strin
   }
 }
 
-function nodeRules(groups: NodeGroup[], problems: Problems): void {
+function reservedNames(spec: Spec, problems: Problems): void {
+  list(spec.departments).forEach((d, i) => {
+    if (RESERVED_ACCOUNTS.has(d?.name)) problems.error(`/departments/${i}/name`, `"${d.name}" is Slurm's own account: pick another department name`)
+    list(d?.supervisors).forEach((sup, j) => {
+      if (sup?.account && RESERVED_ACCOUNTS.has(sup.account)) problems.error(`/departments/${i}/supervisors/${j}/account`, `"${sup.account}" is Slurm's own account: pick another account name`)
+    })
+  })
+  list(spec.users).forEach((u, i) => {
+    if (RESERVED_USERS.has(u?.name)) problems.error(`/users/${i}/name`, `"${u.name}" is a system user: HPC Steward does not manage it; pick another name`)
+    if (typeof u?.home === 'string' && u.home.split('/').some((part) => part === '.' || part === '..')) {
+      problems.error(`/users/${i}/home`, `home "${u.home}" has a . or .. segment: give a plain absolute path`)
+    }
+  })
+}
+
+/** Nodes a hostlist names, without expanding it; 0 when it does not parse (reported later). */
+function countNodes(expr: unknown): number {
+  if (typeof expr !== 'string') return 0
+  try {
+    return countHostlist(expr)
+  } catch {
+    return 0
+  }
+}
+
+function nodeRules(groups: NodeGroup[], problems: Problems, expandable: boolean): void {
   const owner = new Map<string, string>()
-  let total = 0
   groups.forEach((g, i) => {
     const path = `/nodeGroups/${i}`
-    const nodes = expand(g?.nodes, `${path}/nodes`, problems)
-    total += nodes.length
+    const nodes = expandable ? expand(g?.nodes, `${path}/nodes`, problems) : []
     for (const node of nodes) {
       const other = owner.get(node)
       if (other && other !== g.name) {
@@ -134,7 +172,6 @@ function nodeRules(groups: NodeGroup[], problems: Problems): void {
       }
     }
   })
-  if (total > MAX_NODES) problems.error('/nodeGroups', `${total} nodes in all; Slurm allows at most ${MAX_NODES}`)
 }
 
 function qosRules(qos: Spec['qos'], names: Set<string | undefined>, problems: Problems): void {

@@ -16,3 +16,9 @@ t.test('a NUL byte or an empty argv is refused', async (t) => {
   t.throws(() => quoteArg('a\0b'), UnsafeArgumentError)
   t.throws(() => quoteArgv([]), UnsafeArgumentError)
 })
+
+t.test('a first word with = runs as a command, not as a variable assignment', async (t) => {
+  const out = execFileSync('sh', ['-c', `${quoteArgv(['FOO=bar', 'echo', 'ran'])} 2>&1 || true`]).toString('utf8')
+  t.notMatch(out, /^ran/m)
+  t.match(out, /FOO=bar/)
+})

@@ -153,6 +153,21 @@ function suite(t: Test, makeStore: () => Promise<Store>): void {
     t.equal((await s.as('nlp', { method: 'DELETE', url: '/v1/clusters/campus/departments/nlp/supervisors/ito' })).statusCode, 200)
   })
 
+  t.test('a department admin cannot pull another department\'s user into a supervisor, nor pick an account name', async (t) => {
+    t.equal((await s.as('nlp', { method: 'POST', url: '/v1/clusters/campus/departments/nlp/supervisors', payload: { name: 'spy', users: ['dave'] } })).statusCode, 403)
+    t.equal((await s.as('nlp', { method: 'POST', url: '/v1/clusters/campus/departments/nlp/supervisors', payload: { name: 'x', account: 'root', users: [] } })).statusCode, 403)
+    t.equal((await s.as('nlp', { method: 'GET', url: '/v1/clusters/campus/users/dave' })).statusCode, 403, 'dave stays invisible')
+  })
+
+  t.test('a refused user change reveals nothing about other users\' uids', async (t) => {
+    const res = await s.as('alice', { method: 'PUT', url: '/v1/clusters/campus/users/alice', payload: { name: 'alice', uid: 200004 } })
+    t.equal(res.statusCode, 403)
+    t.notMatch(res.body, /dave/)
+    const other = await s.as('nlp', { method: 'PUT', url: '/v1/clusters/campus/users/dave', payload: { name: 'dave', uid: 1234 } })
+    t.equal(other.statusCode, 403)
+    t.notMatch(other.body, /200004/)
+  })
+
   t.test('a department admin chooses QoS only among those the cluster admin allowed', async (t) => {
     const nlp = json<Record<string, unknown>>(await s.as('admin', { method: 'GET', url: '/v1/clusters/campus/departments/nlp' }))
     t.equal((await s.as('admin', { method: 'PUT', url: '/v1/clusters/campus/departments/nlp', payload: { ...nlp, allowedQos: ['standard', 'long', 'interactive', 'scavenger'] } })).statusCode, 200)

@@ -146,3 +146,20 @@ t.test('a hostlist with text after its last range is refused, as Slurm refuses i
   t.same(errors.map((e) => e.path), ['/nodeGroups/2/nodes'])
   t.match(errors[0]?.message, /put the range last/)
 })
+
+t.test('a short spec naming millions of nodes is refused quickly, without expanding them', async (t) => {
+  const spec = campus()
+  spec.nodeGroups = Array.from({ length: 80 }, (_, i) => ({ name: `g${i}`, nodes: `n${i}x[0-65535]`, cpus: 1, realMemoryMiB: 1 }))
+  const started = Date.now()
+  const errors = errorsOf(spec)
+  t.ok(Date.now() - started < 2000, 'fast')
+  t.ok(errors.some((e) => e.path === '/nodeGroups' && /5242880 nodes/.test(e.message)))
+})
+
+t.test('system users, Slurm\'s root account and dot segments in homes are refused', async (t) => {
+  const spec = campus()
+  spec.users.push({ name: 'slurm', uid: 200100 })
+  spec.users[0]!.home = '/home/../etc'
+  spec.departments[0]!.supervisors![0]!.account = 'root'
+  t.same(errorsOf(spec).map((e) => e.path).sort(), ['/departments/0/supervisors/0/account', '/users/0/home', '/users/6/name'])
+})

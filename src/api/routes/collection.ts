@@ -33,10 +33,10 @@ export interface Collection<T extends { name: string }> {
   authorizeWrite(p: Principal, spec: ClusterSpec, params: Params, before: T | undefined, after: T | undefined): void
   /** Filters the list to what `p` may see. */
   visible?(p: Principal, spec: ClusterSpec, item: T): boolean
-  /** Completes a create body (e.g. allocates a uid) before it is stored. */
-  prepare?(item: T, params: Params): Promise<T>
-  /** Adds derived facts to an item for reading (e.g. a user's associations). */
-  present?(item: T, spec: ClusterSpec): unknown
+  /** Completes a body (e.g. a uid for a user without one) after access was checked. */
+  prepare?(item: T, params: Params, before: T | undefined): Promise<T>
+  /** Adds derived facts to an item for reading (e.g. a user's associations), as `p` may see them. */
+  present?(item: T, spec: ClusterSpec, p: Principal): unknown
   /** Path of the resource in the audit log. */
   resource(params: Params, name: string): string
 }
@@ -52,13 +52,22 @@ function page<T>(items: T[], limit: number, cursor: string | undefined): { items
 export function registerCollection<T extends { name: string }>(app: FastifyInstance, revisions: RevisionService, c: Collection<T>): void {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>()
   const item = `${c.path}/:name`
-  const show = (t: T, spec: ClusterSpec): unknown => (c.present ? c.present(t, spec) : t)
-  const write = async (params: Params, request: Parameters<typeof actorOf>[0], op: Op<T>, message: string, before: T | undefined, after: T | undefined) => {
+  const show = (t: T, spec: ClusterSpec, p: Principal): unknown => (c.present ? c.present(t, spec, p) : t)
+  /**
+   * Stores the result of `op` as a new revision. The item's `before` is read from the very
+   * spec the edit applies to (the write is refused if another writer got in between), and
+   * access is checked against it there, so a concurrent change is neither lost nor
+   * authorized against stale data.
+   */
+  const write = async (params: Params, request: Parameters<typeof actorOf>[0], op: Op<T>, message: string, after: T | undefined) => {
     const action = `${c.kind.replace(/ /g, '-')}.${op.kind}`
-    return revisions.edit(params.cluster as string, (spec) => {
+    let before: T | undefined
+    const result = await revisions.edit(params.cluster as string, (spec) => {
+      before = op.kind === 'create' ? undefined : c.find(spec, op.name, params)
       c.authorizeWrite(principalOf(request), spec, params, before, after)
       return c.edit(spec, op, params)
-    }, actorOf(request), { message, action, resource: c.resource(params, op.name ?? after?.name ?? ''), audit: { before: before ?? null, after: after ?? null } })
+    }, actorOf(request), { message, action, resource: c.resource(params, op.name ?? after?.name ?? ''), audit: () => ({ before: before ?? null, after: after ?? null }) })
+    return result
   }
 
   typed.get(c.path, {
@@ -71,7 +80,7 @@ export function registerCollection<T extends { name: string }>(app: FastifyInsta
     const items = c.list(spec, params).filter((i) => !c.visible || c.visible(p, spec, i))
     const query = request.query as { limit?: number; cursor?: string }
     const result = page(items, query.limit ?? 50, query.cursor)
-    return { items: result.items.map((i) => show(i, spec)), nextCursor: result.nextCursor }
+    return { items: result.items.map((i) => show(i, spec, p)), nextCursor: result.nextCursor }
   })
 
   typed.get(item, {
@@ -80,8 +89,9 @@ export function registerCollection<T extends { name: string }>(app: FastifyInsta
     const params = request.params as Params
     const { spec } = await revisions.latest(params.cluster as string)
     const found = c.find(spec, params.name as string, params)
-    c.authorizeRead(principalOf(request), spec, params, found)
-    return show(found, spec)
+    const p = principalOf(request)
+    c.authorizeRead(p, spec, params, found)
+    return show(found, spec, p)
   })
 
   typed.post(c.path, {
@@ -91,8 +101,8 @@ export function registerCollection<T extends { name: string }>(app: FastifyInsta
     // Checked before anything is allocated: a refused create leaves no trace.
     const { spec } = await revisions.latest(params.cluster as string)
     c.authorizeWrite(principalOf(request), spec, params, undefined, request.body as T)
-    const body = c.prepare ? await c.prepare(request.body as T, params) : (request.body as T)
-    const { revision, warnings } = await write(params, request, { kind: 'create', item: body }, `create ${c.kind} ${body.name}`, undefined, body)
+    const body = c.prepare ? await c.prepare(request.body as T, params, undefined) : (request.body as T)
+    const { revision, warnings } = await write(params, request, { kind: 'create', item: body }, `create ${c.kind} ${body.name}`, body)
     return reply.code(201).send({ revision: revision.number, warnings })
   })
 
@@ -102,10 +112,12 @@ export function registerCollection<T extends { name: string }>(app: FastifyInsta
     const params = request.params as Params
     const body = request.body as T
     if (body.name !== params.name) throw new HttpError(400, 'BadRequest', `the body's name "${body.name}" differs from the path's "${params.name}": renaming is delete and create`)
+    // Checked before anything is allocated; checked again on the spec the write applies to.
     const { spec } = await revisions.latest(params.cluster as string)
     const before = c.find(spec, params.name, params)
-    const after = c.prepare ? await c.prepare(body, params) : body
-    const { revision, warnings } = await write(params, request, { kind: 'replace', name: params.name, item: after }, `replace ${c.kind} ${params.name}`, before, after)
+    c.authorizeWrite(principalOf(request), spec, params, before, body)
+    const after = c.prepare ? await c.prepare(body, params, before) : body
+    const { revision, warnings } = await write(params, request, { kind: 'replace', name: params.name, item: after }, `replace ${c.kind} ${params.name}`, after)
     return { revision: revision.number, warnings }
   })
 
@@ -113,9 +125,7 @@ export function registerCollection<T extends { name: string }>(app: FastifyInsta
     schema: { summary: `Delete a ${c.kind} (a new revision)`, params: c.itemParams, response: { 200: RevisionResult, ...errorResponses } },
   }, async (request) => {
     const params = request.params as Params
-    const { spec } = await revisions.latest(params.cluster as string)
-    const before = c.find(spec, params.name as string, params)
-    const { revision, warnings } = await write(params, request, { kind: 'remove', name: params.name as string }, `delete ${c.kind} ${params.name}`, before, undefined)
+    const { revision, warnings } = await write(params, request, { kind: 'remove', name: params.name as string }, `delete ${c.kind} ${params.name}`, undefined)
     return { revision: revision.number, warnings }
   })
 }

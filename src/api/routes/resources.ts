@@ -15,7 +15,7 @@ import {
 } from '../../spec/edit.js'
 import { supervisorAccount } from '../../spec/model.js'
 import {
-  ForbiddenError, canManageDepartment, canSeeUser, checkDepartmentChange, checkUserChange, requireAdmin, requireDepartment,
+  ForbiddenError, canManageDepartment, canSeeUser, checkDepartmentChange, checkSupervisorChange, checkUserChange, requireAdmin, requireDepartment,
   type Principal,
 } from '../../auth/policy.js'
 import type { RevisionService } from '../../revisions/service.js'
@@ -32,9 +32,15 @@ const noResearchers = (p: Principal): void => {
   if (p.role === 'researcher') throw new ForbiddenError('researchers may read only their own user')
 }
 
-/** A user with the associations and limits that follow from the spec (what a researcher sees). */
-export function presentUser(user: UserType, spec: ClusterSpec) {
-  const associations = spec.departments.flatMap((d) => (d.supervisors ?? [])
+/**
+ * A user with the associations and limits that follow from the spec. A department admin
+ * sees only the associations in their departments (and those QoS); a researcher all of
+ * their own.
+ */
+export function presentUser(user: UserType, spec: ClusterSpec, p: Principal) {
+  const associations = spec.departments
+    .filter((d) => p.role !== 'department-admin' || canManageDepartment(p, d.name))
+    .flatMap((d) => (d.supervisors ?? [])
     .filter((s) => s.users.includes(user.name))
     .map((s) => ({ account: supervisorAccount(d, s), department: d.name, supervisor: s.name, qos: [...new Set([...d.qos, ...(user.qos ?? [])])], defaultQos: d.defaultQos ?? null })))
   const qosNames = new Set(associations.flatMap((a) => a.qos))
@@ -77,7 +83,7 @@ export function resourceRoutes(deps: { store: Store; revisions: RevisionService;
       find: (spec, name, params) => findSupervisor(spec, params.department as string, name),
       edit: (spec, op, params) => editSupervisors(spec, params.department as string, op),
       authorizeRead: (p, _spec, params) => { noResearchers(p); requireDepartment(p, params.department as string) },
-      authorizeWrite: (p, _spec, params) => requireDepartment(p, params.department as string),
+      authorizeWrite: (p, spec, params, before, after) => checkSupervisorChange(p, spec, params.department as string, before, after),
       resource: (params, name) => `clusters/${params.cluster}/departments/${params.department}/supervisors/${name}`,
     })
 
@@ -92,13 +98,9 @@ export function resourceRoutes(deps: { store: Store; revisions: RevisionService;
       },
       visible: (p, spec, u) => canSeeUser(p, spec, u.name),
       authorizeWrite: (p, spec, _params, before, after) => checkUserChange(p, spec, before, after),
-      // A uid comes from the spec or the store's allocator; either way it is recorded so
-      // it is never given to anyone else, even after the user is deleted.
-      prepare: async (user) => {
-        if (user.uid === undefined) return { ...user, uid: await store.allocateUid(user.name, deps.uidBase) }
-        await store.reserveUid(user.name, user.uid)
-        return user
-      },
+      // A user without a uid keeps theirs, or gets one from the allocator (never reused).
+      // An explicit uid is recorded by the revision service once the spec is valid.
+      prepare: async (user, _params, before) => (user.uid !== undefined ? user : { ...user, uid: before?.uid ?? await store.allocateUid(user.name, deps.uidBase) }),
       present: presentUser,
       resource: (params, name) => `clusters/${params.cluster}/users/${name}`,
     })
