@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { projectRoot } from './project-root.js'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildApp } from './api/app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { createStore } from './store/index.js'
@@ -69,9 +69,15 @@ async function start(): Promise<void> {
     if (err instanceof ConfigError || err instanceof ControllersConfigError) fail(`bad configuration: ${err.message}`)
     throw err
   }
-  const store = await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+  // Declared first: the store's and the engine's callbacks log through it once it exists.
+  const late: { app?: FastifyInstance } = {}
+  const store = await createStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    onError: (err) => late.app?.log.error({ err }, 'store failure in the background'),
+  })
   const profiles = new Map<string, ControllerProfile>()
-  const engineLog = { info: (o: object, m: string) => app?.log.info(o, m), error: (o: object, m: string) => app?.log.error(o, m) }
+  const engineLog = { info: (o: object, m: string) => late.app?.log.info(o, m), error: (o: object, m: string) => late.app?.log.error(o, m) }
   const engine = createApplyEngine({
     store,
     log: engineLog,
@@ -84,20 +90,23 @@ async function start(): Promise<void> {
       return profile
     },
   })
-  const app = await buildApp({ store, engine }, { logger: { level: config.logLevel } })
-  for (const apply of await engine.recover()) app.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
-  if ((await store.listClusters({ limit: 1 })).items.length === 0) await seed(store, engine, controllers, app.log)
+  const server = await buildApp({ store, engine }, { logger: { level: config.logLevel } })
+  late.app = server
+  for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
+  if ((await store.listClusters({ limit: 1 })).items.length === 0) await seed(store, engine, controllers, server.log)
 
   const close = async (signal: string): Promise<void> => {
-    app.log.info({ signal }, 'shutting down')
-    await app.close()
+    server.log.info({ signal }, 'shutting down')
+    await server.close()
+    // A running apply finishes (or rolls back) before its store and connections go.
+    await engine.idle()
     for (const p of profiles.values()) await p.close?.()
     await store.close()
     process.exit(0)
   }
   process.once('SIGINT', () => void close('SIGINT'))
   process.once('SIGTERM', () => void close('SIGTERM'))
-  await app.listen({ port: config.port, host: config.host })
+  await server.listen({ port: config.port, host: config.host })
 }
 
 await start()

@@ -62,14 +62,19 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
     target: label,
     async run(argv, options: ExecOptions = {}): Promise<ExecResult> {
       const conn = await connection()
-      const command = quoteArgv(envPrefix.length > 0 ? ['env', ...envPrefix, ...argv] : argv)
       const timeoutMs = options.timeoutMs ?? 120_000
+      // The remote side enforces the limit too (coreutils timeout, then SIGKILL), so a hung
+      // command does not outlive its caller and hold an SSH channel.
+      const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)))
+      const remote = ['timeout', '--kill-after=10', seconds, ...(envPrefix.length > 0 ? ['env', ...envPrefix] : []), ...argv]
+      const command = quoteArgv(remote)
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ExecError(`${argv[0]} on ${label} timed out after ${timeoutMs} ms`)), timeoutMs)
+        timer = setTimeout(() => reject(new ExecError(`${argv[0]} on ${label} timed out after ${timeoutMs} ms`)), timeoutMs + 15_000)
       })
       try {
         const res = await Promise.race([conn.execCommand(command, { stdin: options.input, noTrim: true }), timeout])
+        if (res.code === 124 || res.code === 137) throw new ExecError(`${argv[0]} on ${label} timed out after ${timeoutMs} ms`)
         return { argv, code: res.code ?? 255, stdout: res.stdout, stderr: res.stderr }
       } finally {
         clearTimeout(timer)

@@ -1,7 +1,8 @@
 /**
  * Bearer-token authentication for the stateful API: a hook that resolves the token to a
  * principal, refuses a missing, unknown or revoked token with 401, and slows down
- * guessing with a per-address failure limit (429 with Retry-After).
+ * guessing with a per-address failure limit (429 with Retry-After). Behind a proxy or
+ * load balancer, set Fastify's trustProxy so `request.ip` is the client's address.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Principal } from '../auth/policy.js'
@@ -25,13 +26,15 @@ export interface AuthOptions {
 export function installAuth(scope: FastifyInstance, options: AuthOptions): void {
   const limiter = options.limiter ?? createFailureLimiter({ maxFailures: 20, windowMs: 60_000 })
   scope.addHook('onRequest', async (request) => {
+    // A valid token always passes; only failures count, and an address over the limit
+    // gets 429 for every further failure (it learns nothing more by guessing).
     const key = request.ip
-    if (!limiter.allowed(key)) {
-      throw new HttpError(429, 'TooManyRequests', 'too many failed authentications from this address; try again later', { 'retry-after': String(limiter.retryAfter(key)) })
-    }
     const secret = bearerSecret(request.headers.authorization)
     const token = secret ? await options.store.findTokenBySecretHash(hashTokenSecret(secret)) : null
     if (!token || token.revokedAt) {
+      if (!limiter.allowed(key)) {
+        throw new HttpError(429, 'TooManyRequests', 'too many failed authentications from this address; try again later', { 'retry-after': String(limiter.retryAfter(key)) })
+      }
       limiter.fail(key)
       throw new UnauthorizedError(secret ? 'the token is unknown or revoked' : 'send Authorization: Bearer <token>')
     }

@@ -8,6 +8,10 @@ import { SpecItemExistsError, SpecItemNotFoundError } from '../spec/edit.js'
 import { ForbiddenError } from '../auth/policy.js'
 import { StoreConflictError, StoreNotFoundError } from '../store/types.js'
 import { StoreCursorError } from '../store/errors.js'
+import { LiveStateError, PlanClashError } from '../accounting/errors.js'
+import { ExecError } from '../adapters/executor.js'
+import { SacctmgrParseError } from '../slurm/sacctmgr.js'
+import { NoControllerError } from '../apply/profile.js'
 
 /** Thrown for a missing, malformed or revoked token (HTTP 401). */
 export class UnauthorizedError extends Error {
@@ -31,6 +35,11 @@ const byClass: Array<[new (...args: never[]) => Error, number, string]> = [
   [StoreConflictError, 409, 'Conflict'],
   [SpecUnreadableError, 400, 'SpecUnreadable'],
   [StoreCursorError, 400, 'BadRequest'],
+  [NoControllerError, 409, 'NoController'],
+  // The controller answered, but not as needed: the cluster, not this service, is at fault.
+  [LiveStateError, 502, 'ControllerError'],
+  [ExecError, 502, 'ControllerUnreachable'],
+  [SacctmgrParseError, 502, 'ControllerError'],
 ]
 
 /** Installs the error and not-found handlers on `app`. */
@@ -41,6 +50,13 @@ export function installErrorHandler(app: FastifyInstance): void {
         error: 'SpecInvalid',
         message: err.message,
         details: err.problems.map((p) => ({ path: p.path, message: p.message, severity: p.severity })),
+      })
+    }
+    if (err instanceof PlanClashError) {
+      return reply.code(409).send({
+        error: 'PlanClash',
+        message: err.message,
+        details: err.problems.map((p) => ({ path: p.subject, message: p.message })),
       })
     }
     if (err instanceof HttpError) {

@@ -1,7 +1,7 @@
 /**
  * Which controller each cluster has, from configuration: `STEWARD_CONTROLLERS` is a JSON
- * object from cluster name to `"sandbox"` (this machine's local Slurm sandbox, the
- * default for every cluster) or to an SSH controller:
+ * object from cluster name to `"sandbox"` (this machine's local Slurm sandbox, also the
+ * default of the one cluster the sandbox runs) or to an SSH controller:
  *
  *   {"campus": {"url": "ssh://root@head-1:22", "identity": "/etc/steward/id_ed25519",
  *               "configDir": "/etc/slurm", "sandbox": false}}
@@ -9,6 +9,7 @@
  * With `"sandbox": true` an SSH controller is the sandbox reached over SSH (the
  * end-to-end tests do this). The JSON is checked once at start-up.
  */
+import { readFileSync } from 'node:fs'
 import { hostname as osHostname } from 'node:os'
 import { join } from 'node:path'
 import { projectRoot } from '../project-root.js'
@@ -21,7 +22,7 @@ import {
   DEFAULT_NODES_PER_GROUP, DEFAULT_PORTS, emulatedNodes, resolveStateDir, sandboxPaths,
 } from '../sandbox/index.js'
 import { checkHostname, nodeAddresses, sandboxSite } from '../sandbox/layout.js'
-import { systemdProfile, type ControllerProfile } from './profile.js'
+import { NoControllerError, systemdProfile, type ControllerProfile } from './profile.js'
 
 const Argv = Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 64 })
 const SshController = Type.Object({
@@ -56,6 +57,15 @@ export function parseControllers(text: string | undefined): ControllersConfig {
   return value as ControllersConfig
 }
 
+/** The ClusterName of the sandbox's slurm.conf, if it has one. */
+function sandboxCluster(slurmConf: string): string | undefined {
+  try {
+    return /^ClusterName=(\S+)/m.exec(readFileSync(slurmConf, 'utf8'))?.[1]
+  } catch {
+    return undefined
+  }
+}
+
 /** `node bin/steward.js sandbox reload [...]` of this installation: how the sandbox takes installed files. */
 function sandboxReloadArgv(...extra: string[]): string[] {
   return [process.execPath, join(projectRoot(), 'bin', 'steward.js'), 'sandbox', 'reload', ...extra]
@@ -78,11 +88,19 @@ export function sandboxProfile(cluster: string, executor: Executor, options: { s
   }
 }
 
-/** Builds the profile of `cluster` from the configuration (the sandbox when unconfigured). */
+/**
+ * Builds the profile of `cluster` from the configuration. A cluster without an entry
+ * uses the local sandbox only when the sandbox runs that cluster: two clusters must
+ * never share one controller's files.
+ */
 export function profileFromConfig(config: ControllersConfig, cluster: string): ControllerProfile {
-  const entry = config[cluster] ?? 'sandbox'
-  if (entry === 'sandbox') {
+  const entry = config[cluster]
+  if (entry === undefined || entry === 'sandbox') {
     const paths = sandboxPaths(resolveStateDir(process.env))
+    const running = sandboxCluster(paths.slurmConf)
+    if (entry === undefined && running !== cluster) {
+      throw new NoControllerError(`cluster "${cluster}" has no controller: add it to STEWARD_CONTROLLERS, or boot the local sandbox with its spec (npm run sandbox:up -- FILE)${running ? `; the sandbox runs "${running}"` : ''}`)
+    }
     return sandboxProfile(cluster, createLocalExecutor({ SLURM_CONF: paths.slurmConf }))
   }
   const { username, host, port } = parseSshUrl(entry.url)

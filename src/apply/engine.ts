@@ -16,7 +16,7 @@ import type { Plan } from '../accounting/operations.js'
 import type { ApplyRecord, ApplyStepRecord, Store } from '../store/types.js'
 import { StoreConflictError } from '../store/types.js'
 import { CONTROLLER_FILES, type ControllerProfile } from './profile.js'
-import { commitInstall, installFiles, readCurrent, restoreFromJournal } from './install.js'
+import { commitInstall, installFiles, readCurrent, readJournal, restoreFromJournal } from './install.js'
 import { verifyController, waitForController } from './verify.js'
 
 export interface EngineLogger {
@@ -59,6 +59,8 @@ export interface ApplyEngine {
   drift(cluster: string): Promise<{ appliedRevision: number | null; drifted: boolean; files: Array<{ name: string } & ReturnType<typeof fileDiff>>; accounting: Plan | null }>
   /** At start-up: marks applies a crash interrupted and puts their clusters back on the old files. */
   recover(): Promise<ApplyRecord[]>
+  /** Resolves when no apply of this process runs (for a graceful shutdown). */
+  idle(): Promise<void>
 }
 
 const now = () => new Date().toISOString()
@@ -105,12 +107,17 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
       }
       const files = controllerFiles(profile, spec, apply.revision)
       const current = await readCurrent(ex, dir, files.map((f) => f.name))
-      const conf = files.find((f) => f.name === 'slurm.conf')
-      const decision = conf ? reloadAction(current.get('slurm.conf'), conf.content, spec.cluster.slurmVersion) : { action: 'reconfigure' as const, reasons: [] }
+      // In include mode the daemon-level keys live in steward.conf; the site owns the nodes.
+      const conf = files.find((f) => f.name === 'slurm.conf') ?? files.find((f) => f.name === 'steward.conf')
+      const decision = conf ? reloadAction(current.get(conf.name), conf.content, spec.cluster.slurmVersion) : { action: 'restart' as const, reasons: ['no slurm.conf rendered'] }
       await step('install files', `${files.map((f) => f.name).join(', ')} into ${dir}`, async () => {
+        // A journal left by an apply whose rollback failed holds the last good set: put it back first.
+        const leftover = await readJournal(ex, dir)
+        if (leftover) await restoreFromJournal(ex, dir)
         installed = true
         await installFiles(ex, dir, files, apply.id)
-        return { result: undefined, output: 'uploaded, previous files kept aside, renamed into place' }
+        const note = leftover ? `restored the files kept aside by apply ${leftover.applyId} first; ` : ''
+        return { result: undefined, output: `${note}uploaded, previous files kept aside, renamed into place` }
       })
       await reload(profile, decision.action, decision.reasons, step)
       await step('verify', 'scontrol ping; partitions, nodes and files as rendered', async () => {
@@ -137,9 +144,10 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
         try {
           await step('roll back', 'restore the previous files and reload Slurm', async () => {
             await restoreFromJournal(ex, dir)
-            await ex.run([...profile.restart])
+            const res = await ex.run([...profile.restart], { timeoutMs: 180_000 })
+            if (res.code !== 0) throw new Error(`restart exited ${res.code}: ${(res.stdout + res.stderr).trim()}`)
             await waitForController(ex)
-            return { result: undefined, output: 'previous files restored; slurmctld answers' }
+            return { result: undefined, output: 'previous files restored; slurmctld restarted on them and answers' }
           })
           status = 'rolled-back'
         } catch (rollbackErr) {
@@ -181,7 +189,12 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
         await lock.release()
         running.delete(apply.id)
       })
-      running.set(apply.id, done)
+      // Nobody may be awaiting it: a failure of the bookkeeping itself is logged, never unhandled.
+      const guarded = done.catch(async (err: unknown) => {
+        log.error({ err, cluster, applyId: apply.id }, 'apply bookkeeping failed')
+        return apply
+      })
+      running.set(apply.id, guarded)
       return apply
     },
     async wait(id) {
@@ -210,23 +223,37 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
       const recovered: ApplyRecord[] = []
       for (const apply of await store.listUnfinishedApplies()) {
         if (running.has(apply.id)) continue
-        let note = 'interrupted by a restart of the service; no files had been swapped'
+        // Another replica may be running it: only the holder of the lock may recover.
+        const lock = await store.tryApplyLock(apply.cluster, `recover_${apply.id}`)
+        if (!lock) continue
         try {
-          const profile = await deps.profileFor(apply.cluster)
-          if (await restoreFromJournal(profile.executor, profile.configDir)) {
-            await profile.executor.run([...profile.restart], { timeoutMs: 180_000 })
-            await waitForController(profile.executor)
-            note = 'interrupted by a restart of the service; the previous files were restored and Slurm restarted on them'
-          }
-        } catch (err) {
-          note = `interrupted; recovery failed: ${(err as Error).message}`
+          recovered.push(await recoverOne(apply))
+        } finally {
+          await lock.release()
         }
-        await store.putApplyStep(apply.id, { seq: apply.steps.length + 1, name: 'recover', status: 'ok', detail: 'at service start-up', output: note, startedAt: now(), finishedAt: now() })
-        await store.updateApply(apply.id, { status: 'interrupted', error: note, finishedAt: now() })
-        log.info({ cluster: apply.cluster, applyId: apply.id }, note)
-        recovered.push(await store.getApply(apply.id))
       }
       return recovered
     },
+    async idle() {
+      await Promise.all(running.values())
+    },
+  }
+
+  async function recoverOne(apply: ApplyRecord): Promise<ApplyRecord> {
+    let note = 'interrupted by a restart of the service; no files had been swapped'
+    try {
+      const profile = await deps.profileFor(apply.cluster)
+      if (await restoreFromJournal(profile.executor, profile.configDir)) {
+        await profile.executor.run([...profile.restart], { timeoutMs: 180_000 })
+        await waitForController(profile.executor)
+        note = 'interrupted by a restart of the service; the previous files were restored and Slurm restarted on them'
+      }
+    } catch (err) {
+      note = `interrupted; recovery failed: ${(err as Error).message}`
+    }
+    await store.putApplyStep(apply.id, { seq: apply.steps.length + 1, name: 'recover', status: 'ok', detail: 'at service start-up', output: note, startedAt: now(), finishedAt: now() })
+    await store.updateApply(apply.id, { status: 'interrupted', error: note, finishedAt: now() })
+    log.info({ cluster: apply.cluster, applyId: apply.id }, note)
+    return store.getApply(apply.id)
   }
 }

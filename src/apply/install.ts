@@ -46,8 +46,13 @@ export async function readCurrent(executor: Executor, dir: string, names: readon
   return current
 }
 
-/** Installs `files` into `dir` with a journal; the old files stay aside until `commitInstall`. */
+/**
+ * Installs `files` into `dir` with a journal; the old files stay aside until
+ * `commitInstall`. Refuses while another install's journal exists (restore it first).
+ */
 export async function installFiles(executor: Executor, dir: string, files: readonly RenderedFile[], applyId: string): Promise<void> {
+  const other = await readJournal(executor, dir)
+  if (other) throw new InstallError(`an unfinished install of apply ${other.applyId} is journaled in ${dir}: restore it first`)
   const current = await readCurrent(executor, dir, files.map((f) => f.name))
   const journal: Journal = { applyId, phase: 'staged', files: files.map((f) => ({ name: f.name, hadPrevious: current.get(f.name) !== undefined })) }
   for (const f of files) {
@@ -80,7 +85,10 @@ export async function restoreFromJournal(executor: Executor, dir: string): Promi
     if (journal.phase === 'staged') {
       await must(executor, ['rm', '-f', '--', newName(dir, f.name)])
     } else if (f.hadPrevious) {
-      await executor.writeFileAtomic(target, (await executor.readFile(prevName(dir, f.name))) ?? '', 0o644)
+      const previous = await executor.readFile(prevName(dir, f.name))
+      // Never an empty file in place of a real one: stop, leaving the journal for a retry.
+      if (previous === undefined) throw new InstallError(`${prevName(dir, f.name)} is missing: cannot restore ${f.name}; the journal is kept`)
+      await executor.writeFileAtomic(target, previous, 0o644)
     } else {
       await must(executor, ['rm', '-f', '--', target, newName(dir, f.name)])
     }

@@ -27,6 +27,11 @@ export interface ControllerProfile {
   close?(): Promise<void>
 }
 
+/** Thrown when a cluster has no controller configured (plan and apply are impossible). */
+export class NoControllerError extends Error {
+  override name = 'NoControllerError'
+}
+
 /** Files the engine installs on the controller (the rest of a render is for other hosts). */
 export const CONTROLLER_FILES = ['slurm.conf', 'steward.conf', 'gres.conf', 'cgroup.conf'] as const
 

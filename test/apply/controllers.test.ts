@@ -16,3 +16,10 @@ t.test('bad JSON, a bad URL or an unknown field is a clear error', async (t) => 
   t.throws(() => parseControllers(JSON.stringify({ c: { url: 'ssh://root@host', identity: '/k', shell: 'sh -c' } })), ControllersConfigError)
   t.throws(() => parseControllers(JSON.stringify({ 'Bad Name': 'sandbox' })), ControllersConfigError)
 })
+
+t.test('a cluster without a controller entry is refused unless the sandbox runs it', async (t) => {
+  const { profileFromConfig } = await import('../../src/apply/controllers.js')
+  const { NoControllerError } = await import('../../src/apply/profile.js')
+  t.throws(() => profileFromConfig({}, 'no-such-cluster'), NoControllerError)
+  t.throws(() => profileFromConfig({}, 'no-such-cluster'), /STEWARD_CONTROLLERS/)
+})
