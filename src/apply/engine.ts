@@ -69,6 +69,15 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
   const { store, log } = deps
   const running = new Map<string, Promise<ApplyRecord>>()
 
+  /** The controller's files and accounting against a revision: what plan and drift show. */
+  async function compare(cluster: string, spec: ClusterSpec, revision: number) {
+    const profile = await deps.profileFor(cluster)
+    const files = controllerFiles(profile, spec, revision)
+    const current = await readCurrent(profile.executor, profile.configDir, files.map((f) => f.name))
+    const accounting = await planOnCluster(profile.executor, spec, { protectedAccounts: profile.protectedAccounts, protectedUsers: profile.protectedUsers })
+    return { files: files.map((f) => ({ name: f.name, ...fileDiff(current.get(f.name), f.content) })), accounting }
+  }
+
   async function revisionOf(cluster: string, revision?: number) {
     const record = await store.getCluster(cluster)
     return store.getRevision(cluster, revision ?? record.latestRevision)
@@ -202,22 +211,13 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
     },
     async plan(cluster, revision) {
       const rev = await revisionOf(cluster, revision)
-      const profile = await deps.profileFor(cluster)
-      const files = controllerFiles(profile, rev.spec, rev.number)
-      const current = await readCurrent(profile.executor, profile.configDir, files.map((f) => f.name))
-      const accounting = await planOnCluster(profile.executor, rev.spec, { protectedAccounts: profile.protectedAccounts, protectedUsers: profile.protectedUsers })
-      return { revision: rev.number, files: files.map((f) => ({ name: f.name, ...fileDiff(current.get(f.name), f.content) })), accounting }
+      return { revision: rev.number, ...(await compare(cluster, rev.spec, rev.number)) }
     },
     async drift(cluster) {
       const record = await store.getCluster(cluster)
       if (record.appliedRevision === null) return { appliedRevision: null, drifted: false, files: [], accounting: null }
-      const rev = await store.getRevision(cluster, record.appliedRevision)
-      const profile = await deps.profileFor(cluster)
-      const files = controllerFiles(profile, rev.spec, rev.number)
-      const current = await readCurrent(profile.executor, profile.configDir, files.map((f) => f.name))
-      const diffs = files.map((f) => ({ name: f.name, ...fileDiff(current.get(f.name), f.content) }))
-      const accounting = await planOnCluster(profile.executor, rev.spec, { protectedAccounts: profile.protectedAccounts, protectedUsers: profile.protectedUsers })
-      return { appliedRevision: rev.number, drifted: diffs.some((d) => d.changed) || accounting.operations.length > 0, files: diffs, accounting }
+      const { files, accounting } = await compare(cluster, (await store.getRevision(cluster, record.appliedRevision)).spec, record.appliedRevision)
+      return { appliedRevision: record.appliedRevision, drifted: files.some((d) => d.changed) || accounting.operations.length > 0, files, accounting }
     },
     async recover() {
       const recovered: ApplyRecord[] = []
