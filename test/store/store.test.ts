@@ -15,6 +15,7 @@ import pg from 'pg'
 import { createPostgresStore, createSqliteStore, createStore, type Store } from '../../src/store/index.js'
 import { setup, type FreshDatabase, type StoreHarness } from './harness.js'
 import { storeSuite } from './store-suite.js'
+import { dropDatabase } from '../support/postgres.js'
 
 const startScript = new URL('../../ops/postgres/start.sh', import.meta.url).pathname
 
@@ -82,7 +83,7 @@ function postgres(admin: () => pg.Pool, baseUrl: () => string): { fresh(): Promi
           }
         },
         async dispose() {
-          await admin().query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+          await dropDatabase((sql) => admin().query(sql), name)
         },
       }
     },

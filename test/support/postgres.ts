@@ -18,6 +18,22 @@ async function serverUrl(): Promise<string> {
   return url
 }
 
+/**
+ * Drops a test database. FORCE cannot end a backend of another role, such as an
+ * autovacuum worker that just started on the new database: wait for it and try again.
+ */
+export async function dropDatabase(query: (sql: string) => Promise<unknown>, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      return
+    } catch (err) {
+      if ((err as { code?: string }).code !== '42501' || attempt >= 20) throw err
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+}
+
 /** Creates an empty database with a random name; `dispose` drops it. */
 export async function freshPostgresDatabase(): Promise<{ url: string; dispose(): Promise<void> }> {
   const base = await serverUrl()
@@ -37,7 +53,7 @@ export async function freshPostgresDatabase(): Promise<{ url: string; dispose():
       const client = new pg.Client({ connectionString: base })
       await client.connect()
       try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+        await dropDatabase((sql) => client.query(sql), name)
       } finally {
         await client.end()
       }
