@@ -18,6 +18,8 @@ import type { ControllerProfile } from './apply/profile.js'
 import { acceptSpec, parseSpecText } from './spec/load.js'
 import { hashTokenSecret, newTokenSecret } from './auth/tokens.js'
 import { sandboxUp } from './sandbox/index.js'
+import { createRevisionService } from './revisions/service.js'
+import { seedCluster } from './revisions/seed.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
 
@@ -45,9 +47,8 @@ async function seed(store: Store, engine: ApplyEngine, controllers: ControllersC
       }
     }
   }
-  await store.createCluster(name, 'Example campus cluster (examples/campus.yaml)')
-  await store.appendRevision(name, { spec, author: 'system', message: 'seeded from examples/campus.yaml' })
-  await store.appendAudit({ actor: 'system', source: 'start-up', cluster: name, action: 'cluster.seed', resource: `clusters/${name}`, change: { revision: 1 } })
+  // Through the one revision path: checked, its uids reserved, audited.
+  await seedCluster(store, createRevisionService(store), spec, { description: 'Example campus cluster (examples/campus.yaml)', source: 'start-up', message: 'seeded from examples/campus.yaml' })
   const secret = newTokenSecret()
   const token = await store.createToken({ secretHash: hashTokenSecret(secret), role: 'admin', departments: [], user: null, description: 'seeded admin token', createdBy: 'system' })
   // Printed once, on the terminal, never logged: it is the only copy.

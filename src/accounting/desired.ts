@@ -5,7 +5,7 @@
  * desired value is the only one a diff can compare without knowing the tree's history.
  */
 import type { ClusterSpec, Qos } from '../spec/schema.js'
-import { supervisorAccount } from '../spec/model.js'
+import { homeOf, supervisorAccount } from '../spec/model.js'
 import { normalizeTime, specTresToString } from '../slurm/sacctmgr.js'
 import {
   associationKey, emptyAccountingState, sortedUnique,
@@ -85,13 +85,15 @@ export function desiredAccounting(spec: ClusterSpec): AccountingState {
 
 /** The POSIX users of a spec, with their primary group and home. */
 export function desiredPosixUsers(spec: ClusterSpec): PosixUser[] {
+  // A department's gid is that department's group, named after it.
+  const departmentGroups = new Map(spec.departments.filter((d) => d.gid !== undefined).map((d) => [d.gid, d.name]))
   return spec.users.map((u) => ({
     name: u.name,
     uid: u.uid,
     gid: u.gid ?? u.uid,
-    groupName: u.name,
+    groupName: (u.gid !== undefined ? departmentGroups.get(u.gid) : undefined) ?? u.name,
     ownGroup: u.gid === undefined,
-    home: u.home ?? `/home/${u.name}`,
+    home: homeOf(spec, u),
   }))
 }
 

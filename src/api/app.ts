@@ -57,11 +57,11 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
   await app.register(specRoutes, { prefix: '/v1' })
   const store = deps.store
   if (store) {
-    const revisions = createRevisionService(store)
+    const revisions = createRevisionService(store, { uidBase: deps.uidBase })
     await app.register(async (scope) => {
       installAuth(scope, { store, limiter: deps.authLimiter })
       await scope.register(clusterRoutes({ store, revisions }))
-      await scope.register(resourceRoutes({ store, revisions, uidBase: deps.uidBase ?? 100_000 }))
+      await scope.register(resourceRoutes({ revisions }))
       await scope.register(adminRoutes({ store }))
       if (deps.engine) await scope.register(applyRoutes({ store, engine: deps.engine }))
     }, { prefix: '/v1' })

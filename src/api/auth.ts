@@ -1,14 +1,15 @@
 /**
  * Bearer-token authentication for the stateful API: a hook that resolves the token to a
  * principal, refuses a missing, unknown or revoked token with 401, and slows down
- * guessing with a per-address failure limit (429 with Retry-After). Behind a proxy or
+ * guessing with a per-address failure limit (429 with Retry-After), and hides the
+ * clusters a token is not bound to (404). Behind a proxy or
  * load balancer, set Fastify's trustProxy so `request.ip` is the client's address.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Principal } from '../auth/policy.js'
+import { canSeeCluster, type Principal } from '../auth/policy.js'
 import { bearerSecret, hashTokenSecret } from '../auth/tokens.js'
 import { createFailureLimiter, type FailureLimiter } from '../auth/failure-limiter.js'
-import type { Store } from '../store/types.js'
+import { StoreNotFoundError, noSuchCluster, type Store } from '../store/types.js'
 import { HttpError, UnauthorizedError } from './errors.js'
 
 declare module 'fastify' {
@@ -38,7 +39,13 @@ export function installAuth(scope: FastifyInstance, options: AuthOptions): void 
       limiter.fail(key)
       throw new UnauthorizedError(secret ? 'the token is unknown or revoked' : 'send Authorization: Bearer <token>')
     }
-    request.principal = { tokenId: token.id, role: token.role, departments: token.departments, user: token.user }
+    request.principal = { tokenId: token.id, role: token.role, departments: token.departments, user: token.user, cluster: token.cluster }
+  })
+  // A cluster the token is not bound to does not exist for it: the same 404, word for
+  // word, as a cluster that does not exist, before any other check can tell them apart.
+  scope.addHook('preHandler', async (request) => {
+    const cluster = (request.params as { cluster?: unknown } | undefined)?.cluster
+    if (typeof cluster === 'string' && !canSeeCluster(principalOf(request), cluster)) throw new StoreNotFoundError(noSuchCluster(cluster))
   })
 }
 

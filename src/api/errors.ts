@@ -28,7 +28,6 @@ export class HttpError extends Error {
 
 const byClass: Array<[new (...args: never[]) => Error, number, string]> = [
   [UnauthorizedError, 401, 'Unauthorized'],
-  [ForbiddenError, 403, 'Forbidden'],
   [SpecItemNotFoundError, 404, 'NotFound'],
   [StoreNotFoundError, 404, 'NotFound'],
   [SpecItemExistsError, 409, 'Conflict'],
@@ -58,6 +57,9 @@ export function installErrorHandler(app: FastifyInstance): void {
         message: err.message,
         details: err.problems.map((p) => ({ path: p.subject, message: p.message })),
       })
+    }
+    if (err instanceof ForbiddenError) {
+      return reply.code(403).send({ error: 'Forbidden', message: err.message, details: err.path ? [{ path: err.path, message: err.message }] : [] })
     }
     if (err instanceof HttpError) {
       return reply.code(err.statusCode).headers(err.headers).send({ error: err.code, message: err.message, details: [] })

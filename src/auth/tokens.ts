@@ -22,8 +22,14 @@ export function bearerSecret(header: string | undefined): string | undefined {
   return match?.[1]
 }
 
-/** Why a token's scope does not fit its role, or undefined when it does. */
-export function tokenScopeProblem(role: string, departments: readonly string[], user: string | undefined): string | undefined {
+/**
+ * Why a token's scope does not fit its role, or undefined when it does. Department-admin
+ * and researcher tokens are bound to one cluster; admin tokens are global (the audit log
+ * and the tokens API span every cluster, so a cluster-bound admin could not be contained).
+ */
+export function tokenScopeProblem(role: string, departments: readonly string[], user: string | undefined, cluster: string | undefined): string | undefined {
+  if (role === 'admin' && cluster !== undefined) return 'admin tokens are global: leave out the cluster'
+  if (role !== 'admin' && cluster === undefined) return `a ${role} token is bound to one cluster: give the cluster`
   if (role === 'department-admin' && departments.length === 0) return 'a department-admin token needs at least one department'
   if (role !== 'department-admin' && departments.length > 0) return 'only department-admin tokens have departments'
   if (role === 'researcher' && !user) return 'a researcher token needs its user'

@@ -17,7 +17,7 @@ Accounting (QoS, accounts, users) as code:
     also: --no-posix, --protect-account NAME (repeatable), --protect-user NAME (repeatable)
 
 Service:
-  token create --role admin|department-admin|researcher [--department D]... [--user U] [--description TEXT]
+  token create --role admin|department-admin|researcher [--cluster C] [--department D]... [--user U] [--description TEXT]
                                     create an API token in the service's store; prints the secret once
 
 Local Slurm sandbox (root):

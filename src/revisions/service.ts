@@ -1,7 +1,11 @@
 /**
- * Spec revisions as the API changes them: read the newest spec, apply an edit, validate
- * the whole result, store it as a new immutable revision (refused if another writer got
- * there first) and audit it. Free of Fastify: routes and the CLI call this.
+ * Spec revisions: the one path by which anything (the API's routes, start-up seeding)
+ * stores a spec. It reads the newest spec, applies an edit, checks the result as a whole
+ * (structure, the cluster's name, what the principal may change, the semantic rules),
+ * and only then stores it as a new immutable revision, reserving its uids and allocating
+ * the ones asked for in the same transaction (refused if another writer got there
+ * first), and audits it. A refused write leaves no trace: no revision, no uid. Free of
+ * Fastify: routes and the server call this.
  */
 import type { ClusterSpec } from '../spec/schema.js'
 import { ClusterSpec as ClusterSpecSchema } from '../spec/schema.js'
@@ -9,7 +13,9 @@ import { structuralProblems } from '../spec/structure.js'
 import { validateSpec } from '../spec/validate.js'
 import { SpecInvalidError, type Problem } from '../spec/problems.js'
 import { diffSpecs } from '../spec/diff.js'
-import { StoreNotFoundError, type RevisionRecord, type Store } from '../store/types.js'
+import type { Principal } from '../auth/policy.js'
+import { checkSpecChange } from '../auth/spec-change.js'
+import { StoreNotFoundError, type RevisionRecord, type Store, type UidPlan } from '../store/types.js'
 
 /** Who makes a change and from where, for the audit log. */
 export interface Actor {
@@ -22,35 +28,118 @@ export class NoSpecError extends StoreNotFoundError {
   override name = 'NoSpecError'
 }
 
-/** Validates a whole spec; structural errors and rule errors are told apart (400 vs 422). */
-export function checkSpec(value: unknown): { spec: ClusterSpec; warnings: Problem[] } {
+/**
+ * Validates a whole spec; structural errors and rule errors are told apart (400 vs 422).
+ * With `cluster`, the spec must be that cluster's: its `cluster.name` is what an apply
+ * writes as `ClusterName` and hands to sacctmgr.
+ */
+export function checkSpec(value: unknown, cluster?: string): { spec: ClusterSpec; warnings: Problem[] } {
+  const spec = checkStructure(value, cluster)
+  return { spec, warnings: checkRules(spec) }
+}
+
+/** The schema, and with `cluster` the spec's cluster name; a `SpecInvalidError` otherwise. */
+function checkStructure(value: unknown, cluster?: string): ClusterSpec {
   const structure = structuralProblems(ClusterSpecSchema, value)
   if (structure.length > 0) throw new SpecInvalidError(validateSpec(value).errors, 'structure')
-  const result = validateSpec(value)
+  const spec = value as ClusterSpec
+  if (cluster !== undefined && spec.cluster.name !== cluster) {
+    throw new SpecInvalidError([{ path: '/cluster/name', message: `the spec is for cluster "${spec.cluster.name}", not "${cluster}": a cluster stores only its own spec`, severity: 'error' }], 'semantic')
+  }
+  return spec
+}
+
+/** The semantic rules of a structurally valid spec: its warnings, or a `SpecInvalidError` (422). */
+function checkRules(spec: ClusterSpec): Problem[] {
+  const result = validateSpec(spec)
   if (!result.ok) throw new SpecInvalidError(result.errors, 'semantic')
-  return { spec: value as ClusterSpec, warnings: result.errors }
+  return result.errors
+}
+
+export interface PutOptions {
+  /** Whose change it is: what it may change is checked against the stored spec. */
+  principal: Principal
+  message: string
+  /** Refuse the write (409) unless the newest revision is this one. */
+  expectedLatest?: number
+  action?: string
+  resource?: string
+  audit?: () => unknown
+  /**
+   * Users of the spec whose uid the service allocates (they may lack `uid`): allocated
+   * only once everything else is checked, in the transaction that stores the revision.
+   */
+  allocateUids?: readonly string[]
 }
 
 export interface RevisionService {
   /** The newest revision of `cluster`; `NoSpecError` when there is none. */
   latest(cluster: string): Promise<RevisionRecord>
-  /** Stores `spec` as the next revision; `expectedLatest` guards against a stale write. */
-  put(cluster: string, spec: unknown, by: Actor, options: { message: string; expectedLatest?: number; action?: string; resource?: string; audit?: () => unknown }): Promise<{ revision: RevisionRecord; warnings: Problem[] }>
+  /** Stores `spec` as the next revision of `cluster`. */
+  put(cluster: string, spec: unknown, by: Actor, options: PutOptions): Promise<{ revision: RevisionRecord; warnings: Problem[] }>
   /** Applies `edit` to the newest spec and stores the result (the read revision guards the write). */
-  edit(cluster: string, edit: (spec: ClusterSpec) => ClusterSpec, by: Actor, options: { message: string; action: string; resource: string; audit?: () => unknown }): Promise<{ revision: RevisionRecord; warnings: Problem[] }>
+  edit(cluster: string, edit: (spec: ClusterSpec) => ClusterSpec, by: Actor, options: Omit<PutOptions, 'expectedLatest'> & { action: string; resource: string }): Promise<{ revision: RevisionRecord; warnings: Problem[] }>
+}
+
+/** The largest uid, counted down from to find stand-ins that clash with nothing. */
+const TOP_UID = 4_294_967_294
+
+/**
+ * Gives each user in `names` a stand-in uid (the largest ones no user or group of the
+ * spec uses), so the spec can be checked before any real uid is allocated. The allocator
+ * avoids every uid and gid of the spec, so the real uids break no rule the stand-ins kept.
+ */
+function withStandInUids(value: unknown, names: ReadonlySet<string>): unknown {
+  if (names.size === 0 || typeof value !== 'object' || value === null) return value
+  const spec = value as { users?: unknown; departments?: unknown }
+  if (!Array.isArray(spec.users)) return value
+  const taken = idsOf(spec as ClusterSpec)
+  let next = TOP_UID
+  const users = spec.users.map((u: unknown) => {
+    const user = u as { name?: unknown; uid?: unknown }
+    if (typeof user?.name !== 'string' || !names.has(user.name) || user.uid !== undefined) return u
+    while (taken.has(next)) next--
+    return { ...user, uid: next-- }
+  })
+  return { ...spec, users }
+}
+
+/** Those of `names` that are users of `value` without a uid: the ones to allocate for. */
+function usersWithoutUid(value: unknown, names: readonly string[]): Set<string> {
+  const users = (value as { users?: unknown } | null)?.users
+  if (names.length === 0 || !Array.isArray(users)) return new Set()
+  const wanted = new Set(names)
+  return new Set(users.filter((u: { name?: unknown; uid?: unknown } | null) => typeof u?.name === 'string' && wanted.has(u.name) && u.uid === undefined).map((u: { name: string }) => u.name))
+}
+
+/** Every uid and gid a spec names (users' and departments'). */
+function idsOf(spec: ClusterSpec): Set<number> {
+  const ids = new Set<number>()
+  for (const u of Array.isArray(spec.users) ? spec.users : []) {
+    if (typeof u?.uid === 'number') ids.add(u.uid)
+    if (typeof u?.gid === 'number') ids.add(u.gid)
+  }
+  for (const d of Array.isArray(spec.departments) ? spec.departments : []) if (typeof d?.gid === 'number') ids.add(d.gid)
+  return ids
 }
 
 /**
- * Records the uid of every user new or changed since the previous revision, so the
- * allocator never hands it to anyone else and a uid is never silently moved to another
- * name (a conflict is a 409).
+ * What the store records with the revision: the uid of every user new or changed since
+ * the previous revision (so the allocator never hands it to anyone else and a uid is
+ * never silently moved to another name: a conflict is a 409), and the uids to allocate.
  */
-async function reserveUids(store: Store, previous: ClusterSpec | undefined, spec: ClusterSpec): Promise<void> {
+function uidPlan(previous: ClusterSpec | undefined, spec: ClusterSpec, allocate: ReadonlySet<string>, from: number): UidPlan {
   const before = new Map((previous?.users ?? []).map((u) => [u.name, u.uid]))
-  for (const u of spec.users) if (before.get(u.name) !== u.uid) await store.reserveUid(u.name, u.uid)
+  const avoid = idsOf({ ...spec, users: spec.users.filter((u) => !allocate.has(u.name)) })
+  return {
+    reserve: spec.users.filter((u) => !allocate.has(u.name) && before.get(u.name) !== u.uid).map((u) => ({ user: u.name, uid: u.uid })),
+    allocate: { users: [...allocate], from, avoid },
+  }
 }
 
-export function createRevisionService(store: Store): RevisionService {
+export function createRevisionService(store: Store, options: { uidBase?: number } = {}): RevisionService {
+  const uidBase = options.uidBase ?? 100_000
+
   async function latest(cluster: string): Promise<RevisionRecord> {
     const record = await store.getCluster(cluster)
     if (record.latestRevision === 0) throw new NoSpecError(`cluster "${cluster}" has no spec yet: PUT /v1/clusters/${cluster}/spec first`)
@@ -60,16 +149,26 @@ export function createRevisionService(store: Store): RevisionService {
   const service: RevisionService = {
     latest,
     async put(cluster, value, by, options) {
-      const { spec, warnings } = checkSpec(value)
+      const allocate = usersWithoutUid(value, options.allocateUids ?? [])
       const cur = await store.getCluster(cluster)
       const previous = cur.latestRevision > 0 ? (await store.getRevision(cluster, cur.latestRevision)).spec : undefined
-      await reserveUids(store, previous, spec)
-      const revision = await store.appendRevision(cluster, { spec, author: by.actor, message: options.message, expectedLatest: options.expectedLatest })
+      const spec = checkStructure(withStandInUids(value, allocate), cluster)
+      // What the principal may change is decided before the rules run, so a refusal reads
+      // the same whatever else the spec holds (a hidden user and a missing one alike).
+      checkSpecChange(options.principal, previous, spec, allocate)
+      const warnings = checkRules(spec)
+      // A non-admin's change was checked against `previous`: it is stored only on top of it.
+      const expectedLatest = options.expectedLatest ?? (options.principal.role === 'admin' ? undefined : cur.latestRevision)
+      const revision = await store.appendRevision(cluster, {
+        author: by.actor, message: options.message, expectedLatest,
+        uids: uidPlan(previous, spec, allocate, uidBase),
+        spec: (allocated) => ({ ...spec, users: spec.users.map((u) => (allocate.has(u.name) ? { ...u, uid: allocated.get(u.name) ?? u.uid } : u)) }),
+      })
       await store.appendAudit({
         actor: by.actor, source: by.source, cluster,
         action: options.action ?? 'spec.put',
         resource: options.resource ?? `clusters/${cluster}/spec`,
-        change: { revision: revision.number, ...(options.audit ? { item: options.audit() } : {}), diff: diffSpecs(previous, spec) },
+        change: { revision: revision.number, ...(options.audit ? { item: options.audit() } : {}), diff: diffSpecs(previous, revision.spec) },
       })
       return { revision, warnings }
     },

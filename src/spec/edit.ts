@@ -17,10 +17,20 @@ export class SpecItemExistsError extends Error {
 
 interface Named { name: string }
 
+/** The error for a missing item; also what a token is told of an item it may not see, word for word. */
+export function itemNotFound(kind: string, name: string): SpecItemNotFoundError {
+  return new SpecItemNotFoundError(`no ${kind} "${name}"`)
+}
+
 function findIn<T extends Named>(items: readonly T[] | undefined, name: string, kind: string): T {
   const item = (items ?? []).find((i) => i.name === name)
-  if (!item) throw new SpecItemNotFoundError(`no ${kind} "${name}"`)
+  if (!item) throw itemNotFound(kind, name)
   return item
+}
+
+/** How the supervisors of `department` are named in messages. */
+export function supervisorKind(department: string): string {
+  return `supervisor in department "${department}"`
 }
 
 /** Returns `items` with `item` added (create), replacing `name` (replace) or without `name` (remove). */
@@ -31,7 +41,7 @@ function change<T extends Named>(items: readonly T[] | undefined, op: Op<T>, kin
     if (list.some((i) => i.name === op.item.name)) throw new SpecItemExistsError(`${kind} "${op.item.name}" already exists`)
     return [...list, op.item]
   }
-  if (index === -1) throw new SpecItemNotFoundError(`no ${kind} "${op.name}"`)
+  if (index === -1) throw itemNotFound(kind, op.name)
   if (op.kind === 'remove') return list.filter((_, i) => i !== index)
   list[index] = op.item
   return list
@@ -53,13 +63,13 @@ export function editDepartments(spec: ClusterSpec, op: Op<Department>): ClusterS
 }
 
 export function findSupervisor(spec: ClusterSpec, department: string, name: string): Supervisor {
-  return findIn(findDepartment(spec, department).supervisors, name, `supervisor in department "${department}"`)
+  return findIn(findDepartment(spec, department).supervisors, name, supervisorKind(department))
 }
 
 export function editSupervisors(spec: ClusterSpec, department: string, op: Op<Supervisor>): ClusterSpec {
   const next = clone(spec)
   const d = findDepartment(next, department)
-  d.supervisors = change(d.supervisors, op, `supervisor in department "${department}"`)
+  d.supervisors = change(d.supervisors, op, supervisorKind(department))
   return next
 }
 

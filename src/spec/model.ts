@@ -3,7 +3,20 @@
  * supervisor account names, the accounts and QoS a partition allows, node names. One
  * place computes them so the slurm.conf and the accounting tree can never disagree.
  */
-import type { ClusterSpec, Department, Partition, SharedPartition, Supervisor } from './schema.js'
+import type { ClusterSpec, Department, Partition, SharedPartition, Supervisor, User } from './schema.js'
+
+/** Where home directories live when the spec does not say: `/home`. */
+export const DEFAULT_HOME_ROOT = '/home'
+
+/** The home a user gets when the spec gives none: `<cluster.homeRoot>/<name>`. */
+export function defaultHome(spec: Pick<ClusterSpec, 'cluster'>, user: string): string {
+  return `${spec.cluster.homeRoot ?? DEFAULT_HOME_ROOT}/${user}`
+}
+
+/** A user's home directory: `home`, or the default under the cluster's home root. */
+export function homeOf(spec: Pick<ClusterSpec, 'cluster'>, user: Pick<User, 'name' | 'home'>): string {
+  return user.home ?? defaultHome(spec, user.name)
+}
 
 /** The Slurm account of a supervisor: `account`, or `<department>-<supervisor>`. */
 export function supervisorAccount(department: Pick<Department, 'name'>, supervisor: Pick<Supervisor, 'name' | 'account'>): string {

@@ -24,6 +24,8 @@ export const HOSTLIST_PATTERN = '^[A-Za-z0-9](?:[A-Za-z0-9.-]|\\[[0-9]+(?:-[0-9]
 export const DEVICE_PATTERN = '^/dev/[A-Za-z0-9_/-]+(?:\\[[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*\\])?$'
 /** Printable ASCII without `'`, `"`, `\`, `#`, `:`; the pattern has no newline by construction. */
 export const FREE_TEXT_PATTERN = "^[ !$-&(-9;-\\[\\]-~]{0,120}$"
+/** An absolute directory: `/` and a name, once or more (no trailing `/`; each `/` starts a segment, so matching is linear). */
+export const HOME_ROOT_PATTERN = '^(?:/[A-Za-z0-9._-]+)+$'
 /** `MM`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS` or `UNLIMITED`. */
 export const TIME_PATTERN = '^(?:UNLIMITED|[0-9]+|[0-9]+:[0-9]{1,2}|[0-9]+:[0-9]{1,2}:[0-9]{1,2}|[0-9]+-[0-9]{1,2}|[0-9]+-[0-9]{1,2}:[0-9]{1,2}|[0-9]+-[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2})$'
 
@@ -38,6 +40,8 @@ export const SlurmTime = Type.Union(
   { description: 'Slurm time: MM, HH:MM:SS, D-HH, D-HH:MM:SS or UNLIMITED' },
 )
 export type SlurmTime = Static<typeof SlurmTime>
+/** A uid or gid the spec may manage: 1000 (below are system ids) to 2^32 - 2. */
+export const PosixId = (description: string) => Type.Integer({ minimum: 1000, maximum: 4_294_967_294, description })
 export const Count = Type.Integer({ minimum: 0, maximum: 2_147_483_647 })
 export const PositiveCount = Type.Integer({ minimum: 1, maximum: 2_147_483_647 })
 

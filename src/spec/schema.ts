@@ -6,7 +6,7 @@
  */
 import { Type, type Static, type TSchema, type TObject, type TProperties } from '@sinclair/typebox'
 import {
-  Count, DEVICE_PATTERN, FreeText, HostName, Hostlist, Name, PositiveCount, SlurmTime, TresMap, UserName,
+  Count, DEVICE_PATTERN, FreeText, HOME_ROOT_PATTERN, HostName, Hostlist, Name, PositiveCount, PosixId, SlurmTime, TresMap, UserName,
 } from './names.js'
 
 const strict = <T extends TProperties>(properties: T, description?: string): TObject<T> =>
@@ -47,6 +47,8 @@ export const Cluster = strict({
   render: Type.Optional(strict({
     mode: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('include')])),
   })),
+  /** Where users' home directories live: a user without `home` gets `<homeRoot>/<name>`. */
+  homeRoot: Type.Optional(Type.String({ pattern: HOME_ROOT_PATTERN, maxLength: 200, description: 'absolute directory of home directories, e.g. /fsx (default /home)' })),
 })
 export type Cluster = Static<typeof Cluster>
 
@@ -135,13 +137,15 @@ export const Department = strict({
   allowedQos: Type.Optional(Type.Array(Name, { description: 'QoS names a department admin may choose from' })),
   partitions: Type.Optional(Type.Array(Partition)),
   supervisors: Type.Optional(Type.Array(Supervisor)),
+  /** The primary group of users a department admin creates (set by a cluster admin). */
+  gid: Type.Optional(PosixId('the primary gid of users a department admin creates')),
 })
 export type Department = Static<typeof Department>
 
 export const User = strict({
   name: UserName,
-  uid: Type.Integer({ minimum: 1000, maximum: 4_294_967_294 }),
-  gid: Type.Optional(Type.Integer({ minimum: 1000, maximum: 4_294_967_294 })),
+  uid: PosixId('POSIX uid'),
+  gid: Type.Optional(PosixId('primary gid (default: a group of the user\'s own with gid = uid)')),
   email: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\\.[A-Za-z]{2,63}$', description: 'e-mail address' })),
   home: Type.Optional(Type.String({ pattern: '^/(?:[A-Za-z0-9._-]+/?)*$', maxLength: 255, description: 'absolute path of letters, digits, ., _, - and /' })),
   defaultAccount: Type.Optional(Name),

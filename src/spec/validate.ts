@@ -30,6 +30,11 @@ export const RESERVED_USERS = new Set([
   'list', 'irc', 'gnats', 'nobody', 'messagebus', 'sshd', 'slurm', 'munge', 'mysql', 'postgres', 'ssm-user', 'ec2-user', 'ubuntu', 'admin',
 ])
 
+/** What a supervisor's reference to a user the spec lacks is told (one wording for every caller). */
+export function unknownUser(name: string): string {
+  return `unknown user "${name}": add them under users with a uid`
+}
+
 /** Validates a parsed spec; `ok` is true when there is no error (warnings allowed). */
 export function validateSpec(value: unknown): ValidationResult {
   const problems = new Problems()
@@ -131,10 +136,14 @@ function reservedNames(spec: Spec, problems: Problems): void {
   })
   list(spec.users).forEach((u, i) => {
     if (RESERVED_USERS.has(u?.name)) problems.error(`/users/${i}/name`, `"${u.name}" is a system user: HPC Steward does not manage it; pick another name`)
-    if (typeof u?.home === 'string' && u.home.split('/').some((part) => part === '.' || part === '..')) {
-      problems.error(`/users/${i}/home`, `home "${u.home}" has a . or .. segment: give a plain absolute path`)
-    }
+    if (hasDotSegment(u?.home)) problems.error(`/users/${i}/home`, `home "${u.home}" has a . or .. segment: give a plain absolute path`)
   })
+  const root = spec.cluster?.homeRoot
+  if (hasDotSegment(root)) problems.error('/cluster/homeRoot', `homeRoot "${root}" has a . or .. segment: give a plain absolute path`)
+}
+
+function hasDotSegment(path: unknown): path is string {
+  return typeof path === 'string' && path.split('/').some((part) => part === '.' || part === '..')
 }
 
 /** Nodes a hostlist names, without expanding it; 0 when it does not parse (reported later). */
@@ -269,13 +278,14 @@ function userRules(spec: Spec, qosNames: Set<string | undefined>, problems: Prob
   list(spec.departments).forEach((d, i) => {
     list(d?.supervisors).forEach((s, j) => {
       list(s?.users).forEach((u, k) => {
-        if (!known.has(u)) problems.error(`/departments/${i}/supervisors/${j}/users/${k}`, `unknown user "${u}": add them under users with a uid`)
+        if (!known.has(u)) problems.error(`/departments/${i}/supervisors/${j}/users/${k}`, unknownUser(u))
       })
     })
   })
   const uids = new Map<number, string>()
   const privateGids = new Map<number, string>()
   users.forEach((u) => { if (u && u.gid === undefined && typeof u.uid === 'number') privateGids.set(u.uid, u.name) })
+  departmentGidRules(spec, privateGids, problems)
   users.forEach((u, i) => {
     const path = `/users/${i}`
     if (!u) return
@@ -296,6 +306,22 @@ function userRules(spec: Spec, qosNames: Set<string | undefined>, problems: Prob
     list(u.qos).forEach((q, j) => {
       if (!qosNames.has(q)) problems.error(`${path}/qos/${j}`, `unknown QoS "${q}": define it under qos or remove it`)
     })
+  })
+}
+
+/** A department's gid is checked like a user's, is no user's private group, and is the department's own. */
+function departmentGidRules(spec: Spec, privateGids: Map<number, string>, problems: Problems): void {
+  const owners = new Map<number, string>()
+  list(spec.departments).forEach((d, i) => {
+    if (typeof d?.gid !== 'number') return
+    const path = `/departments/${i}/gid`
+    const problem = idProblems(d.gid, 'gid')
+    if (problem) problems.error(path, problem)
+    const user = privateGids.get(d.gid)
+    if (user !== undefined) problems.error(path, `gid ${d.gid} is the private group of user "${user}": pick another gid`)
+    const other = owners.get(d.gid)
+    if (other !== undefined) problems.error(path, `gid ${d.gid} is already the group of department "${other}": each department has its own`)
+    else owners.set(d.gid, d.name)
   })
 }
 

@@ -5,8 +5,9 @@
  */
 import type { ClusterSpec } from '../spec/schema.js'
 import { specHash } from '../spec/load.js'
-import { StoreConflictError, StoreNotFoundError, type ClusterRecord, type Page, type PageRequest, type RevisionRecord } from './types.js'
+import { StoreConflictError, StoreNotFoundError, noSuchCluster, type ClusterRecord, type Page, type PageRequest, type RevisionInput, type RevisionRecord } from './types.js'
 import { decodeCursor, jsonParam, now, pageLimit, timeOf, toPage, type Db, type Row, type Sql } from './sql.js'
+import { recordUids } from './uids.js'
 
 const CLUSTER = 'name, description, created_at, latest_revision, applied_revision'
 const REVISION = 'cluster, number, spec_hash, author, message, created_at'
@@ -47,7 +48,7 @@ export async function createCluster(db: Db, name: string, description: string): 
 async function readCluster(sql: Sql, name: string, lock = ''): Promise<ClusterRecord> {
   const { rows } = await sql.query(`SELECT ${CLUSTER} FROM clusters WHERE name = ?${lock}`, [name])
   const row = rows[0]
-  if (!row) throw new StoreNotFoundError(`cluster ${name} does not exist`)
+  if (!row) throw new StoreNotFoundError(noSuchCluster(name))
   return toCluster(row)
 }
 
@@ -55,33 +56,40 @@ export async function getCluster(db: Db, name: string): Promise<ClusterRecord> {
   return readCluster(db, name)
 }
 
-/** Clusters by name. */
-export async function listClusters(db: Db, page: PageRequest): Promise<Page<ClusterRecord>> {
+/** Clusters by name; with `only`, just those named there. */
+export async function listClusters(db: Db, page: PageRequest, only?: readonly string[]): Promise<Page<ClusterRecord>> {
   const limit = pageLimit(page.limit)
   const after = decodeCursor('clusters', page.cursor, 'string')
+  if (only?.length === 0) return { items: [], nextCursor: null }
+  const where = [
+    ...(after === undefined ? [] : ['name > ?']),
+    ...(only === undefined ? [] : [`name IN (${only.map(() => '?').join(', ')})`]),
+  ]
   const { rows } = await db.query(
-    `SELECT ${CLUSTER} FROM clusters ${after === undefined ? '' : 'WHERE name > ? '}ORDER BY name LIMIT ?`,
-    after === undefined ? [limit + 1] : [after, limit + 1],
+    `SELECT ${CLUSTER} FROM clusters ${where.length ? `WHERE ${where.join(' AND ')} ` : ''}ORDER BY name LIMIT ?`,
+    [...(after === undefined ? [] : [after]), ...(only ?? []), limit + 1],
   )
   return toPage(rows, limit, toCluster, 'clusters', (c) => c.name)
 }
 
-/** Appends the next revision of a cluster, checking `expectedLatest` when given. */
-export async function appendRevision(
-  db: Db,
-  cluster: string,
-  input: { spec: ClusterSpec; author: string; message: string; expectedLatest?: number },
-): Promise<RevisionRecord> {
+/**
+ * Appends the next revision of a cluster, checking `expectedLatest` when given, and
+ * records its uids (`input.uids`) in the same transaction: a refused revision reserves
+ * and allocates nothing.
+ */
+export async function appendRevision(db: Db, cluster: string, input: RevisionInput): Promise<RevisionRecord> {
   return db.transaction(async (sql) => {
     const { latestRevision } = await readCluster(sql, cluster, db.forUpdate)
     if (input.expectedLatest !== undefined && input.expectedLatest !== latestRevision) {
       throw new StoreConflictError(`cluster ${cluster} is at revision ${latestRevision}, not ${input.expectedLatest}`)
     }
+    const allocated = input.uids ? await recordUids(db, sql, input.uids) : new Map<string, number>()
+    const spec: ClusterSpec = typeof input.spec === 'function' ? input.spec(allocated) : input.spec
     const record: RevisionRecord = {
       cluster,
       number: latestRevision + 1,
-      spec: input.spec,
-      specHash: specHash(input.spec),
+      spec,
+      specHash: specHash(spec),
       author: input.author,
       message: input.message,
       createdAt: now(),

@@ -139,6 +139,17 @@ export const MIGRATIONS: readonly Migration[] = [
       postgres: 'SELECT 1;',
     },
   },
+  {
+    id: 4,
+    name: 'tokens bound to a cluster',
+    // Department-admin and researcher tokens are bound to one cluster; admin tokens stay
+    // global (NULL). Tokens made before this are bound to the store's only cluster when
+    // it has exactly one (where they were used); with several they stay unbound, and an
+    // unbound non-admin token sees no cluster until an admin issues a bound one.
+    sql: `ALTER TABLE tokens ADD COLUMN cluster {{key}} REFERENCES clusters (name);
+UPDATE tokens SET cluster = (SELECT name FROM clusters)
+  WHERE role <> 'admin' AND (SELECT COUNT(*) FROM clusters) = 1;`,
+  },
 ]
 
 /** The SQL of a migration (or of any templated statement) for a dialect. */

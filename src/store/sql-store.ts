@@ -2,10 +2,9 @@
  * The `Store` over a `Db`: one class for both dialects, delegating to the modules that
  * hold the queries. The dialect files construct it with their `Db`.
  */
-import type { ClusterSpec } from '../spec/schema.js'
 import type {
   ApplyLock, ApplyRecord, ApplyStatus, ApplyStepRecord, AuditFilter, AuditRecord, ClusterRecord, Page, PageRequest,
-  RevisionRecord, Role, Store, TokenRecord,
+  RevisionInput, RevisionRecord, Store, TokenInput, TokenRecord,
 } from './types.js'
 import type { Db } from './sql.js'
 import * as clusters from './clusters.js'
@@ -40,11 +39,11 @@ export class SqlStore implements Store {
     return clusters.getCluster(this.db, name)
   }
 
-  listClusters(page: PageRequest): Promise<Page<ClusterRecord>> {
-    return clusters.listClusters(this.db, page)
+  listClusters(page: PageRequest, only?: readonly string[]): Promise<Page<ClusterRecord>> {
+    return clusters.listClusters(this.db, page, only)
   }
 
-  appendRevision(cluster: string, input: { spec: ClusterSpec; author: string; message: string; expectedLatest?: number }): Promise<RevisionRecord> {
+  appendRevision(cluster: string, input: RevisionInput): Promise<RevisionRecord> {
     return clusters.appendRevision(this.db, cluster, input)
   }
 
@@ -96,7 +95,7 @@ export class SqlStore implements Store {
     return audit.listAudit(this.db, filter, page)
   }
 
-  createToken(input: { secretHash: string; role: Role; departments: string[]; user: string | null; description: string; createdBy: string }): Promise<TokenRecord> {
+  createToken(input: TokenInput): Promise<TokenRecord> {
     return tokens.createToken(this.db, input)
   }
 

@@ -3,10 +3,10 @@
  * reaches the store). A revoked token stays, with `revokedAt`, so the auth layer can tell
  * "revoked" from "unknown" and the audit log keeps pointing at something.
  */
-import { StoreConflictError, StoreNotFoundError, type Page, type PageRequest, type Role, type TokenRecord } from './types.js'
+import { StoreConflictError, StoreNotFoundError, type Page, type PageRequest, type Role, type TokenInput, type TokenRecord } from './types.js'
 import { decodeCursor, jsonParam, newId, now, pageLimit, timeOf, timeOrNull, toPage, type Db, type Row } from './sql.js'
 
-const TOKEN = 'seq, id, role, departments, user_name, description, created_at, created_by, revoked_at'
+const TOKEN = 'seq, id, role, departments, user_name, cluster, description, created_at, created_by, revoked_at'
 
 function toToken(db: Db, row: Row): TokenRecord & { seq: number } {
   return {
@@ -15,6 +15,7 @@ function toToken(db: Db, row: Row): TokenRecord & { seq: number } {
     role: String(row.role) as Role,
     departments: db.decodeJson(row.departments) as string[],
     user: row.user_name === null ? null : String(row.user_name),
+    cluster: row.cluster === null || row.cluster === undefined ? null : String(row.cluster),
     description: String(row.description),
     createdAt: timeOf(row.created_at),
     createdBy: String(row.created_by),
@@ -27,14 +28,11 @@ function withoutSeq({ seq: _seq, ...token }: TokenRecord & { seq: number }): Tok
 }
 
 /** Stores a new token under a random `tok_` id; `StoreConflictError` when the hash is already stored. */
-export async function createToken(
-  db: Db,
-  input: { secretHash: string; role: Role; departments: string[]; user: string | null; description: string; createdBy: string },
-): Promise<TokenRecord> {
+export async function createToken(db: Db, input: TokenInput): Promise<TokenRecord> {
   const { rows } = await db.query(
-    `INSERT INTO tokens (id, secret_hash, role, departments, user_name, description, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO tokens (id, secret_hash, role, departments, user_name, cluster, description, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (secret_hash) DO NOTHING RETURNING ${TOKEN}`,
-    [newId('tok'), input.secretHash, input.role, jsonParam(input.departments), input.user, input.description, now(), input.createdBy],
+    [newId('tok'), input.secretHash, input.role, jsonParam(input.departments), input.user, input.cluster ?? null, input.description, now(), input.createdBy],
   )
   const row = rows[0]
   if (!row) throw new StoreConflictError('a token with this secret already exists')

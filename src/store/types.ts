@@ -77,10 +77,29 @@ export interface TokenRecord {
   departments: string[]
   /** The researcher's user name (researcher role only). */
   user: string | null
+  /** The cluster a department-admin or researcher token is bound to; null for admin tokens (every cluster). */
+  cluster: string | null
   description: string
   createdAt: string
   createdBy: string
   revokedAt: string | null
+}
+
+/** What a new token is: its scope and who made it. */
+export interface TokenInput {
+  secretHash: string
+  role: Role
+  departments: string[]
+  user: string | null
+  /** The cluster it is bound to; null or absent for none (admin tokens). */
+  cluster?: string | null
+  description: string
+  createdBy: string
+}
+
+/** The message of a missing cluster: one wording, so a cluster a token may not see reads as one that does not exist. */
+export function noSuchCluster(name: string): string {
+  return `cluster ${name} does not exist`
 }
 
 /** A page of a list: `nextCursor` is passed back to get the next page, null at the end. */
@@ -121,6 +140,25 @@ export interface ApplyLock {
   release(): Promise<void>
 }
 
+/** The uids a revision records in the transaction that stores it. */
+export interface UidPlan {
+  /** Uids the spec chose: recorded for their users (conflict when a uid is another user's). */
+  reserve: Array<{ user: string; uid: number }>
+  /** Users to allocate a uid for, at or above `from`, skipping `avoid` (the spec's other uids and gids). */
+  allocate: { users: string[]; from: number; avoid: ReadonlySet<number> }
+}
+
+/** What `appendRevision` stores: the spec, or how to complete it once the allocated uids are known. */
+export interface RevisionInput {
+  spec: ClusterSpec | ((allocated: ReadonlyMap<string, number>) => ClusterSpec)
+  author: string
+  message: string
+  /** Refuse (`StoreConflictError`) unless the newest revision is this number (0 = none yet). */
+  expectedLatest?: number | undefined
+  /** Uids to reserve and allocate with the revision: all of them or, when anything fails, none. */
+  uids?: UidPlan
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
   /** Runs pending migrations; safe to call at every start-up and from several replicas. */
@@ -129,13 +167,14 @@ export interface Store {
 
   createCluster(name: string, description: string): Promise<ClusterRecord>
   getCluster(name: string): Promise<ClusterRecord>
-  listClusters(page: PageRequest): Promise<Page<ClusterRecord>>
+  /** Clusters by name; with `only`, just those of these names (what a bound token may see). */
+  listClusters(page: PageRequest, only?: readonly string[]): Promise<Page<ClusterRecord>>
 
   /**
    * Appends a revision. With `expectedLatest`, fails with `StoreConflictError` unless the
    * newest revision is that number (0 = none yet): the optimistic lock behind If-Match.
    */
-  appendRevision(cluster: string, input: { spec: ClusterSpec; author: string; message: string; expectedLatest?: number }): Promise<RevisionRecord>
+  appendRevision(cluster: string, input: RevisionInput): Promise<RevisionRecord>
   getRevision(cluster: string, number: number): Promise<RevisionRecord>
   /** Newest first. */
   listRevisions(cluster: string, page: PageRequest): Promise<Page<Omit<RevisionRecord, 'spec'>>>
@@ -160,7 +199,7 @@ export interface Store {
   listAudit(filter: AuditFilter, page: PageRequest): Promise<Page<AuditRecord>>
 
   /** Stores a token by the sha256 of its secret; the secret itself is never stored. */
-  createToken(input: { secretHash: string; role: Role; departments: string[]; user: string | null; description: string; createdBy: string }): Promise<TokenRecord>
+  createToken(input: TokenInput): Promise<TokenRecord>
   findTokenBySecretHash(secretHash: string): Promise<TokenRecord | null>
   listTokens(page: PageRequest): Promise<Page<TokenRecord>>
   revokeToken(id: string): Promise<void>

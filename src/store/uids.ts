@@ -3,7 +3,7 @@
  * never deleted (a trigger refuses it), so a departed user's files can never be read by
  * a newcomer who inherited the number.
  */
-import { StoreConflictError, type Page, type PageRequest } from './types.js'
+import { StoreConflictError, type Page, type PageRequest, type UidPlan } from './types.js'
 import { decodeCursor, now, pageLimit, timeOf, toPage, type Db, type Row, type Sql } from './sql.js'
 
 /**
@@ -78,14 +78,46 @@ export async function reserveUid(db: Db, user: string, uid: number): Promise<voi
   checkUid(uid, 'uid')
   await db.transaction(async (sql) => {
     await db.serialize(sql, SERIAL_KEY)
-    const { rows } = await sql.query('SELECT user_name FROM uid_allocations WHERE uid = ?', [uid])
-    const owner = rows[0]?.user_name
-    if (owner === user) return
-    if (owner !== undefined) throw new StoreConflictError(`uid ${uid} belongs to ${String(owner)}`)
-    const existing = await uidOfUser(sql, user)
-    if (existing !== undefined) throw new StoreConflictError(`user ${user} already has uid ${existing}, not ${uid}`)
-    await sql.query('INSERT INTO uid_allocations (uid, user_name, allocated_at) VALUES (?, ?, ?)', [uid, user, now()])
+    await reserveIn(sql, user, uid)
   })
+}
+
+async function reserveIn(sql: Sql, user: string, uid: number): Promise<void> {
+  const { rows } = await sql.query('SELECT user_name FROM uid_allocations WHERE uid = ?', [uid])
+  const owner = rows[0]?.user_name
+  if (owner === user) return
+  if (owner !== undefined) throw new StoreConflictError(`uid ${uid} belongs to ${String(owner)}`)
+  const existing = await uidOfUser(sql, user)
+  if (existing !== undefined) throw new StoreConflictError(`user ${user} already has uid ${existing}, not ${uid}`)
+  await sql.query('INSERT INTO uid_allocations (uid, user_name, allocated_at) VALUES (?, ?, ?)', [uid, user, now()])
+}
+
+/**
+ * Records a revision's uids inside the caller's transaction (the one that stores the
+ * revision, so both or neither happen): reserves the uids the spec chose and allocates
+ * one for each user of `plan.allocate` (their old one if they had one), avoiding
+ * `plan.allocate.avoid`. Returns the allocated uids by user.
+ */
+export async function recordUids(db: Db, sql: Sql, plan: UidPlan): Promise<Map<string, number>> {
+  const allocated = new Map<string, number>()
+  if (plan.reserve.length === 0 && plan.allocate.users.length === 0) return allocated
+  await db.serialize(sql, SERIAL_KEY)
+  for (const { user, uid } of plan.reserve) {
+    checkUid(uid, 'uid')
+    await reserveIn(sql, user, uid)
+  }
+  const { from, avoid } = plan.allocate
+  checkUid(from, 'from')
+  for (const user of plan.allocate.users) {
+    let uid = await uidOfUser(sql, user)
+    if (uid === undefined) {
+      uid = await smallestFree(sql, from)
+      while (avoid.has(uid)) uid = await smallestFree(sql, uid + 1)
+      await sql.query('INSERT INTO uid_allocations (uid, user_name, allocated_at) VALUES (?, ?, ?)', [uid, user, now()])
+    }
+    allocated.set(user, uid)
+  }
+  return allocated
 }
 
 function toAllocation(row: Row): { user: string; uid: number; allocatedAt: string } {

@@ -15,34 +15,50 @@ export const campusSpec = () => parse(campusText) as Record<string, unknown> & {
 export interface Seeded {
   app: FastifyInstance
   store: Store
-  tokens: Record<'admin' | 'nlp' | 'alice' | 'frank' | 'cvdl', string>
+  /** Tokens: non-admin ones are bound to `campus`, except `labNlp` (nlp's admin on the `lab` cluster). */
+  tokens: Record<'admin' | 'nlp' | 'alice' | 'frank' | 'cvdl' | 'labNlp', string>
   as(who: keyof Seeded['tokens'] | null, options: InjectOptions): Promise<LightMyRequestResponse>
 }
 
-async function token(store: Store, role: Role, departments: string[], user: string | null): Promise<string> {
+async function token(store: Store, role: Role, departments: string[], user: string | null, cluster: string | null): Promise<string> {
   const secret = newTokenSecret()
-  await store.createToken({ secretHash: hashTokenSecret(secret), role, departments, user, description: 'test', createdBy: 'test' })
+  await store.createToken({ secretHash: hashTokenSecret(secret), role, departments, user, cluster, description: 'test', createdBy: 'test' })
   return secret
 }
 
-/** Builds the app on a fresh store seeded with the campus cluster at revision 1. */
+/** The campus spec as the spec of cluster `name`. */
+export function specFor(name: string) {
+  const spec = campusSpec() as ReturnType<typeof campusSpec> & { cluster: { name: string } }
+  spec.cluster.name = name
+  return spec
+}
+
+/**
+ * Builds the app on a fresh store seeded with the campus cluster at revision 1, and a
+ * second cluster `lab` with the same departments (so a token of one is tried on the other).
+ */
 export async function seeded(store?: Store): Promise<Seeded> {
   const s = store ?? await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-api-')) })
   const app = await buildApp({ store: s })
-  const tokens = {
-    admin: await token(s, 'admin', [], null),
-    nlp: await token(s, 'department-admin', ['nlp'], null),
-    cvdl: await token(s, 'department-admin', ['cv', 'dl'], null),
-    alice: await token(s, 'researcher', [], 'alice'),
-    frank: await token(s, 'researcher', [], 'frank'),
-  }
-  const as: Seeded['as'] = (who, options) => app.inject({
+  const admin = await token(s, 'admin', [], null, null)
+  const inject = (secret: string | undefined, options: InjectOptions) => app.inject({
     ...options,
-    headers: { ...(options.headers ?? {}), ...(who ? { authorization: `Bearer ${tokens[who]}` } : {}) },
+    headers: { ...(options.headers ?? {}), ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
   })
-  const created = await as('admin', { method: 'POST', url: '/v1/clusters', payload: { name: 'campus', description: 'Campus cluster' } })
-  if (created.statusCode !== 201) throw new Error(`seeding failed: ${created.body}`)
-  const put = await as('admin', { method: 'PUT', url: '/v1/clusters/campus/spec', payload: campusSpec() })
-  if (put.statusCode !== 200) throw new Error(`seeding failed: ${put.body}`)
+  for (const [name, description] of [['campus', 'Campus cluster'], ['lab', 'Lab cluster']] as const) {
+    const created = await inject(admin, { method: 'POST', url: '/v1/clusters', payload: { name, description } })
+    if (created.statusCode !== 201) throw new Error(`seeding failed: ${created.body}`)
+    const put = await inject(admin, { method: 'PUT', url: `/v1/clusters/${name}/spec`, payload: specFor(name) })
+    if (put.statusCode !== 200) throw new Error(`seeding failed: ${put.body}`)
+  }
+  const tokens = {
+    admin,
+    nlp: await token(s, 'department-admin', ['nlp'], null, 'campus'),
+    cvdl: await token(s, 'department-admin', ['cv', 'dl'], null, 'campus'),
+    alice: await token(s, 'researcher', [], 'alice', 'campus'),
+    frank: await token(s, 'researcher', [], 'frank', 'campus'),
+    labNlp: await token(s, 'department-admin', ['nlp'], null, 'lab'),
+  }
+  const as: Seeded['as'] = (who, options) => inject(who ? tokens[who] : undefined, options)
   return { app, store: s, tokens, as }
 }

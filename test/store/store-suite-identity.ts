@@ -4,12 +4,25 @@
 import type { Test } from 'tap'
 import { createHash } from 'node:crypto'
 import type { Role } from '../../src/store/types.js'
-import { ISO, setup, type StoreHarness } from './harness.js'
+import { MIGRATIONS, MIGRATIONS_TABLE, migrationSql, type Dialect } from '../../src/store/migrations.js'
+import { ISO, campusSpec, setup, type StoreHarness } from './harness.js'
 
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex')
 
 function tokenInput(secret: string, role: Role = 'admin') {
   return { secretHash: hash(secret), role, departments: role === 'department-admin' ? ['nlp', 'vision'] : [], user: role === 'researcher' ? 'ana' : null, description: `token ${secret}`, createdBy: 'cli:root' }
+}
+
+/** The dialect of the harness's databases. */
+async function dialectOf(harness: StoreHarness): Promise<Dialect> {
+  const probe = await harness.fresh()
+  try {
+    const store = await probe.open()
+    await store.close()
+    return store.kind
+  } finally {
+    await probe.dispose()
+  }
 }
 
 /** Registers the shared tests of tokens and uid allocations on `t`. */
@@ -98,5 +111,69 @@ export function identitySuite(t: Test, harness: StoreHarness): void {
     t.same([...first.items, ...second.items].map((a) => a.uid), [1000, 2000, 3000])
     t.equal(second.nextCursor, null)
     await t.rejects(store.listUidAllocations({ limit: 0 }), RangeError)
+  })
+
+  t.test('a token is bound to a cluster, and lists of clusters can be limited to the ones a token sees', async (t) => {
+    const { store } = await setup(t, harness)
+    for (const name of ['campus', 'lab', 'zoo']) await store.createCluster(name, '')
+    const bound = await store.createToken({ ...tokenInput('s1', 'department-admin'), cluster: 'lab' })
+    t.equal(bound.cluster, 'lab')
+    t.equal((await store.findTokenBySecretHash(hash('s1')))?.cluster, 'lab')
+    t.equal((await store.createToken(tokenInput('s2'))).cluster, null, 'no cluster: null')
+    await t.rejects(store.createToken({ ...tokenInput('s3', 'researcher'), cluster: 'nowhere' }), { name: 'StoreNotFoundError' })
+    t.same((await store.listClusters({ limit: 10 }, ['lab', 'zoo'])).items.map((c) => c.name), ['lab', 'zoo'])
+    const first = await store.listClusters({ limit: 1 }, ['campus', 'zoo'])
+    t.same(first.items.map((c) => c.name), ['campus'])
+    t.same((await store.listClusters({ limit: 1, cursor: first.nextCursor ?? undefined }, ['campus', 'zoo'])).items.map((c) => c.name), ['zoo'])
+    t.same((await store.listClusters({ limit: 10 }, [])).items, [])
+  })
+
+  t.test('migrating binds existing non-admin tokens to the only cluster, and leaves them unbound when there are several', async (t) => {
+    for (const clusters of [['campus'], ['campus', 'lab']]) {
+      const dialect = await dialectOf(harness)
+      // A store as it was before tokens had a cluster: rebuilt from the earlier migrations.
+      const old = await harness.fresh()
+      t.teardown(() => old.dispose())
+      const before = MIGRATIONS.filter((m) => m.id < 4)
+      await old.exec([
+        migrationSql(MIGRATIONS_TABLE, dialect),
+        ...before.map((m) => migrationSql(m.sql, dialect)),
+        ...before.map((m) => `INSERT INTO schema_migrations (id, name, applied_at) VALUES (${m.id}, '${m.name}', '2026-01-01T00:00:00.000Z');`),
+        ...clusters.map((c) => `INSERT INTO clusters (name, description, created_at) VALUES ('${c}', '', '2026-01-01T00:00:00.000Z');`),
+        `INSERT INTO tokens (id, secret_hash, role, departments, user_name, description, created_at, created_by) VALUES
+          ('tok_a', '${hash('a')}', 'admin', '[]', NULL, '', '2026-01-01T00:00:00.000Z', 'x'),
+          ('tok_d', '${hash('d')}', 'department-admin', '["nlp"]', NULL, '', '2026-01-01T00:00:00.000Z', 'x'),
+          ('tok_r', '${hash('r')}', 'researcher', '[]', 'ana', '', '2026-01-01T00:00:00.000Z', 'x');`,
+      ].join(';\n'))
+      const store = await old.open()
+      t.teardown(() => store.close())
+      const only = clusters.length === 1 ? 'campus' : null
+      t.equal((await store.findTokenBySecretHash(hash('a')))?.cluster, null, 'admin tokens stay global')
+      t.equal((await store.findTokenBySecretHash(hash('d')))?.cluster, only, `department admin with ${clusters.length} cluster(s)`)
+      t.equal((await store.findTokenBySecretHash(hash('r')))?.cluster, only, `researcher with ${clusters.length} cluster(s)`)
+    }
+  })
+
+  t.test('a revision and its uids are stored together or not at all', async (t) => {
+    const { store } = await setup(t, harness)
+    await store.createCluster('campus', '')
+    await store.reserveUid('someone', 200003)
+    const spec = campusSpec()
+    const users = spec.users.map((u) => u.name)
+    const reserve = spec.users.map((u) => ({ user: u.name, uid: u.uid }))
+    await t.rejects(store.appendRevision('campus', { spec, author: 'a', message: 'm', uids: { reserve, allocate: { users: [], from: 1000, avoid: new Set() } } }), { name: 'StoreConflictError', message: /200003 belongs to someone/ })
+    t.equal((await store.getCluster('campus')).latestRevision, 0, 'no revision')
+    t.same((await store.listUidAllocations({ limit: 50 })).items.map((a) => a.user), ['someone'], 'no uid reserved')
+    const fresh = { ...spec, users: spec.users.filter((u) => u.uid !== 200003) }
+    const revision = await store.appendRevision('campus', {
+      author: 'a', message: 'm',
+      uids: { reserve: fresh.users.map((u) => ({ user: u.name, uid: u.uid })), allocate: { users: ['zoe'], from: 200001, avoid: new Set([200007]) } },
+      spec: (allocated) => ({ ...fresh, users: [...fresh.users, { name: 'zoe', uid: allocated.get('zoe') ?? 0 }] }),
+    })
+    const zoe = revision.spec.users.find((u) => u.name === 'zoe')?.uid
+    t.equal(zoe, 200008, 'the smallest uid taken by no one and not avoided')
+    t.same((await store.getRevision('campus', 1)).spec.users.find((u) => u.name === 'zoe'), { name: 'zoe', uid: 200008 })
+    t.equal(revision.specHash, (await store.getRevision('campus', 1)).specHash)
+    t.ok(users.length > 0)
   })
 }

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox'
 import { FreeText, Name, UserName } from '../../spec/names.js'
 import { requireAdmin } from '../../auth/policy.js'
 import { hashTokenSecret, newTokenSecret, tokenScopeProblem } from '../../auth/tokens.js'
-import type { Store } from '../../store/types.js'
+import { StoreNotFoundError, type Store } from '../../store/types.js'
 import { actorOf, principalOf } from '../auth.js'
 import { HttpError } from '../errors.js'
 import { PageOf, PageQuery, errorResponses } from '../schemas.js'
@@ -12,6 +12,7 @@ import { PageOf, PageQuery, errorResponses } from '../schemas.js'
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('department-admin'), Type.Literal('researcher')])
 const TokenRecord = Type.Object({
   id: Type.String(), role: Role, departments: Type.Array(Type.String()), user: Type.Union([Type.String(), Type.Null()]),
+  cluster: Type.Union([Type.String(), Type.Null()], { description: 'the cluster a department-admin or researcher token is bound to; null for admin tokens (every cluster)' }),
   description: Type.String(), createdAt: Type.String(), createdBy: Type.String(), revokedAt: Type.Union([Type.String(), Type.Null()]),
 })
 const AuditRecord = Type.Object({
@@ -20,6 +21,16 @@ const AuditRecord = Type.Object({
 })
 const IsoTime = Type.String({ format: 'date-time', description: 'ISO-8601 time, e.g. 2026-11-23T08:00:00Z' })
 
+
+/** A token is bound only to a cluster that exists (400 otherwise: the body is wrong, not the path). */
+async function requireCluster(store: Store, cluster: string): Promise<void> {
+  try {
+    await store.getCluster(cluster)
+  } catch (err) {
+    if (err instanceof StoreNotFoundError) throw new HttpError(400, 'BadRequest', `cannot bind a token to cluster "${cluster}": no such cluster (register it first)`)
+    throw err
+  }
+}
 
 export function adminRoutes(deps: { store: Store }): FastifyPluginAsyncTypebox {
   const { store } = deps
@@ -50,17 +61,19 @@ export function adminRoutes(deps: { store: Store }): FastifyPluginAsyncTypebox {
       schema: {
         summary: 'Create a token (admin); the secret is in this response only',
         body: Type.Object({
-          role: Role, departments: Type.Optional(Type.Array(Name, { maxItems: 100 })), user: Type.Optional(UserName), description: Type.Optional(FreeText),
+          role: Role, departments: Type.Optional(Type.Array(Name, { maxItems: 100 })), user: Type.Optional(UserName),
+          cluster: Type.Optional(Name), description: Type.Optional(FreeText),
         }, { additionalProperties: false }),
         response: { 201: Type.Composite([TokenRecord, Type.Object({ secret: Type.String() })]), ...errorResponses },
       },
     }, async (request, reply) => {
       requireAdmin(principalOf(request), 'create tokens')
-      const { role, departments = [], user, description = '' } = request.body
-      const problem = tokenScopeProblem(role, departments, user)
+      const { role, departments = [], user, cluster, description = '' } = request.body
+      const problem = tokenScopeProblem(role, departments, user, cluster)
       if (problem) throw new HttpError(400, 'BadRequest', problem)
+      if (cluster !== undefined) await requireCluster(store, cluster)
       const secret = newTokenSecret()
-      const token = await store.createToken({ secretHash: hashTokenSecret(secret), role, departments, user: user ?? null, description, createdBy: actorOf(request).actor })
+      const token = await store.createToken({ secretHash: hashTokenSecret(secret), role, departments, user: user ?? null, cluster: cluster ?? null, description, createdBy: actorOf(request).actor })
       await store.appendAudit({ ...actorOf(request), cluster: null, action: 'token.create', resource: `tokens/${token.id}`, change: { after: token } })
       return reply.code(201).send({ ...token, secret })
     })

@@ -9,7 +9,7 @@ import { FreeText, Name } from '../../spec/names.js'
 import { parseSpecText } from '../../spec/load.js'
 import { diffSpecs } from '../../spec/diff.js'
 import { renderCluster } from '../../slurm/render.js'
-import { requireAdmin } from '../../auth/policy.js'
+import { isAdmin, requireAdmin } from '../../auth/policy.js'
 import type { Store } from '../../store/types.js'
 import type { RevisionService } from '../../revisions/service.js'
 import { actorOf, principalOf } from '../auth.js'
@@ -38,8 +38,12 @@ export function clusterRoutes(deps: { store: Store; revisions: RevisionService }
   const { store, revisions } = deps
   return async (app) => {
     app.get('/clusters', {
-      schema: { summary: 'List the clusters this service manages', querystring: PageQuery, response: { 200: PageOf(ClusterRecord), ...errorResponses } },
-    }, async (request) => store.listClusters({ limit: request.query.limit ?? 50, cursor: request.query.cursor }))
+      schema: { summary: 'List the clusters this service manages that the token may see (all for admins, its own for others)', querystring: PageQuery, response: { 200: PageOf(ClusterRecord), ...errorResponses } },
+    }, async (request) => {
+      const p = principalOf(request)
+      const only = isAdmin(p) ? undefined : p.cluster === null ? [] : [p.cluster]
+      return store.listClusters({ limit: request.query.limit ?? 50, cursor: request.query.cursor }, only)
+    })
 
     app.post('/clusters', {
       schema: {
@@ -84,7 +88,7 @@ export function clusterRoutes(deps: { store: Store; revisions: RevisionService }
       requireAdmin(principalOf(request), 'replace the spec')
       const value = typeof request.body === 'string' ? parseSpecText(request.body, 'request body') : request.body
       const { revision, warnings } = await revisions.put(request.params.cluster, value, actorOf(request), {
-        message: request.query.message ?? 'replace the spec', expectedLatest: parseIfMatch(request.headers['if-match']),
+        principal: principalOf(request), message: request.query.message ?? 'replace the spec', expectedLatest: parseIfMatch(request.headers['if-match']),
       })
       reply.header('etag', `"${revision.number}"`)
       return { revision: revision.number, warnings }
@@ -119,7 +123,7 @@ export function clusterRoutes(deps: { store: Store; revisions: RevisionService }
       const old = await store.getRevision(request.params.cluster, request.params.n)
       const latest = await revisions.latest(request.params.cluster)
       const { revision, warnings } = await revisions.put(request.params.cluster, old.spec, actorOf(request), {
-        message: `roll back to revision ${old.number}`, expectedLatest: latest.number, action: 'spec.rollback',
+        principal: principalOf(request), message: `roll back to revision ${old.number}`, expectedLatest: latest.number, action: 'spec.rollback',
       })
       return { revision: revision.number, warnings }
     })

@@ -10,21 +10,20 @@ import { Name } from '../../spec/names.js'
 import type { ClusterSpec, User as UserType } from '../../spec/schema.js'
 import {
   editDepartments, editNodeGroups, editPartitions, editQos, editSupervisors, editUsers,
-  findDepartment, findNodeGroup, findPartition, findQos, findSupervisor, findUser, listPartitions,
+  findDepartment, findNodeGroup, findPartition, findQos, findSupervisor, findUser, itemNotFound, listPartitions, supervisorKind,
   type PartitionResource,
 } from '../../spec/edit.js'
 import { supervisorAccount } from '../../spec/model.js'
 import {
-  ForbiddenError, canManageDepartment, canSeeUser, checkDepartmentChange, checkSupervisorChange, checkUserChange, requireAdmin, requireDepartment,
-  type Principal,
+  ForbiddenError, canEditUser, canManageDepartment, canSeeUser, isAdmin, requireAdmin, type Principal,
 } from '../../auth/policy.js'
 import type { RevisionService } from '../../revisions/service.js'
-import type { Store } from '../../store/types.js'
 import { ClusterParams, NamedParams, UserParams } from '../schemas.js'
-import { registerCollection } from './collection.js'
+import { registerCollection, type PrepareContext } from './collection.js'
 
 const adminOnly = (what: string) => ({
   authorizeRead: (p: Principal) => requireAdmin(p, `read ${what}`),
+  visible: () => true,
   authorizeWrite: (p: Principal) => requireAdmin(p, `change ${what}`),
 })
 
@@ -52,25 +51,42 @@ export function presentUser(user: UserType, spec: ClusterSpec, p: Principal) {
   }
 }
 
+/**
+ * A user body on the spec it goes into: without a uid it keeps the one it had; a new
+ * user of a department admin without a gid gets the gid of the token's department when
+ * exactly one of its departments has one.
+ */
+function prepareUser(user: UserType, { principal, spec, before }: PrepareContext<UserType>): UserType {
+  let next = user
+  if (next.uid === undefined && before) next = { ...next, uid: before.uid }
+  if (next.gid === undefined && !before && !isAdmin(principal)) {
+    const gids = spec.departments.filter((d) => d.gid !== undefined && canManageDepartment(principal, d.name)).map((d) => d.gid as number)
+    if (gids.length === 1) next = { ...next, gid: gids[0] }
+  }
+  return next
+}
+
 const UserCreate = Type.Composite([Type.Omit(User, ['uid']), Type.Object({ uid: Type.Optional(User.properties.uid) })], { additionalProperties: false })
 const PartitionBody = Type.Union([
   Type.Composite([Partition, Type.Object({ department: Name })], { additionalProperties: false }),
   SharedPartition,
 ])
 
-export function resourceRoutes(deps: { store: Store; revisions: RevisionService; uidBase: number }): FastifyPluginAsync {
-  const { store, revisions } = deps
+export function resourceRoutes(deps: { revisions: RevisionService }): FastifyPluginAsync {
+  const { revisions } = deps
   return async (app) => {
+    // What a department admin may change in a department, a supervisor or a user is
+    // checked on the whole change by the revision service (auth/spec-change.ts).
     registerCollection(app, revisions, {
       kind: 'department', path: '/clusters/:cluster/departments', listParams: ClusterParams, itemParams: NamedParams, body: Department,
       list: (spec) => spec.departments,
       find: (spec, name) => findDepartment(spec, name),
       edit: (spec, op) => editDepartments(spec, op),
-      authorizeRead: (p, _spec, _params, item) => { noResearchers(p); if (item) requireDepartment(p, item.name) },
+      authorizeRead: (p) => noResearchers(p),
       visible: (p, _spec, d) => canManageDepartment(p, d.name),
       authorizeWrite: (p, _spec, _params, before, after) => {
         if (!after) requireAdmin(p, 'delete departments')
-        else checkDepartmentChange(p, before, after)
+        else if (!before) requireAdmin(p, 'create departments')
       },
       resource: (params, name) => `clusters/${params.cluster}/departments/${name}`,
     })
@@ -78,12 +94,19 @@ export function resourceRoutes(deps: { store: Store; revisions: RevisionService;
     const SupervisorParams = Type.Object({ cluster: Name, department: Name }, { additionalProperties: false })
     const SupervisorItemParams = Type.Object({ cluster: Name, department: Name, name: Name }, { additionalProperties: false })
     registerCollection(app, revisions, {
-      kind: 'supervisor', path: '/clusters/:cluster/departments/:department/supervisors', listParams: SupervisorParams, itemParams: SupervisorItemParams, body: Supervisor,
+      kind: 'supervisor', itemKind: (params) => supervisorKind(params.department as string),
+      path: '/clusters/:cluster/departments/:department/supervisors', listParams: SupervisorParams, itemParams: SupervisorItemParams, body: Supervisor,
       list: (spec, params) => findDepartment(spec, params.department as string).supervisors ?? [],
       find: (spec, name, params) => findSupervisor(spec, params.department as string, name),
       edit: (spec, op, params) => editSupervisors(spec, params.department as string, op),
-      authorizeRead: (p, _spec, params) => { noResearchers(p); requireDepartment(p, params.department as string) },
-      authorizeWrite: (p, spec, params, before, after) => checkSupervisorChange(p, spec, params.department as string, before, after),
+      // Another department's supervisors: as if the department did not exist.
+      authorizeRead: (p, spec, params) => {
+        noResearchers(p)
+        const department = findDepartment(spec, params.department as string)
+        if (!canManageDepartment(p, department.name)) throw itemNotFound('department', department.name)
+      },
+      visible: () => true,
+      authorizeWrite: () => undefined,
       resource: (params, name) => `clusters/${params.cluster}/departments/${params.department}/supervisors/${name}`,
     })
 
@@ -92,15 +115,16 @@ export function resourceRoutes(deps: { store: Store; revisions: RevisionService;
       list: (spec) => spec.users,
       find: (spec, name) => findUser(spec, name),
       edit: (spec, op) => editUsers(spec, op),
-      // The list is filtered by `visible`: a researcher's list holds only themselves.
-      authorizeRead: (p, spec, _params, item) => {
-        if (item && !canSeeUser(p, spec, item.name)) throw new ForbiddenError(`user "${item.name}" is outside this token's scope`)
-      },
+      // Every role lists users: a researcher's list holds only themselves.
+      authorizeRead: () => undefined,
       visible: (p, spec, u) => canSeeUser(p, spec, u.name),
-      authorizeWrite: (p, spec, _params, before, after) => checkUserChange(p, spec, before, after),
-      // A user without a uid keeps theirs, or gets one from the allocator (never reused).
-      // An explicit uid is recorded by the revision service once the spec is valid.
-      prepare: async (user, _params, before) => (user.uid !== undefined ? user : { ...user, uid: before?.uid ?? await store.allocateUid(user.name, deps.uidBase) }),
+      authorizeWrite: (p, spec, _params, before) => {
+        if (p.role === 'researcher') throw new ForbiddenError('researchers cannot change users')
+        if (before && !canEditUser(p, spec, before.name)) throw new ForbiddenError(`user "${before.name}" also belongs to a department outside this token's scope`)
+      },
+      prepare: prepareUser,
+      // A user without a uid keeps theirs, or gets one once the whole change is accepted.
+      allocateUids: (user) => [user.name],
       present: presentUser,
       resource: (params, name) => `clusters/${params.cluster}/users/${name}`,
     })
@@ -122,10 +146,7 @@ export function resourceRoutes(deps: { store: Store; revisions: RevisionService;
     registerCollection<PartitionResource>(app, revisions, {
       kind: 'partition', path: '/clusters/:cluster/partitions', listParams: ClusterParams, itemParams: NamedParams, body: PartitionBody,
       list: (spec) => listPartitions(spec), find: (spec, name) => findPartition(spec, name), edit: (spec, op) => editPartitions(spec, op),
-      authorizeRead: (p, spec, _params, item) => {
-        noResearchers(p)
-        if (item && !partitionVisible(p, spec, item)) throw new ForbiddenError(`partition "${item.name}" is outside this token's scope`)
-      },
+      authorizeRead: (p) => noResearchers(p),
       visible: (p, spec, item) => partitionVisible(p, spec, item),
       authorizeWrite: (p) => requireAdmin(p, 'change partitions'),
       resource: (params, name) => `clusters/${params.cluster}/partitions/${name}`,
