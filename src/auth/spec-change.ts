@@ -5,7 +5,8 @@
  * change anything; department admins only their departments' supervisors, description
  * and QoS choices, and their users, within the identity the cluster gives them.
  */
-import type { ClusterSpec, Department, Supervisor, User } from '../spec/schema.js'
+import { isDeepStrictEqual } from 'node:util'
+import type { ClusterSpec, Department, Supervisor } from '../spec/schema.js'
 import { defaultHome, supervisorAccount } from '../spec/model.js'
 import { SpecInvalidError } from '../spec/problems.js'
 import { unknownUser } from '../spec/validate.js'
@@ -17,7 +18,8 @@ const ADMIN_ONLY_SECTIONS = ['apiVersion', 'cluster', 'nodeGroups', 'qos', 'shar
 /** Fields of a department that only a cluster admin may change. */
 const ADMIN_ONLY_DEPARTMENT_FIELDS = ['name', 'fairshare', 'partitions', 'allowedQos', 'organization', 'gid'] as const
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
+/** Equal values, whatever the order of object keys (PostgreSQL's JSONB does not keep it). */
+const same = (a: unknown, b: unknown): boolean => isDeepStrictEqual(a, b)
 
 function byName<T extends { name: string }>(items: readonly T[] | undefined): Map<string, T> {
   return new Map((items ?? []).map((item) => [item.name, item]))

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { createStore } from '../../src/store/index.js'
 import type { Store } from '../../src/store/types.js'
 import { freshPostgresDatabase } from '../support/postgres.js'
-import { campusSpec, seeded, type Seeded } from './helpers.js'
+import { campusSpec, seeded, specFor, type Seeded } from './helpers.js'
 
 function suite(t: Test, makeStore: () => Promise<Store>): void {
   let s: Seeded
@@ -105,15 +105,25 @@ function suite(t: Test, makeStore: () => Promise<Store>): void {
     t.same(json<{ details: Array<{ path: string }> }>(res).details.map((d) => d.path), ['body/maxwall'])
   })
 
-  t.test('the nlp department admin is refused everything of cv, cluster settings and QoS definitions', async (t) => {
-    const forbidden: Array<[string, string, unknown?]> = [
+  t.test('the nlp department admin finds nothing of cv, and is refused cluster settings and QoS definitions', async (t) => {
+    // What the token may not see is answered as missing (404); what it may see but not change is 403.
+    const hidden: Array<[string, string, unknown?]> = [
       ['GET', '/v1/clusters/campus/departments/cv'],
       ['PUT', '/v1/clusters/campus/departments/cv', campusSpec().departments[1]],
       ['DELETE', '/v1/clusters/campus/departments/cv'],
       ['GET', '/v1/clusters/campus/departments/cv/supervisors'],
       ['POST', '/v1/clusters/campus/departments/cv/supervisors', { name: 'x', users: [] }],
+      ['GET', '/v1/clusters/campus/departments/cv/supervisors/chen'],
       ['GET', '/v1/clusters/campus/users/dave'],
       ['PUT', '/v1/clusters/campus/users/dave', { name: 'dave', uid: 200004 }],
+      ['DELETE', '/v1/clusters/campus/users/dave'],
+      ['GET', '/v1/clusters/campus/partitions/cv'],
+    ]
+    for (const [method, url, payload] of hidden) {
+      const res = await s.as('nlp', { method: method as 'GET', url, ...(payload !== undefined ? { payload: payload as object } : {}) })
+      t.equal(res.statusCode, 404, `${method} ${url}`)
+    }
+    const forbidden: Array<[string, string, unknown?]> = [
       ['GET', '/v1/clusters/campus/spec'],
       ['PUT', '/v1/clusters/campus/spec', campusSpec()],
       ['GET', '/v1/clusters/campus/qos'],
@@ -121,7 +131,6 @@ function suite(t: Test, makeStore: () => Promise<Store>): void {
       ['PUT', '/v1/clusters/campus/qos/standard', { name: 'standard' }],
       ['GET', '/v1/clusters/campus/node-groups'],
       ['POST', '/v1/clusters/campus/partitions', { name: 'p2', department: 'nlp', nodeGroups: ['h100'] }],
-      ['GET', '/v1/clusters/campus/partitions/cv'],
       ['GET', '/v1/clusters/campus/revisions'],
       ['GET', '/v1/clusters/campus/render'],
       ['POST', '/v1/clusters', { name: 'other' }],
@@ -134,6 +143,37 @@ function suite(t: Test, makeStore: () => Promise<Store>): void {
       const res = await s.as('nlp', { method: method as 'GET', url, ...(payload !== undefined ? { payload: payload as object } : {}) })
       t.equal(res.statusCode, 403, `${method} ${url}`)
     }
+  })
+
+  t.test('a hidden item answers exactly as a missing one, on every kind of route', async (t) => {
+    // [who, method, url of a hidden item, url of a missing one, body]
+    const pairs: Array<[keyof Seeded['tokens'], string, string, string, ((name: string) => object)?]> = [
+      ['alice', 'DELETE', '/v1/clusters/campus/users/frank', '/v1/clusters/campus/users/nosuch'],
+      ['alice', 'GET', '/v1/clusters/campus/users/frank', '/v1/clusters/campus/users/nosuch'],
+      ['alice', 'PUT', '/v1/clusters/campus/users/frank', '/v1/clusters/campus/users/nosuch', (name) => ({ name, uid: 200006 })],
+      ['nlp', 'DELETE', '/v1/clusters/campus/users/dave', '/v1/clusters/campus/users/nosuch'],
+      ['nlp', 'PUT', '/v1/clusters/campus/departments/cv', '/v1/clusters/campus/departments/nosuch', (name) => ({ name, qos: ['standard'] })],
+      ['nlp', 'DELETE', '/v1/clusters/campus/departments/cv', '/v1/clusters/campus/departments/nosuch'],
+      ['nlp', 'GET', '/v1/clusters/campus/departments/cv/supervisors', '/v1/clusters/campus/departments/nosuch/supervisors'],
+      ['nlp', 'POST', '/v1/clusters/campus/departments/cv/supervisors', '/v1/clusters/campus/departments/nosuch/supervisors', () => ({ name: 'x', users: [] })],
+      ['nlp', 'DELETE', '/v1/clusters/campus/departments/cv/supervisors/chen', '/v1/clusters/campus/departments/nosuch/supervisors/chen'],
+      ['nlp', 'GET', '/v1/clusters/campus/partitions/cv', '/v1/clusters/campus/partitions/nosuch'],
+      ['nlp', 'GET', '/v1/clusters/lab', '/v1/clusters/nosuch'],
+      ['nlp', 'GET', '/v1/clusters/lab/departments/nlp', '/v1/clusters/nosuch/departments/nlp'],
+      ['labNlp', 'PUT', '/v1/clusters/campus/departments/nlp', '/v1/clusters/nosuch/departments/nlp', () => campusSpec().departments[0] as object],
+    ]
+    const last = (url: string) => url.split('/').at(url.endsWith('supervisors') ? -2 : -1) as string
+    for (const [who, method, hiddenUrl, missingUrl, body] of pairs) {
+      const send = (url: string) => s.as(who, { method: method as 'GET', url, ...(body ? { payload: body(last(url)) } : {}) })
+      const [hidden, missing] = [await send(hiddenUrl), await send(missingUrl)]
+      t.equal(hidden.statusCode, 404, `${who}: ${method} ${hiddenUrl}`)
+      // The bodies differ only by the names in the two paths.
+      const [a, b] = [hiddenUrl.split('/'), missingUrl.split('/')]
+      const names = a.flatMap((segment, i) => (segment === b[i] ? [] : [[segment, b[i] as string]]))
+      const words = (res: { body: string }, which: 0 | 1) => names.reduce((text, pair) => text.replace(new RegExp(`\\b${pair[which]}\\b`, 'g'), 'X'), res.body)
+      t.equal(words(hidden, 0), words(missing, 1), `${who}: ${method} ${hiddenUrl} reads as ${missingUrl}`)
+    }
+    t.equal((await s.as('alice', { method: 'DELETE', url: '/v1/clusters/campus/users/alice' })).statusCode, 403, 'what the token sees but may not change is 403')
   })
 
   t.test('the nlp department admin manages their own supervisors, users and description', async (t) => {
@@ -153,19 +193,98 @@ function suite(t: Test, makeStore: () => Promise<Store>): void {
     t.equal((await s.as('nlp', { method: 'DELETE', url: '/v1/clusters/campus/departments/nlp/supervisors/ito' })).statusCode, 200)
   })
 
-  t.test('a department admin cannot pull another department\'s user into a supervisor, nor pick an account name', async (t) => {
-    t.equal((await s.as('nlp', { method: 'POST', url: '/v1/clusters/campus/departments/nlp/supervisors', payload: { name: 'spy', users: ['dave'] } })).statusCode, 403)
-    t.equal((await s.as('nlp', { method: 'POST', url: '/v1/clusters/campus/departments/nlp/supervisors', payload: { name: 'x', account: 'root', users: [] } })).statusCode, 403)
-    t.equal((await s.as('nlp', { method: 'GET', url: '/v1/clusters/campus/users/dave' })).statusCode, 403, 'dave stays invisible')
+  t.test('a department admin cannot pull another department\'s user or account in, whichever route carries the supervisor', async (t) => {
+    const nlp = () => campusSpec().departments[0] as { supervisors: Array<{ name: string; account?: string; users: string[] }> }
+    const head = async () => json<{ latestRevision: number }>(await s.as('admin', { method: 'GET', url: '/v1/clusters/campus' })).latestRevision
+    const before = await head()
+    const unknownUser = (res: { json(): unknown }) => json<{ details: Array<{ path: string; message: string }> }>(res).details
+    // Foreign users: through the department, and through the supervisors.
+    const withUsers = nlp()
+    withUsers.supervisors[0]?.users.push('dave')
+    const viaDepartment = await s.as('nlp', { method: 'PUT', url: '/v1/clusters/campus/departments/nlp', payload: withUsers })
+    t.equal(viaDepartment.statusCode, 422, viaDepartment.body)
+    t.match(unknownUser(viaDepartment), [{ path: '/departments/0/supervisors/0/users/2', message: /unknown user "dave"/ }])
+    const viaSupervisor = await s.as('nlp', { method: 'PUT', url: '/v1/clusters/campus/departments/nlp/supervisors/smith', payload: withUsers.supervisors[0] as object })
+    t.equal(viaSupervisor.statusCode, 422)
+    t.same(unknownUser(viaSupervisor), unknownUser(viaDepartment), 'the same check, the same answer')
+    const created = await s.as('nlp', { method: 'POST', url: '/v1/clusters/campus/departments/nlp/supervisors', payload: { name: 'spy', users: ['dave'] } })
+    t.equal(created.statusCode, 422)
+    const missing = await s.as('nlp', { method: 'POST', url: '/v1/clusters/campus/departments/nlp/supervisors', payload: { name: 'spy', users: ['nosuch'] } })
+    t.same(unknownUser(missing), unknownUser(created).map((d) => ({ ...d, message: d.message.replace('dave', 'nosuch') })), 'a hidden user reads as a missing one')
+    // Foreign accounts: another department's supervisor account, one the spec does not manage, Slurm's root.
+    for (const account of ['cv-chen', 'legacy', 'root']) {
+      const department = nlp()
+      ;(department.supervisors[0] as { account?: string }).account = account
+      const whole = await s.as('nlp', { method: 'PUT', url: '/v1/clusters/campus/departments/nlp', payload: department })
+      t.equal(whole.statusCode, 403, `department PUT with account ${account}`)
+      t.match(json<{ details: Array<{ path: string }> }>(whole).details, [{ path: '/departments/0/supervisors/0/account' }])
+      const one = await s.as('nlp', { method: 'POST', url: '/v1/clusters/campus/departments/nlp/supervisors', payload: { name: 'x', account, users: [] } })
+      t.equal(one.statusCode, 403, `supervisor POST with account ${account}`)
+    }
+    t.equal(await head(), before, 'nothing was stored')
+    const spec = json<{ departments: Array<{ name: string; supervisors: Array<{ users: string[] }> }> }>(await s.as('admin', { method: 'GET', url: '/v1/clusters/campus/spec' }))
+    t.notOk(JSON.stringify(spec.departments.find((d) => d.name === 'nlp')).includes('dave'), 'dave is not under nlp')
+    t.equal((await s.as('nlp', { method: 'GET', url: '/v1/clusters/campus/users/dave' })).statusCode, 404, 'dave stays invisible')
+    t.equal((await s.as('admin', { method: 'PUT', url: '/v1/clusters/campus/departments/nlp', payload: withUsers })).statusCode, 200, 'a cluster admin may')
+    t.equal((await s.as('admin', { method: 'PUT', url: '/v1/clusters/campus/departments/nlp', payload: nlp() })).statusCode, 200)
   })
 
-  t.test('a refused user change reveals nothing about other users\' uids', async (t) => {
-    const res = await s.as('alice', { method: 'PUT', url: '/v1/clusters/campus/users/alice', payload: { name: 'alice', uid: 200004 } })
-    t.equal(res.statusCode, 403)
-    t.notMatch(res.body, /dave/)
-    const other = await s.as('nlp', { method: 'PUT', url: '/v1/clusters/campus/users/dave', payload: { name: 'dave', uid: 1234 } })
-    t.equal(other.statusCode, 403)
-    t.notMatch(other.body, /200004/)
+  t.test('a department admin gives new users the home and gid the cluster sets, nothing else, and a refused request allocates no uid', async (t) => {
+    const spec = campusSpec() as ReturnType<typeof campusSpec> & { cluster: Record<string, unknown> }
+    spec.cluster.homeRoot = '/fsx'
+    Object.assign(spec.departments[0] as object, { gid: 5001 })
+    Object.assign(spec.departments[1] as object, { gid: 5002 })
+    Object.assign(spec.departments[2] as object, { gid: 5003 })
+    const original = json(await s.as('admin', { method: 'GET', url: '/v1/clusters/campus/spec' }))
+    t.equal((await s.as('admin', { method: 'PUT', url: '/v1/clusters/campus/spec', payload: spec })).statusCode, 200)
+    const uids = async () => (await s.store.listUidAllocations({ limit: 500 })).items.map((a) => a.user)
+    const allocated = await uids()
+    const refused: Array<[object, number, string]> = [
+      [{ home: '/etc/sudoers.d/x' }, 403, '/home'],
+      [{ home: '/home/yan' }, 403, '/home'],
+      [{ gid: 5002 }, 403, '/gid'],
+      [{ gid: 1000 }, 403, '/gid'],
+      [{ uid: 300000 }, 403, '/uid'],
+      [{ defaultAccount: 'cv-chen' }, 422, '/defaultAccount'],
+    ]
+    for (const [fields, status, field] of refused) {
+      const res = await s.as('nlp', { method: 'POST', url: '/v1/clusters/campus/users', payload: { name: 'yan', ...fields } })
+      t.equal(res.statusCode, status, JSON.stringify(fields))
+      const errors = json<{ details: Array<{ path: string; severity?: string }> }>(res).details.filter((d) => d.severity !== 'warning')
+      t.match(errors.map((d) => d.path), [new RegExp(`^/users/\\d+${field}$`)], `names ${field}`)
+    }
+    t.same(await uids(), allocated, 'no refused request bound a name to a uid')
+    t.equal((await s.as('nlp', { method: 'POST', url: '/v1/clusters/campus/users', payload: { name: 'yan', home: '/fsx/yan' } })).statusCode, 201)
+    const yan = json<{ uid: number; gid: number; home?: string }>(await s.as('nlp', { method: 'GET', url: '/v1/clusters/campus/users/yan' }))
+    t.equal(yan.gid, 5001, 'the gid of the department')
+    t.ok(yan.uid >= 100_000, 'an allocated uid')
+    t.same((await uids()).filter((u) => !allocated.includes(u)), ['yan'], 'one allocation more: yan\'s')
+    t.equal((await s.as('cvdl', { method: 'POST', url: '/v1/clusters/campus/users', payload: { name: 'yun' } })).statusCode, 201, 'two departments with gids: no gid is guessed')
+    t.equal(json<{ gid?: number }>(await s.as('cvdl', { method: 'GET', url: '/v1/clusters/campus/users/yun' })).gid, undefined)
+    t.equal((await s.as('cvdl', { method: 'PUT', url: '/v1/clusters/campus/users/yun', payload: { name: 'yun', gid: 5002 } })).statusCode, 200, 'a gid of one of the token\'s departments')
+    const nlp = json<Record<string, unknown>>(await s.as('nlp', { method: 'GET', url: '/v1/clusters/campus/departments/nlp' }))
+    t.equal((await s.as('nlp', { method: 'PUT', url: '/v1/clusters/campus/departments/nlp', payload: { ...nlp, gid: 5009 } })).statusCode, 403, 'the department gid is the admin\'s')
+    for (const name of ['yan', 'yun']) t.equal((await s.as('admin', { method: 'DELETE', url: `/v1/clusters/campus/users/${name}` })).statusCode, 200)
+    t.equal((await s.as('admin', { method: 'PUT', url: '/v1/clusters/campus/spec', payload: original })).statusCode, 200)
+  })
+
+  t.test('a cluster stores only its own spec', async (t) => {
+    const res = await s.as('admin', { method: 'PUT', url: '/v1/clusters/campus/spec', payload: specFor('lab') })
+    t.equal(res.statusCode, 422)
+    t.same(json<{ details: Array<{ path: string }> }>(res).details.map((d) => d.path), ['/cluster/name'])
+  })
+
+  t.test('a token works only on the cluster it is bound to; lists show only what it may see', async (t) => {
+    const names = async (who: keyof Seeded['tokens']) => json<{ items: Array<{ name: string }> }>(await s.as(who, { method: 'GET', url: '/v1/clusters' })).items.map((c) => c.name)
+    t.same(await names('admin'), ['campus', 'lab'])
+    t.same(await names('nlp'), ['campus'])
+    t.same(await names('alice'), ['campus'])
+    t.same(await names('labNlp'), ['lab'])
+    t.equal((await s.as('labNlp', { method: 'GET', url: '/v1/clusters/lab/departments/nlp' })).statusCode, 200)
+    for (const [method, url] of [['GET', '/v1/clusters/campus'], ['GET', '/v1/clusters/campus/departments/nlp'], ['GET', '/v1/clusters/campus/users'], ['DELETE', '/v1/clusters/campus/departments/nlp/supervisors/smith'], ['GET', '/v1/clusters/campus/qos']]) {
+      t.equal((await s.as('labNlp', { method: method as 'GET', url })).statusCode, 404, `lab's nlp admin: ${method} ${url}`)
+    }
+    t.equal((await s.as('alice', { method: 'GET', url: '/v1/clusters/lab/users/alice' })).statusCode, 404, 'a researcher of campus on lab')
   })
 
   t.test('a department admin chooses QoS only among those the cluster admin allowed', async (t) => {
@@ -198,7 +317,7 @@ function suite(t: Test, makeStore: () => Promise<Store>): void {
   t.test('a token for two departments sees both and nothing else', async (t) => {
     const res = json<{ items: Array<{ name: string }> }>(await s.as('cvdl', { method: 'GET', url: '/v1/clusters/campus/departments' }))
     t.same(res.items.map((d) => d.name), ['cv', 'dl'])
-    t.equal((await s.as('cvdl', { method: 'GET', url: '/v1/clusters/campus/departments/nlp' })).statusCode, 403)
+    t.equal((await s.as('cvdl', { method: 'GET', url: '/v1/clusters/campus/departments/nlp' })).statusCode, 404)
   })
 
   t.test('a researcher reads only their own user, associations and limits', async (t) => {
@@ -208,7 +327,7 @@ function suite(t: Test, makeStore: () => Promise<Store>): void {
     t.same(body.associations.map((a) => a.account), ['nlp-smith'])
     t.equal(body.defaultAccount, 'nlp-smith')
     t.ok(body.limits.some((q) => q.name === 'standard'))
-    t.equal((await s.as('alice', { method: 'GET', url: '/v1/clusters/campus/users/bob' })).statusCode, 403)
+    t.equal((await s.as('alice', { method: 'GET', url: '/v1/clusters/campus/users/bob' })).statusCode, 404)
     const list = json<{ items: Array<{ name: string }> }>(await s.as('alice', { method: 'GET', url: '/v1/clusters/campus/users' }))
     t.same(list.items.map((u) => u.name), ['alice'])
     for (const url of ['/v1/clusters/campus/departments', '/v1/clusters/campus/partitions', '/v1/clusters/campus/qos', '/v1/clusters/campus/spec']) {
@@ -232,11 +351,18 @@ function suite(t: Test, makeStore: () => Promise<Store>): void {
   t.test('an admin creates and revokes tokens; a revoked token is 401', async (t) => {
     const bad = await s.as('admin', { method: 'POST', url: '/v1/tokens', payload: { role: 'department-admin' } })
     t.equal(bad.statusCode, 400)
-    const res = await s.as('admin', { method: 'POST', url: '/v1/tokens', payload: { role: 'department-admin', departments: ['cv'], description: 'cv admin' } })
+    for (const payload of [{ role: 'department-admin', departments: ['cv'] }, { role: 'admin', cluster: 'campus' }, { role: 'researcher', user: 'dave', cluster: 'nowhere' }]) {
+      const refused = await s.as('admin', { method: 'POST', url: '/v1/tokens', payload })
+      t.equal(refused.statusCode, 400, JSON.stringify(payload))
+      t.match(json<{ message: string }>(refused).message, /cluster/)
+    }
+    const res = await s.as('admin', { method: 'POST', url: '/v1/tokens', payload: { role: 'department-admin', departments: ['cv'], cluster: 'campus', description: 'cv admin' } })
     t.equal(res.statusCode, 201)
-    const { id, secret } = json<{ id: string; secret: string }>(res)
+    const { id, secret, cluster } = json<{ id: string; secret: string; cluster: string }>(res)
+    t.equal(cluster, 'campus')
     const auth = { authorization: `Bearer ${secret}` }
     t.equal((await s.app.inject({ method: 'GET', url: '/v1/clusters/campus/departments/cv', headers: auth })).statusCode, 200)
+    t.equal((await s.app.inject({ method: 'GET', url: '/v1/clusters/lab/departments/cv', headers: auth })).statusCode, 404, 'not on another cluster')
     const listed = await s.as('admin', { method: 'GET', url: '/v1/tokens?limit=500' })
     t.notMatch(listed.body, secret, 'secrets are never listed')
     t.equal((await s.as('admin', { method: 'DELETE', url: `/v1/tokens/${id}` })).statusCode, 204)
