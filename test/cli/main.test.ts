@@ -8,13 +8,19 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync, readFileSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createStore } from '../../src/store/index.js'
+import { hashTokenSecret } from '../../src/auth/tokens.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const campus = join(root, 'examples', 'campus.yaml')
 
 function steward(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return stewardWith({}, ...args)
+}
+
+function stewardWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin', 'steward.js'), ...args], { cwd: root }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(root, 'bin', 'steward.js'), ...args], { cwd: root, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr })
     })
   })
@@ -72,4 +78,22 @@ t.test('an unknown command or flag is a usage error with exit 2', async (t) => {
   t.equal((await steward('frobnicate')).code, 2)
   t.equal((await steward('validate', campus, '--bogus')).code, 2)
   t.equal((await steward('render', campus)).code, 2)
+})
+
+t.test('token create binds department-admin and researcher tokens to an existing cluster; admin tokens are global', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'steward-cli-'))
+  const env = { STEWARD_DATA_DIR: dir }
+  delete process.env.DATABASE_URL // this file's process only: the children use the SQLite store in `dir`
+  t.equal((await stewardWith(env, 'token', 'create', '--role', 'researcher', '--user', 'ana')).code, 2, 'no --cluster')
+  t.equal((await stewardWith(env, 'token', 'create', '--role', 'admin', '--cluster', 'campus')).code, 2, 'admin tokens take no --cluster')
+  const missing = await stewardWith(env, 'token', 'create', '--role', 'researcher', '--user', 'ana', '--cluster', 'campus')
+  t.equal(missing.code, 1)
+  t.match(missing.stderr, /no cluster "campus"/)
+  const store = await createStore({ dataDir: dir })
+  t.teardown(() => store.close())
+  await store.createCluster('campus', '')
+  const made = await stewardWith(env, 'token', 'create', '--role', 'department-admin', '--department', 'nlp', '--cluster', 'campus')
+  t.equal(made.code, 0, made.stderr)
+  t.match(made.stderr, /on cluster campus/)
+  t.match(await store.findTokenBySecretHash(hashTokenSecret(made.stdout.trim())), { role: 'department-admin', departments: ['nlp'], cluster: 'campus' })
 })
