@@ -19,7 +19,7 @@ import { acceptSpec, parseSpecText } from './spec/load.js'
 import { hashTokenSecret, newTokenSecret } from './auth/tokens.js'
 import { sandboxUp } from './sandbox/index.js'
 import { createRevisionService } from './revisions/service.js'
-import { seedCluster } from './revisions/seed.js'
+import { reserveMissingUids, seedCluster } from './revisions/seed.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
 
@@ -95,6 +95,9 @@ async function start(): Promise<void> {
   late.app = server
   for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
   if ((await store.listClusters({ limit: 1 })).items.length === 0) await seed(store, engine, controllers, server.log)
+  for (const clash of await reserveMissingUids(store)) {
+    server.log.warn(clash, `uid ${clash.uid} of user ${clash.user} in cluster ${clash.cluster} is not reserved for them (${clash.reason}): give one of them another uid`)
+  }
 
   const close = async (signal: string): Promise<void> => {
     server.log.info({ signal }, 'shutting down')

@@ -12,7 +12,7 @@ import type { Store } from '../../src/store/types.js'
 import type { ClusterSpec } from '../../src/spec/schema.js'
 import { SYSTEM_PRINCIPAL, type Principal } from '../../src/auth/policy.js'
 import { createRevisionService } from '../../src/revisions/service.js'
-import { seedCluster } from '../../src/revisions/seed.js'
+import { reserveMissingUids, seedCluster } from '../../src/revisions/seed.js'
 
 const campus = () => parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
 const by = { actor: 'test', source: 'test' }
@@ -56,4 +56,16 @@ t.test('a cluster stores only a spec with its own name', async (t) => {
   await store.createCluster('lab', '')
   await t.rejects(revisions.put('lab', campus(), by, { principal: SYSTEM_PRINCIPAL, message: 'm' }), { name: 'SpecInvalidError', kind: 'semantic', problems: [{ path: '/cluster/name' }] })
   t.equal((await store.getCluster('lab')).latestRevision, 0)
+})
+
+t.test('a store seeded before seeding reserved uids gets them reserved at start-up', async (t) => {
+  const store = await fresh(t)
+  await store.createCluster('campus', '')
+  // What the old start-up did: the revision straight into the store, no uid recorded.
+  await store.appendRevision('campus', { spec: campus(), author: 'system', message: 'seeded' })
+  await store.reserveUid('intruder', 200_006)
+  t.same(await reserveMissingUids(store), [{ cluster: 'campus', user: 'frank', uid: 200_006, reason: 'uid 200006 belongs to intruder' }])
+  t.same((await store.listUidAllocations({ limit: 50 })).items.map((a) => a.user), ['alice', 'bob', 'carol', 'dave', 'erin', 'intruder'])
+  t.same(await reserveMissingUids(store), [{ cluster: 'campus', user: 'frank', uid: 200_006, reason: 'uid 200006 belongs to intruder' }], 'run again: nothing new')
+  t.equal(await store.allocateUid('newcomer', 200_001), 200_007)
 })
