@@ -74,7 +74,7 @@ export function adminRoutes(deps: { store: Store }): FastifyPluginAsyncTypebox {
       if (cluster !== undefined) await requireCluster(store, cluster)
       const secret = newTokenSecret()
       const token = await store.createToken({ secretHash: hashTokenSecret(secret), role, departments, user: user ?? null, cluster: cluster ?? null, description, createdBy: actorOf(request).actor })
-      await store.appendAudit({ ...actorOf(request), cluster: null, action: 'token.create', resource: `tokens/${token.id}`, change: { after: token } })
+      await store.appendAudit({ ...actorOf(request), cluster: token.cluster, action: 'token.create', resource: `tokens/${token.id}`, change: { after: token } })
       return reply.code(201).send({ ...token, secret })
     })
 
