@@ -9,6 +9,8 @@ import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { parse } from 'yaml'
 import { buildApp } from '../src/api/app.js'
+import { createRevisionService } from '../src/revisions/service.js'
+import { seedCluster } from '../src/revisions/seed.js'
 import { createStore } from '../src/store/index.js'
 import { hashTokenSecret, newTokenSecret } from '../src/auth/tokens.js'
 import type { ClusterSpec } from '../src/spec/schema.js'
@@ -29,8 +31,7 @@ export async function benchApi(report: Report): Promise<void> {
     const secret = newTokenSecret()
     await store.createToken({ secretHash: hashTokenSecret(secret), role: 'admin', departments: [], user: null, description: 'bench', createdBy: 'bench' })
     const spec = parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
-    await store.createCluster('campus', 'bench')
-    await store.appendRevision('campus', { spec, author: 'bench', message: 'bench' })
+    await seedCluster(store, createRevisionService(store), spec, { description: 'bench', source: 'bench', message: 'bench' })
     const address = await app.listen({ port: 0, host: '127.0.0.1' })
     const auth = { authorization: `Bearer ${secret}` }
     const baseline = await load(`${address}/healthz`, {})
