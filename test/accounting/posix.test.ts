@@ -1,6 +1,8 @@
 import t from 'tap'
 import { parseGetent, planPosix, posixState, readPosixState } from '../../src/accounting/posix.js'
 import type { PosixUser } from '../../src/accounting/model.js'
+import { desiredPosixUsers } from '../../src/accounting/desired.js'
+import type { ClusterSpec } from '../../src/spec/schema.js'
 import type { ExecResult, Executor } from '../../src/adapters/executor.js'
 
 // Lines as getent prints them on Debian 12 (a key matching by name and by uid prints twice).
@@ -73,4 +75,18 @@ t.test('live POSIX state is looked up by the spec\'s names and ids only, and exi
   const state = await readPosixState(executor, [user('alice', 200001), user('carol', 200003)])
   t.same(calls, [['getent', 'passwd', 'alice', '200001', 'carol', '200003'], ['getent', 'group', 'alice', '200001', 'carol', '200003']])
   t.equal(state.usersById.get(200002)?.name, 'zed')
+})
+
+t.test('a user without home lives under the cluster\'s home root; a department gid is a group named after the department', async (t) => {
+  const spec = {
+    cluster: { name: 'campus', homeRoot: '/fsx' },
+    departments: [{ name: 'nlp', gid: 5001, qos: ['standard'] }],
+    users: [{ name: 'ana', uid: 200001, gid: 5001 }, { name: 'ben', uid: 200002, home: '/data/ben' }],
+  } as unknown as ClusterSpec
+  t.same(desiredPosixUsers(spec), [
+    { name: 'ana', uid: 200001, gid: 5001, groupName: 'nlp', ownGroup: false, home: '/fsx/ana' },
+    { name: 'ben', uid: 200002, gid: 200002, groupName: 'ben', ownGroup: true, home: '/data/ben' },
+  ])
+  const plain = { ...spec, cluster: { name: 'campus' } } as unknown as ClusterSpec
+  t.equal(desiredPosixUsers(plain)[0]?.home, '/home/ana', 'without homeRoot: /home')
 })

@@ -163,3 +163,28 @@ t.test('system users, Slurm\'s root account and dot segments in homes are refuse
   spec.departments[0]!.supervisors![0]!.account = 'root'
   t.same(errorsOf(spec).map((e) => e.path).sort(), ['/departments/0/supervisors/0/account', '/users/0/home', '/users/6/name'])
 })
+
+t.test('a department gid is checked like any gid, and is neither a user\'s private group nor another department\'s', async (t) => {
+  const spec = campus()
+  spec.departments[0]!.gid = 5001
+  spec.departments[1]!.gid = 5001
+  spec.departments[2]!.gid = 200_001
+  t.same(errorsOf(spec).map((e) => e.path), ['/departments/1/gid', '/departments/2/gid'])
+  for (const gid of [65_534, 62_000, 999]) {
+    const bad = campus()
+    bad.departments[0]!.gid = gid
+    t.same(errorsOf(bad).map((e) => e.path), ['/departments/0/gid'], `gid ${gid}`)
+  }
+  const good = campus()
+  good.departments[0]!.gid = 5001
+  good.users[0]!.gid = 5001
+  t.same(errorsOf(good), [], 'a user may have the department\'s gid')
+})
+
+t.test('the home root is a plain absolute directory', async (t) => {
+  for (const [root, ok] of [['/fsx', true], ['/shared/home', true], ['/', false], ['fsx', false], ['/fsx/', false], ['/fsx/../etc', false], ['/a b', false]] as const) {
+    const spec = campus()
+    spec.cluster.homeRoot = root
+    t.equal(errorsOf(spec).some((e) => e.path === '/cluster/homeRoot'), !ok, `${root}: ${ok ? 'valid' : 'refused'}`)
+  }
+})
