@@ -12,8 +12,9 @@
  * died on another host) or at once when the holder is provably dead on this host: its
  * process is gone, or it had this very pid but another boot id (a random id drawn at
  * every process start), as when a container is restarted in place and the service gets
- * the same pid again. A pid reused by an unrelated process only delays the takeover
- * until the lease ends.
+ * the same pid again; or it is this process and the hold was released (a release whose
+ * DELETE failed leaves a row no one holds). A pid reused by an unrelated process only
+ * delays the takeover until the lease ends.
  */
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
@@ -32,6 +33,9 @@ const DEFAULT_LEASE_MS = 2 * 60 * 1000
 /** This process's boot id: random at every start, so a restarted process never passes for its previous life. */
 export const BOOT_ID = randomBytes(8).toString('hex')
 
+/** Tokens this process holds now: a row of this process with another token is one whose release failed. */
+const heldHere = new Set<string>()
+
 function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -49,7 +53,7 @@ function stale(row: Row, at: number): boolean {
   if (ms(row.expires_at) <= at) return true
   if (String(row.hostname) !== hostname()) return false
   const pid = Number(row.pid)
-  if (pid === process.pid) return String(row.boot_id) !== BOOT_ID
+  if (pid === process.pid) return String(row.boot_id) !== BOOT_ID || !heldHere.has(String(row.token))
   return processGone(pid)
 }
 
@@ -67,7 +71,7 @@ export async function tryApplyLockRow(db: Pick<Db, 'transaction' | 'query' | 'se
     // Two replicas inserting the first row at once must not both win.
     await db.serialize(sql, `apply-lock:${cluster}`)
     const at = await dbNow(sql, db)
-    const { rows } = await sql.query('SELECT pid, hostname, boot_id, expires_at FROM apply_locks WHERE cluster = ?', [cluster])
+    const { rows } = await sql.query('SELECT token, pid, hostname, boot_id, expires_at FROM apply_locks WHERE cluster = ?', [cluster])
     if (rows[0] && !stale(rows[0], at)) return false
     await sql.query(
       `INSERT INTO apply_locks (cluster, holder, token, pid, hostname, boot_id, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -78,6 +82,7 @@ export async function tryApplyLockRow(db: Pick<Db, 'transaction' | 'query' | 'se
     return true
   })
   if (!taken) return null
+  heldHere.add(token)
 
   let lost: ApplyLockLostError | undefined
   const lose = (why: string): ApplyLockLostError => {
@@ -118,6 +123,8 @@ export async function tryApplyLockRow(db: Pick<Db, 'transaction' | 'query' | 'se
       if (released) return
       released = true
       clearInterval(timer)
+      // Even if the DELETE below fails, this process no longer holds it: the row is stale now.
+      heldHere.delete(token)
       await db.query('DELETE FROM apply_locks WHERE cluster = ? AND token = ?', [cluster, token])
     },
   }
