@@ -161,7 +161,7 @@ export function storeSuite(t: Test, harness: StoreHarness): void {
     await t.rejects(second.check(), { name: 'ApplyLockLostError' }, 'a released hold is not held')
   })
 
-  t.test('the lock of a crashed life of this process (same host and pid, another boot id) is taken over at once', async (t) => {
+  t.test('the lock of a crashed life of this process (same host and pid, another boot id) or of a failed release is taken over at once', async (t) => {
     const { store, exec } = await setup(t, harness)
     const soon = new Date(Date.now() + 3_600_000).toISOString()
     const row = (cluster: string, bootId: string) =>
@@ -171,8 +171,11 @@ export function storeSuite(t: Test, harness: StoreHarness): void {
     const taken = await store.tryApplyLock('restarted', 'new')
     if (!taken) throw new Error('the container restarted in place: the old holder is dead although its pid is alive, yet the lock was refused')
     await t.resolves(taken.check())
-    t.equal(await store.tryApplyLock('mine', 'new'), null, 'a lock of this very process stays held')
+    const orphan = await store.tryApplyLock('mine', 'new')
+    t.ok(orphan, 'a row of this very process with a token it does not hold (its release failed) is no one\'s')
+    t.equal(await store.tryApplyLock('mine', 'newer'), null, 'a lock this process holds stays held')
     await taken.release()
+    await orphan?.release()
   })
 
   recordsSuite(t, harness)
