@@ -17,7 +17,9 @@ import { JOURNAL, installFiles, readJournal } from '../../src/apply/install.js'
 import { systemdProfile, type ControllerProfile } from '../../src/apply/profile.js'
 import { controllerFiles } from '../../src/apply/engine.js'
 import { parseSlurmConf } from '../../src/slurm/conf-parse.js'
-import { createSqliteStore } from '../../src/store/index.js'
+import pg from 'pg'
+import { createPostgresStore, createSqliteStore, type Store } from '../../src/store/index.js'
+import { freshPostgresDatabase } from '../support/postgres.js'
 import type { ClusterSpec } from '../../src/spec/schema.js'
 
 const campus = parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
@@ -68,8 +70,6 @@ async function fixture(t: Test, options: { busyTimeoutMs?: number } = {}) {
   })
   return { root, dir, path, store }
 }
-
-
 
 const restarts = (calls: string[][]) => calls.filter((c) => c[0] === 'fake-restart').length
 
@@ -149,31 +149,76 @@ t.test('the lock of a crashed life of this process (same host and pid) does not 
   t.equal((await engine.wait(apply.id)).status, 'succeeded')
 })
 
-t.test('an apply that loses its lock mid-apply stops before its next controller-changing step', async (t) => {
-  const { dir, path, store } = await fixture(t)
-  const thief = createSqliteStore(path)
-  t.teardown(() => thief.close())
+/** A second replica on the apply's database, and a way to make the first holder's lease run out. */
+interface Rival {
+  thief: Store
+  /** What happens to a hung holder: its lease ends (and, on PostgreSQL, its sessions are cut). */
+  expire(): Promise<void>
+}
+
+async function loseLockMidApply(t: Test, dir: string, store: Store, rival: Rival): Promise<void> {
   let stolen = false
   let afterTheft = 0
   const { profile, calls } = fakeController(dir, async (argv) => {
-    if (stolen && (argv[0] === 'sacctmgr' && argv[1] === '-i')) afterTheft++
-    if (!stolen && argv[0] === 'sacctmgr' && argv[1] === '-i') {
+    const change = argv[0] === 'sacctmgr' && argv[1] === '-i'
+    if (stolen && change) afterTheft++
+    if (!stolen && change) {
       stolen = true
-      // The lease runs out (a hung holder) and another replica takes the lock.
-      const db = new Database(path)
-      db.exec("UPDATE apply_locks SET expires_at = '2000-01-01T00:00:00.000Z'")
-      db.close()
-      if (!(await thief.tryApplyLock('campus', 'thief'))) throw new Error('the expired lock was not taken over')
+      await rival.expire()
+      if (!(await rival.thief.tryApplyLock('campus', 'thief'))) throw new Error('the expired lock was not taken over')
     }
   })
   const before = readFileSync(join(dir, 'slurm.conf'), 'utf8')
   const engine = createApplyEngine({ store, log: quiet, profileFor: async () => profile })
   const done = await engine.wait((await engine.start('campus', undefined, 'test')).id)
+  t.ok(stolen, 'the lock was taken over during the accounting changes')
   t.equal(done.status, 'failed')
   t.match(done.error, /no longer held[\s\S]*stopped before the next change/)
   t.equal(afterTheft, 0, 'no sacctmgr change ran after the lock was lost')
   t.equal(readFileSync(join(dir, 'slurm.conf'), 'utf8'), before, 'no file was installed')
   t.notOk(existsSync(join(dir, JOURNAL)))
   t.equal(restarts(calls) + calls.filter((c) => c[0] === 'fake-reconfigure').length, 0, 'Slurm was not touched')
-  t.equal(await thief.tryApplyLock('campus', 'other'), null, 'the new holder keeps its lock')
+  t.equal(await rival.thief.tryApplyLock('campus', 'other'), null, 'the new holder keeps its lock')
+}
+
+t.test('an apply that loses its lock mid-apply stops before its next controller-changing step (SQLite)', async (t) => {
+  const { dir, path, store } = await fixture(t)
+  const thief = createSqliteStore(path)
+  t.teardown(() => thief.close())
+  await loseLockMidApply(t, dir, store, {
+    thief,
+    async expire() {
+      const db = new Database(path)
+      db.exec("UPDATE apply_locks SET expires_at = '2000-01-01T00:00:00.000Z'")
+      db.close()
+    },
+  })
+})
+
+t.test('an apply that loses its lock mid-apply stops before its next controller-changing step (PostgreSQL)', async (t) => {
+  const { dir } = await fixture(t)
+  const database = await freshPostgresDatabase()
+  const store = createPostgresStore(database.url)
+  const thief = createPostgresStore(database.url)
+  t.teardown(async () => {
+    await Promise.all([store.close(), thief.close()])
+    await database.dispose()
+  })
+  await store.migrate()
+  await store.createCluster('campus', '')
+  await store.appendRevision('campus', { spec: campus, author: 't', message: 'm' })
+  await loseLockMidApply(t, dir, store, {
+    thief,
+    async expire() {
+      const client = new pg.Client({ connectionString: database.url })
+      await client.connect()
+      try {
+        // Cut every other session (an idle timeout, a failover), then let the lease end.
+        await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')
+        await client.query("UPDATE apply_locks SET expires_at = now() - interval '1 second'")
+      } finally {
+        await client.end()
+      }
+    },
+  })
 })
