@@ -46,3 +46,4 @@ for _ in $(seq 1 50); do
 done
 echo "STEWARD_SSH_URL=ssh://root@127.0.0.1:$port"
 echo "STEWARD_SSH_KEY=$state/client_ed25519"
+echo "STEWARD_SSH_HOST_KEY=$(ssh-keygen -lf "$state/host_ed25519.pub" | awk '{print $2}')"

@@ -16,18 +16,19 @@ export const QOS_FIELDS = [
   'Preempt', 'PreemptMode', 'UsageFactor', 'Flags', 'Description',
 ] as const
 export const ACCOUNT_FIELDS = ['Account', 'Organization', 'Description'] as const
-export const ASSOC_FIELDS = ['Account', 'User', 'ParentName', 'Partition', 'Fairshare', 'QOS', 'DefaultQOS'] as const
+export const ASSOC_FIELDS = ['Cluster', 'Account', 'User', 'ParentName', 'Partition', 'Fairshare', 'QOS', 'DefaultQOS'] as const
 export const USER_FIELDS = ['User', 'DefaultAccount'] as const
 
-/** The argv of each read. */
-export function readCommands(cluster: string): Record<'cluster' | 'qos' | 'accounts' | 'assocs' | 'users', string[]> {
+/** The argv of each read (the same for every cluster: associations are read for all of them). */
+export function readCommands(): Record<'cluster' | 'qos' | 'accounts' | 'assocs' | 'users', string[]> {
   const show = (what: string, fields: readonly string[], ...where: string[]): string[] =>
     ['sacctmgr', '-n', '-P', 'show', what, ...where, `format=${fields.join(',')}`]
   return {
     cluster: show('cluster', ['Cluster']),
     qos: show('qos', QOS_FIELDS),
     accounts: show('account', ACCOUNT_FIELDS),
-    assocs: show('assoc', ASSOC_FIELDS, 'where', `cluster=${cluster}`),
+    // Every cluster's: QoS are global, and a prune must see which ones other clusters use.
+    assocs: show('assoc', ASSOC_FIELDS),
     users: show('user', USER_FIELDS),
   }
 }
@@ -65,10 +66,16 @@ export function parseLiveAccounting(cluster: string, out: LiveOutputs): Accounti
   const records = new Map(parseParsable(out.accounts, ACCOUNT_FIELDS).map((r) => [r.Account, r]))
   for (const [name, r] of records) state.accountRecords.set(name, { description: r.Description.toLowerCase(), organization: r.Organization.toLowerCase() })
   for (const row of parseParsable(out.assocs, ASSOC_FIELDS)) {
-    // Partition-level associations are not part of the model; the user-level one is.
-    if (row.Partition !== '') continue
     const qos = parseList(row.QOS)
     const defaultQos = row.DefaultQOS || undefined
+    if (row.Cluster !== cluster) {
+      for (const name of [...qos, ...(defaultQos ? [defaultQos] : [])]) {
+        state.qosUsedElsewhere.set(name, (state.qosUsedElsewhere.get(name) ?? new Set()).add(row.Cluster))
+      }
+      continue
+    }
+    // Partition-level associations are not part of the model; the user-level one is.
+    if (row.Partition !== '') continue
     if (row.User === '') {
       const record = records.get(row.Account)
       state.accounts.set(row.Account, {
@@ -91,8 +98,8 @@ export function parseLiveAccounting(cluster: string, out: LiveOutputs): Accounti
 }
 
 /** Runs the reads on a controller. A failing read is `LiveStateError` with sacctmgr's message. */
-export async function readLiveOutputs(executor: Executor, cluster: string): Promise<LiveOutputs> {
-  const commands = readCommands(cluster)
+export async function readLiveOutputs(executor: Executor): Promise<LiveOutputs> {
+  const commands = readCommands()
   const out = {} as LiveOutputs
   for (const [key, argv] of Object.entries(commands) as Array<[keyof LiveOutputs, string[]]>) {
     const result = await executor.run(argv, { timeoutMs: 300_000 })
@@ -106,5 +113,5 @@ export async function readLiveOutputs(executor: Executor, cluster: string): Prom
 
 /** Reads and parses a cluster's accounting. */
 export async function readLiveAccounting(executor: Executor, cluster: string): Promise<AccountingState> {
-  return parseLiveAccounting(cluster, await readLiveOutputs(executor, cluster))
+  return parseLiveAccounting(cluster, await readLiveOutputs(executor))
 }

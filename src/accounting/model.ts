@@ -75,6 +75,12 @@ export interface AccountingState {
   /** User associations by `associationKey(user, account)`. */
   associations: Map<string, AssociationState>
   users: Map<string, UserState>
+  /**
+   * QoS that associations of other clusters in the same slurmdbd name (in their QOS list
+   * or as DefaultQOS), with those clusters: QoS are global in slurmdbd, so a prune of
+   * this cluster must keep them.
+   */
+  qosUsedElsewhere: Map<string, Set<string>>
 }
 
 /** The key of a user association. NUL cannot appear in a name. */
@@ -92,6 +98,7 @@ export function emptyAccountingState(cluster: string): AccountingState {
     accountRecords: new Map(),
     associations: new Map(),
     users: new Map(),
+    qosUsedElsewhere: new Map(),
   }
 }
 

@@ -83,9 +83,10 @@ export function planFromStates(desired: DesiredState, live: LiveState, options: 
     const accounts = planAccountRemovals(want, have, protectedAccounts, protectedUsers)
     ops.push(...accounts.operations)
     for (const name of accounts.kept) warnings.push({ subject: `account ${name}`, message: 'is not in the spec but holds a protected user\'s association; kept' })
-    const qos = planQosRemovals(want.qos, have.qos, protectedQos, defaultsThatStay(want, have, scope, new Set(accounts.operations.flatMap((o) => o.targets))))
+    const stillDefault = defaultsThatStay(want, have, scope, new Set(accounts.operations.flatMap((o) => o.targets)))
+    const qos = planQosRemovals(want.qos, have.qos, protectedQos, stillDefault, have.qosUsedElsewhere)
     ops.push(...qos.operations)
-    for (const name of qos.blocked) warnings.push({ subject: `QoS ${name}`, message: 'is not in the spec but is the DefaultQOS of an association that stays; kept' })
+    for (const kept of qos.kept) warnings.push({ subject: `QoS ${kept.name}`, message: kept.why })
   }
   // Each planner emits its own phase in order; a stable sort guards the global order.
   const rank = new Map(PHASES.map((p, i) => [p, i]))

@@ -106,17 +106,35 @@ export function planQos(desired: ReadonlyMap<string, QosState>, live: ReadonlyMa
   return ops
 }
 
+/** A QoS a prune keeps although the spec does not name it, and why. */
+export interface KeptQos {
+  name: string
+  why: string
+}
+
 /**
- * Removals of QoS the spec does not name (prune only; protected QoS are kept). sacctmgr
- * refuses to delete a QoS that is some association's DefaultQOS (and discards the whole
- * command), so those still defaults of associations that stay are `blocked`, not removed.
+ * Removals of QoS the spec does not name (prune only; protected QoS are kept). QoS are
+ * global in slurmdbd: one that an association of another cluster names (in its QOS list
+ * or as DefaultQOS) is kept. sacctmgr refuses to delete a QoS that is some association's
+ * DefaultQOS (and discards the whole command), so those still defaults of this cluster's
+ * associations that stay are kept too.
  */
-export function planQosRemovals(desired: ReadonlyMap<string, QosState>, live: ReadonlyMap<string, QosState>, protectedQos: ReadonlySet<string>, stillDefault: ReadonlySet<string>): { operations: Operation[]; blocked: string[] } {
+export function planQosRemovals(desired: ReadonlyMap<string, QosState>, live: ReadonlyMap<string, QosState>, protectedQos: ReadonlySet<string>, stillDefault: ReadonlySet<string>, usedElsewhere: ReadonlyMap<string, ReadonlySet<string>>): { operations: Operation[]; kept: KeptQos[] } {
   const candidates = [...live.keys()].filter((name) => !desired.has(name) && !protectedQos.has(name)).sort()
-  const gone = candidates.filter((q) => !stillDefault.has(q))
-  const blocked = candidates.filter((q) => stillDefault.has(q))
-  if (gone.length === 0) return { operations: [], blocked }
-  return { blocked, operations: [{
+  const kept: KeptQos[] = []
+  const gone: string[] = []
+  for (const q of candidates) {
+    const clusters = usedElsewhere.get(q)
+    if (clusters && clusters.size > 0) {
+      kept.push({ name: q, why: `is not in the spec but associations of cluster${clusters.size > 1 ? 's' : ''} ${[...clusters].sort().join(', ')} use it (QoS are shared by every cluster of this slurmdbd); kept` })
+    } else if (stillDefault.has(q)) {
+      kept.push({ name: q, why: 'is not in the spec but is the DefaultQOS of an association that stays; kept' })
+    } else {
+      gone.push(q)
+    }
+  }
+  if (gone.length === 0) return { operations: [], kept }
+  return { kept, operations: [{
     phase: 'removals', action: 'delete', kind: 'qos', targets: gone,
     argv: sacctmgr('delete', 'qos', 'where', `name=${gone.join(',')}`),
     summary: `remove QoS ${gone.join(', ')} (not in the spec, --prune)`,

@@ -1,10 +1,14 @@
 /**
- * The Executor over SSH (node-ssh) for a remote Slurm controller. Commands are argv
- * arrays quoted by `quoteArgv`, the only quoting function; files are written through a
- * temporary name and renamed into place, like the local executor.
+ * The Executor over SSH (node-ssh) for a remote Slurm controller. The controller's host
+ * key must match a pinned SHA256 fingerprint (as `ssh-keygen -lf` prints it), or the
+ * connection is refused. Commands are argv arrays quoted by `quoteArgv`, the only
+ * quoting function, and run with `LC_ALL=C`; nothing depends on the text of a remote
+ * error message. Files are written through a temporary name, synced (`dd conv=fsync`,
+ * then `sync` of the file and its directory) and renamed into place, so a power loss
+ * leaves the old file or the new one, never an empty or truncated one.
  */
 import { readFile } from 'node:fs/promises'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { basename, dirname, posix } from 'node:path'
 import { NodeSSH } from 'node-ssh'
 import { ExecError, type ExecOptions, type ExecResult, type Executor } from './executor.js'
@@ -15,6 +19,8 @@ export interface SshTarget {
   port: number
   username: string
   privateKeyPath: string
+  /** The pinned fingerprint of the controller's host key, `SHA256:` and 43 base64 characters. */
+  hostKey: string
   /** Environment for every command (e.g. SLURM_CONF), passed with `env`, never a shell. */
   env?: Record<string, string>
   /** Seconds to wait for the connection. */
@@ -34,22 +40,64 @@ export function parseSshUrl(url: string): { username: string; host: string; port
   return { username: match[1] as string, host: (match[2] as string).replace(/^\[|\]$/g, ''), port }
 }
 
+/** What a host key fingerprint looks like: `ssh-keygen -lf` output's second field. */
+export const HOST_KEY_PATTERN = '^SHA256:[A-Za-z0-9+/]{43}$'
+
+/** Thrown when the controller's host key is not the pinned one. */
+export class HostKeyMismatchError extends ExecError {
+  override name = 'HostKeyMismatchError'
+}
+
+/** The SHA256 fingerprint of a host key blob, as OpenSSH prints it. */
+export function hostKeyFingerprint(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`
+}
+
+/** Checks a pinned fingerprint's form; throws `ExecError` saying what is expected. */
+export function checkHostKey(hostKey: string): string {
+  if (!new RegExp(HOST_KEY_PATTERN).test(hostKey)) {
+    throw new ExecError(`"${hostKey}" is not a host key fingerprint: give SHA256:... as \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` prints it on the controller`)
+  }
+  return hostKey
+}
+
+/** The remote commands that write `path` through `temp`: synced data, mode, rename, synced rename. */
+export function remoteWriteSteps(temp: string, path: string, mode: number): string[][] {
+  return [
+    ['dd', `of=${temp}`, 'status=none', 'conv=fsync'],
+    ['chmod', mode.toString(8), temp],
+    ['mv', '-f', '--', temp, path],
+    // The new file's inode (its mode) and the directory entry of the rename reach the disk.
+    ['sync', '--', path, dirname(path)],
+  ]
+}
+
 export function createSshExecutor(target: SshTarget): SshExecutor {
   const ssh = new NodeSSH()
   let connecting: Promise<NodeSSH> | undefined
-  const envPrefix = Object.entries(target.env ?? {}).map(([k, v]) => `${k}=${v}`)
+  const hostKey = checkHostKey(target.hostKey)
+  // The C locale on the controller: stable output and messages whatever its default.
+  const envPrefix = ['LC_ALL=C', ...Object.entries(target.env ?? {}).map(([k, v]) => `${k}=${v}`)]
   const label = `ssh://${target.username}@${target.host}:${target.port}`
 
   async function connection(): Promise<NodeSSH> {
     if (ssh.isConnected()) return ssh
     connecting ??= (async () => {
+      let offered: string | undefined
       try {
         return await ssh.connect({
           host: target.host, port: target.port, username: target.username,
           privateKey: await readFile(target.privateKeyPath, 'utf8'),
           readyTimeout: (target.readyTimeoutSeconds ?? 20) * 1000,
+          hostVerifier: (key: Buffer) => {
+            offered = hostKeyFingerprint(key)
+            return offered === hostKey
+          },
         })
       } catch (err) {
+        if (offered !== undefined && offered !== hostKey) {
+          throw new HostKeyMismatchError(`refusing ${label}: its host key is ${offered}, not the pinned ${hostKey}; if the controller's key really changed, pin the new one (ssh-keygen -lf on the controller)`, { cause: err })
+        }
         throw new ExecError(`cannot connect to ${label}: ${(err as Error).message}`, { cause: err })
       } finally {
         connecting = undefined
@@ -66,7 +114,7 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
       // The remote side enforces the limit too (coreutils timeout, then SIGKILL), so a hung
       // command does not outlive its caller and hold an SSH channel.
       const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)))
-      const remote = ['timeout', '--kill-after=10', seconds, ...(envPrefix.length > 0 ? ['env', ...envPrefix] : []), ...argv]
+      const remote = ['timeout', '--kill-after=10', seconds, 'env', ...envPrefix, ...argv]
       const command = quoteArgv(remote)
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<never>((_, reject) => {
@@ -82,15 +130,15 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
     },
     async readFile(path) {
       const res = await executor.run(['cat', '--', path])
-      if (res.code !== 0) {
-        if (/No such file/.test(res.stderr)) return undefined
-        throw new ExecError(`cannot read ${path} on ${label}: ${res.stderr.trim()}`)
-      }
-      return res.stdout
+      if (res.code === 0) return res.stdout
+      // Told by exit status, not by the text of cat's message: test exits 1 when it is absent.
+      const exists = await executor.run(['test', '-e', path])
+      if (exists.code === 1) return undefined
+      throw new ExecError(`cannot read ${path} on ${label}: cat exited ${res.code}: ${res.stderr.trim()}`)
     },
     async writeFileAtomic(path, content, mode = 0o644) {
       const temp = posix.join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
-      const steps: string[][] = [['dd', `of=${temp}`, 'status=none'], ['chmod', mode.toString(8), temp], ['mv', '-f', '--', temp, path]]
+      const steps = remoteWriteSteps(temp, path, mode)
       for (const [i, argv] of steps.entries()) {
         const res = await executor.run(argv, i === 0 ? { input: content } : {})
         if (res.code !== 0) {

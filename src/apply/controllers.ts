@@ -4,7 +4,11 @@
  * default of the one cluster the sandbox runs) or to an SSH controller:
  *
  *   {"campus": {"url": "ssh://root@head-1:22", "identity": "/etc/steward/id_ed25519",
- *               "configDir": "/etc/slurm", "sandbox": false}}
+ *               "hostKey": "SHA256:...", "configDir": "/etc/slurm", "sandbox": false}}
+ *
+ * `hostKey` is required: the fingerprint of the controller's SSH host key as
+ * `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it there; a controller that
+ * presents another key is refused.
  *
  * With `"sandbox": true` an SSH controller is the sandbox reached over SSH (the
  * end-to-end tests do this). The JSON is checked once at start-up.
@@ -16,7 +20,7 @@ import { projectRoot } from '../project-root.js'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { createLocalExecutor, type Executor } from '../adapters/executor.js'
-import { createSshExecutor, parseSshUrl } from '../adapters/ssh-executor.js'
+import { createSshExecutor, HOST_KEY_PATTERN, parseSshUrl } from '../adapters/ssh-executor.js'
 import { Name } from '../spec/names.js'
 import {
   DEFAULT_NODES_PER_GROUP, DEFAULT_PORTS, emulatedNodes, resolveStateDir, sandboxPaths,
@@ -28,6 +32,7 @@ const Argv = Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minIte
 const SshController = Type.Object({
   url: Type.String({ pattern: '^ssh://' }),
   identity: Type.String({ minLength: 1 }),
+  hostKey: Type.String({ pattern: HOST_KEY_PATTERN, description: 'SHA256 fingerprint of the host key, as ssh-keygen -lf prints it' }),
   configDir: Type.Optional(Type.String({ pattern: '^/[A-Za-z0-9._/-]*$' })),
   sandbox: Type.Optional(Type.Boolean()),
   restart: Type.Optional(Argv),
@@ -50,6 +55,14 @@ export function parseControllers(text: string | undefined): ControllersConfig {
     value = JSON.parse(text)
   } catch (err) {
     throw new ControllersConfigError(`STEWARD_CONTROLLERS is not JSON: ${(err as Error).message}`)
+  }
+  // Each SSH entry on its own schema: a union's error would only say "Expected union value".
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [name, entry] of Object.entries(value)) {
+      if (entry === 'sandbox' || entry === null || typeof entry !== 'object') continue
+      const bad = [...Value.Errors(SshController, entry)][0]
+      if (bad) throw new ControllersConfigError(`STEWARD_CONTROLLERS/${name}${bad.path}: ${bad.message}`)
+    }
   }
   const first = [...Value.Errors(ControllersConfig, value)][0]
   if (first) throw new ControllersConfigError(`STEWARD_CONTROLLERS${first.path}: ${first.message}`)
@@ -107,7 +120,7 @@ export function profileFromConfig(config: ControllersConfig, cluster: string): C
   const sandboxConf = entry.sandbox ? sandboxPaths(resolveStateDir(process.env)).slurmConf : undefined
   const configDir = entry.configDir ?? '/etc/slurm'
   const executor = createSshExecutor({
-    host, port, username, privateKeyPath: entry.identity,
+    host, port, username, privateKeyPath: entry.identity, hostKey: entry.hostKey,
     env: sandboxConf ? { SLURM_CONF: sandboxConf } : { SLURM_CONF: `${configDir}/slurm.conf` },
   })
   const base = entry.sandbox ? sandboxProfile(cluster, executor) : systemdProfile(cluster, executor, configDir)

@@ -2,8 +2,13 @@
  * The apply engine: makes a cluster's controller run a stored revision, one apply at a
  * time per cluster. Order (DESIGN.md): POSIX users, QoS and accounts, then files; then a
  * reconfigure or a controlled restart; then verification. A failure after the files were
- * installed restores the previous files and brings Slurm back on them. Every step is
- * logged in the store as it happens, so a crash leaves a readable record.
+ * installed restores the previous files and brings Slurm back on them; once the install
+ * is committed on the controller it is final and is never rolled back: if recording it
+ * in the store fails, the engine retries, and recovery completes it from the journal.
+ * Before each step that changes the controller the engine checks that it still holds the
+ * cluster's apply lock (its fencing token) and stops if not. Every step is logged in the
+ * store as it happens, so a crash leaves a readable record. Recovery runs whenever the
+ * lock is taken: at start-up and before each apply.
  */
 import { randomBytes } from 'node:crypto'
 import type { ClusterSpec } from '../spec/schema.js'
@@ -13,10 +18,10 @@ import { planOnCluster } from '../accounting/cluster.js'
 import { applyPlan } from '../accounting/apply.js'
 import { shortArgv } from '../accounting/format.js'
 import type { Plan } from '../accounting/operations.js'
-import type { ApplyRecord, ApplyStepRecord, Store } from '../store/types.js'
-import { StoreConflictError } from '../store/types.js'
+import type { ApplyLock, ApplyRecord, ApplyStepRecord, Store } from '../store/types.js'
+import { ApplyLockLostError, StoreConflictError } from '../store/types.js'
 import { CONTROLLER_FILES, type ControllerProfile } from './profile.js'
-import { commitInstall, installFiles, readCurrent, readJournal, restoreFromJournal } from './install.js'
+import { commitInstall, forgetJournal, InstallError, installFiles, readCurrent, readJournal, restoreFromJournal } from './install.js'
 import { verifyController, waitForController } from './verify.js'
 
 export interface EngineLogger {
@@ -29,7 +34,15 @@ export interface ApplyEngineDeps {
   /** The controller of a cluster. */
   profileFor(cluster: string): Promise<ControllerProfile>
   log: EngineLogger
+  /**
+   * How the engine retries recording an apply whose files are committed (the store may
+   * refuse for a while, e.g. SQLITE_BUSY while the CLI holds the write lock): delays in
+   * ms between attempts. Default: about two minutes in all.
+   */
+  bookkeepingRetryMs?: readonly number[]
 }
+
+const BOOKKEEPING_RETRY_MS = [250, 500, 1000, 2000, 4000, 8000, 15_000, 30_000, 30_000, 30_000]
 
 /** The files of a spec that go onto the controller, rendered for that site. */
 export function controllerFiles(profile: ControllerProfile, spec: ClusterSpec, revision: number): RenderedFile[] {
@@ -57,7 +70,11 @@ export interface ApplyEngine {
   plan(cluster: string, revision?: number): Promise<{ revision: number; files: Array<{ name: string } & ReturnType<typeof fileDiff>>; accounting: Plan }>
   /** Whether the controller still runs the last applied revision. */
   drift(cluster: string): Promise<{ appliedRevision: number | null; drifted: boolean; files: Array<{ name: string } & ReturnType<typeof fileDiff>>; accounting: Plan | null }>
-  /** At start-up: marks applies a crash interrupted and puts their clusters back on the old files. */
+  /**
+   * Finishes applies a crash left unfinished (also run whenever the apply lock is taken):
+   * an apply committed on the controller is recorded as succeeded; one cut off before its
+   * commit is marked interrupted and its cluster put back on the old files.
+   */
   recover(): Promise<ApplyRecord[]>
   /** Resolves when no apply of this process runs (for a graceful shutdown). */
   idle(): Promise<void>
@@ -83,9 +100,47 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
     return store.getRevision(cluster, revision ?? record.latestRevision)
   }
 
-  async function run(apply: ApplyRecord, spec: ClusterSpec, profile: ControllerProfile, release: () => Promise<void>): Promise<ApplyRecord> {
+  type Step = <T>(name: string, detail: string, fn: () => Promise<{ result: T; output: string }>) => Promise<T>
+
+  /** Runs `fn` until it resolves, waiting `delays` between attempts; throws the last error. */
+  async function retried(what: string, applyId: string, fn: () => Promise<void>): Promise<void> {
+    const delays = deps.bookkeepingRetryMs ?? BOOKKEEPING_RETRY_MS
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn()
+      } catch (err) {
+        const delay = delays[attempt]
+        if (delay === undefined) throw err
+        log.error({ err, applyId, attempt: attempt + 1 }, `${what} failed; retrying in ${delay} ms`)
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+
+  /**
+   * Records an apply whose files are committed as succeeded, retrying while the store
+   * refuses, then drops its journal. If the store never answers, the committed journal
+   * stays on the controller and recovery completes the record later.
+   */
+  async function complete(apply: ApplyRecord, profile: ControllerProfile, lock: ApplyLock, note?: string): Promise<void> {
+    await retried('recording a committed apply', apply.id, async () => {
+      await store.setAppliedRevision(apply.cluster, apply.revision)
+      if (note) await store.putApplyStep(apply.id, { seq: (await store.getApply(apply.id)).steps.length + 1, name: 'recover', status: 'ok', detail: 'when the apply lock was taken', output: note, startedAt: now(), finishedAt: now() })
+      await store.updateApply(apply.id, { status: 'succeeded', error: null, finishedAt: now() })
+    })
+    try {
+      await lock.check()
+      await forgetJournal(profile.executor, profile.configDir, apply.id)
+    } catch (err) {
+      // Harmless: a committed journal of a recorded apply is dropped by the next install.
+      log.error({ err, cluster: apply.cluster, applyId: apply.id }, 'could not remove the journal of a committed apply')
+    }
+    log.info({ cluster: apply.cluster, revision: apply.revision, applyId: apply.id }, 'apply succeeded')
+  }
+
+  async function run(apply: ApplyRecord, spec: ClusterSpec, profile: ControllerProfile, lock: ApplyLock): Promise<ApplyRecord> {
     let seq = 0
-    const step = async <T>(name: string, detail: string, fn: () => Promise<{ result: T; output: string }>): Promise<T> => {
+    const step: Step = async (name, detail, fn) => {
       const record: ApplyStepRecord = { seq: ++seq, name, status: 'running', detail, output: '', startedAt: now(), finishedAt: null }
       await store.putApplyStep(apply.id, record)
       try {
@@ -99,80 +154,114 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
     }
     const ex = profile.executor
     const dir = profile.configDir
-    let installed = false
+    // before: the controller's files are untouched; installed: the journal can restore the
+    // old set; committed: the new set is final, whatever fails afterwards.
+    const at: { phase: 'before' | 'installed' | 'committed' } = { phase: 'before' }
     try {
-      await store.updateApply(apply.id, { status: 'running' })
-      const plan = await step('plan accounting', 'read slurmdbd and POSIX users; plan', async () => {
-        const p = await planOnCluster(ex, spec, { protectedAccounts: profile.protectedAccounts, protectedUsers: profile.protectedUsers })
-        return { result: p, output: `${p.operations.length} operation(s)` }
-      })
-      for (const op of plan.operations) {
-        await step(`${op.phase}: ${op.summary}`, shortArgv(op.argv), async () => {
-          const res = await applyPlan(ex, { ...plan, operations: [op] })
-          const out = res.failed?.result ? `${res.failed.result.stdout}${res.failed.result.stderr}`.trim() : ''
-          if (!res.ok) throw new Error(`failed: ${out || res.failed?.error?.message || 'unknown error'}`)
-          return { result: undefined, output: '' }
+      try {
+        await store.updateApply(apply.id, { status: 'running' })
+        const plan = await step('plan accounting', 'read slurmdbd and POSIX users; plan', async () => {
+          const p = await planOnCluster(ex, spec, { protectedAccounts: profile.protectedAccounts, protectedUsers: profile.protectedUsers })
+          return { result: p, output: `${p.operations.length} operation(s)` }
         })
-      }
-      const files = controllerFiles(profile, spec, apply.revision)
-      const current = await readCurrent(ex, dir, files.map((f) => f.name))
-      // In include mode the daemon-level keys live in steward.conf; the site owns the nodes.
-      const conf = files.find((f) => f.name === 'slurm.conf') ?? files.find((f) => f.name === 'steward.conf')
-      const decision = conf ? reloadAction(current.get(conf.name), conf.content, spec.cluster.slurmVersion) : { action: 'restart' as const, reasons: ['no slurm.conf rendered'] }
-      await step('install files', `${files.map((f) => f.name).join(', ')} into ${dir}`, async () => {
-        // A journal left by an apply whose rollback failed holds the last good set: put it back first.
-        const leftover = await readJournal(ex, dir)
-        if (leftover) await restoreFromJournal(ex, dir)
-        installed = true
-        await installFiles(ex, dir, files, apply.id)
-        const note = leftover ? `restored the files kept aside by apply ${leftover.applyId} first; ` : ''
-        return { result: undefined, output: `${note}uploaded, previous files kept aside, renamed into place` }
-      })
-      await reload(profile, decision.action, decision.reasons, step)
-      await step('verify', 'scontrol ping; partitions, nodes and files as rendered', async () => {
-        await waitForController(ex)
-        const notes = await verifyController(ex, dir, files)
-        if (profile.healthCheck) {
-          const res = await ex.run(profile.healthCheck)
-          if (res.code !== 0) throw new Error(`health check ${shortArgv([...profile.healthCheck])} failed: ${(res.stdout + res.stderr).trim()}`)
-          notes.push('site health check passed')
-        }
-        return { result: undefined, output: notes.join('; ') }
-      })
-      await step('commit', 'remove the previous files kept aside', async () => {
-        await commitInstall(ex, dir)
-        return { result: undefined, output: '' }
-      })
-      await store.setAppliedRevision(apply.cluster, apply.revision)
-      await store.updateApply(apply.id, { status: 'succeeded', finishedAt: now() })
-      log.info({ cluster: apply.cluster, revision: apply.revision, applyId: apply.id }, 'apply succeeded')
-    } catch (err) {
-      log.error({ err, cluster: apply.cluster, applyId: apply.id }, 'apply failed')
-      let status: ApplyRecord['status'] = 'failed'
-      if (installed) {
-        try {
-          await step('roll back', 'restore the previous files and reload Slurm', async () => {
-            await restoreFromJournal(ex, dir)
-            const res = await ex.run([...profile.restart], { timeoutMs: 180_000 })
-            if (res.code !== 0) throw new Error(`restart exited ${res.code}: ${(res.stdout + res.stderr).trim()}`)
-            await waitForController(ex)
-            return { result: undefined, output: 'previous files restored; slurmctld restarted on them and answers' }
+        for (const op of plan.operations) {
+          await step(`${op.phase}: ${op.summary}`, shortArgv(op.argv), async () => {
+            await lock.check()
+            const res = await applyPlan(ex, { ...plan, operations: [op] })
+            const out = res.failed?.result ? `${res.failed.result.stdout}${res.failed.result.stderr}`.trim() : ''
+            if (!res.ok) throw new Error(`failed: ${out || res.failed?.error?.message || 'unknown error'}`)
+            return { result: undefined, output: '' }
           })
-          status = 'rolled-back'
-        } catch (rollbackErr) {
-          log.error({ err: rollbackErr, cluster: apply.cluster, applyId: apply.id }, 'rollback failed')
         }
+        const files = controllerFiles(profile, spec, apply.revision)
+        const current = await readCurrent(ex, dir, files.map((f) => f.name))
+        // In include mode the daemon-level keys live in steward.conf; the site owns the nodes.
+        const conf = files.find((f) => f.name === 'slurm.conf') ?? files.find((f) => f.name === 'steward.conf')
+        const decision = conf ? reloadAction(current.get(conf.name), conf.content, spec.cluster.slurmVersion) : { action: 'restart' as const, reasons: ['no slurm.conf rendered'] }
+        await step('install files', `${files.map((f) => f.name).join(', ')} into ${dir}`, async () => {
+          await lock.check()
+          // A journal left by an apply whose rollback failed holds the last good set: put it
+          // back first; a committed one (its apply recorded since) is only forgotten.
+          const leftover = await restoreFromJournal(ex, dir)
+          if (leftover.kind === 'committed') await forgetJournal(ex, dir, leftover.applyId)
+          at.phase = 'installed'
+          await installFiles(ex, dir, files, apply.id)
+          const note = leftover.kind === 'restored' ? `restored the files kept aside by apply ${leftover.applyId} first; ` : ''
+          return { result: undefined, output: `${note}uploaded, previous files kept aside, renamed into place` }
+        })
+        await reload(profile, decision.action, decision.reasons, step, lock)
+        await step('verify', 'scontrol ping; partitions, nodes and files as rendered', async () => {
+          await waitForController(ex)
+          const notes = await verifyController(ex, dir, files)
+          if (profile.healthCheck) {
+            const res = await ex.run(profile.healthCheck)
+            if (res.code !== 0) throw new Error(`health check ${shortArgv([...profile.healthCheck])} failed: ${(res.stdout + res.stderr).trim()}`)
+            notes.push('site health check passed')
+          }
+          return { result: undefined, output: notes.join('; ') }
+        })
+        await step('commit', 'mark the journal committed; remove the previous files kept aside', async () => {
+          await lock.check()
+          await commitInstall(ex, dir, apply.id)
+          at.phase = 'committed'
+          return { result: undefined, output: 'the new files are final' }
+        })
+      } catch (err) {
+        if (at.phase !== 'committed' && !(await fail(apply, profile, lock, step, at.phase, err))) return await store.getApply(apply.id)
+        // Committed: what failed was bookkeeping (or the commit's own record); the files stay.
+        log.error({ err, cluster: apply.cluster, applyId: apply.id }, 'apply committed; recording it failed, retrying')
       }
-      await store.updateApply(apply.id, { status, error: (err as Error).message, finishedAt: now() })
+      await complete(apply, profile, lock)
+    } catch (err) {
+      log.error({ err, cluster: apply.cluster, applyId: apply.id }, at.phase === 'committed'
+        ? 'apply committed on the controller but not recorded in the store; recovery will complete it'
+        : 'apply bookkeeping failed')
     } finally {
-      await release()
+      await lock.release().catch((err: unknown) => log.error({ err, cluster: apply.cluster }, 'releasing the apply lock failed'))
+      running.delete(apply.id)
     }
     return store.getApply(apply.id)
   }
 
-  async function reload(profile: ControllerProfile, action: 'reconfigure' | 'restart', reasons: string[], step: <T>(n: string, d: string, f: () => Promise<{ result: T; output: string }>) => Promise<T>): Promise<void> {
+  /**
+   * After a failure before the commit: rolls the controller back when files were
+   * installed, never without a journal and never once the lock is lost. Returns true when
+   * the journal showed the install committed after all (the commit's answer was lost):
+   * then the apply completes instead.
+   */
+  async function fail(apply: ApplyRecord, profile: ControllerProfile, lock: ApplyLock, step: Step, phase: 'before' | 'installed', err: unknown): Promise<boolean> {
+    log.error({ err, cluster: apply.cluster, applyId: apply.id }, 'apply failed')
+    let status: ApplyRecord['status'] = 'failed'
+    let error = (err as Error).message
+    if (err instanceof ApplyLockLostError) {
+      error = `${error}; stopped before the next change, the controller was left for the new holder of the lock`
+    } else if (phase === 'installed') {
+      try {
+        await lock.check()
+        const outcome = await step('roll back', 'restore the previous files and reload Slurm', async () => {
+          const restored = await restoreFromJournal(profile.executor, profile.configDir)
+          if (restored.kind === 'committed') return { result: restored.kind, output: 'the journal says the new files were committed: they are final, nothing is rolled back' }
+          if (restored.kind === 'none') throw new InstallError(`no install journal in ${profile.configDir}: nothing to restore, slurmctld left alone`)
+          const res = await profile.executor.run([...profile.restart], { timeoutMs: 180_000 })
+          if (res.code !== 0) throw new Error(`restart exited ${res.code}: ${(res.stdout + res.stderr).trim()}`)
+          await waitForController(profile.executor)
+          return { result: restored.kind, output: 'previous files restored; slurmctld restarted on them and answers' }
+        })
+        if (outcome === 'committed') return true
+        status = 'rolled-back'
+      } catch (rollbackErr) {
+        log.error({ err: rollbackErr, cluster: apply.cluster, applyId: apply.id }, 'rollback failed')
+        error = `${error}; rollback failed: ${(rollbackErr as Error).message}`
+      }
+    }
+    await store.updateApply(apply.id, { status, error, finishedAt: now() })
+    return false
+  }
+
+  async function reload(profile: ControllerProfile, action: 'reconfigure' | 'restart', reasons: string[], step: Step, lock: ApplyLock): Promise<void> {
     const argv = action === 'restart' ? profile.restart : profile.reconfigure
     await step(action === 'restart' ? 'restart slurmctld' : 'reconfigure', shortArgv([...argv]), async () => {
+      await lock.check()
       const res = await profile.executor.run(argv, { timeoutMs: 180_000 })
       if (res.code !== 0) throw new Error(`${shortArgv([...argv])} exited ${res.code}: ${(res.stdout + res.stderr).trim()}`)
       return { result: undefined, output: reasons.length > 0 ? `because ${reasons.join('; ')}` : 'only reconfigurable settings changed' }
@@ -188,18 +277,16 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
       let apply: ApplyRecord
       let profile: ControllerProfile
       try {
+        // An apply left unfinished under a lock whose holder died is finished first.
+        await recoverCluster(cluster, lock)
         apply = await store.createApply({ cluster, revision: rev.number, startedBy })
         profile = await deps.profileFor(cluster)
       } catch (err) {
         await lock.release()
         throw err
       }
-      const done = run(apply, rev.spec, profile, async () => {
-        await lock.release()
-        running.delete(apply.id)
-      })
-      // Nobody may be awaiting it: a failure of the bookkeeping itself is logged, never unhandled.
-      const guarded = done.catch(async (err: unknown) => {
+      // run() releases the lock and always resolves; the catch is a last guard.
+      const guarded = run(apply, rev.spec, profile, lock).catch(async (err: unknown) => {
         log.error({ err, cluster, applyId: apply.id }, 'apply bookkeeping failed')
         return apply
       })
@@ -221,13 +308,15 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
     },
     async recover() {
       const recovered: ApplyRecord[] = []
-      for (const apply of await store.listUnfinishedApplies()) {
-        if (running.has(apply.id)) continue
+      const clusters = new Set((await store.listUnfinishedApplies()).filter((a) => !running.has(a.id)).map((a) => a.cluster))
+      for (const cluster of clusters) {
         // Another replica may be running it: only the holder of the lock may recover.
-        const lock = await store.tryApplyLock(apply.cluster, `recover_${apply.id}`)
+        const lock = await store.tryApplyLock(cluster, `recover_${randomBytes(6).toString('hex')}`)
         if (!lock) continue
         try {
-          recovered.push(await recoverOne(apply))
+          recovered.push(...(await recoverCluster(cluster, lock)))
+        } catch (err) {
+          log.error({ err, cluster }, 'recovery failed; it is tried again when the apply lock is next taken')
         } finally {
           await lock.release()
         }
@@ -239,19 +328,47 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
     },
   }
 
-  async function recoverOne(apply: ApplyRecord): Promise<ApplyRecord> {
-    let note = 'interrupted by a restart of the service; no files had been swapped'
+  /** Recovers the unfinished applies of `cluster` that no apply of this process runs; `lock` is held. */
+  async function recoverCluster(cluster: string, lock: ApplyLock): Promise<ApplyRecord[]> {
+    const unfinished = (await store.listUnfinishedApplies(cluster)).filter((a) => !running.has(a.id))
+    if (unfinished.length === 0) return []
+    const profile = await deps.profileFor(cluster)
+    const out: ApplyRecord[] = []
+    for (const apply of unfinished) out.push(await recoverOne(apply, profile, lock))
+    return out
+  }
+
+  async function recoverOne(apply: ApplyRecord, profile: ControllerProfile, lock: ApplyLock): Promise<ApplyRecord> {
+    const ex = profile.executor
+    const dir = profile.configDir
+    let journal: Awaited<ReturnType<typeof readJournal>>
+    let note = 'interrupted (the service stopped or lost its lock); no files had been swapped'
     try {
-      const profile = await deps.profileFor(apply.cluster)
-      if (await restoreFromJournal(profile.executor, profile.configDir)) {
-        await profile.executor.run([...profile.restart], { timeoutMs: 180_000 })
-        await waitForController(profile.executor)
-        note = 'interrupted by a restart of the service; the previous files were restored and Slurm restarted on them'
-      }
+      journal = await readJournal(ex, dir)
     } catch (err) {
-      note = `interrupted; recovery failed: ${(err as Error).message}`
+      journal = undefined
+      note = `interrupted; recovery could not read the controller: ${(err as Error).message}`
     }
-    await store.putApplyStep(apply.id, { seq: apply.steps.length + 1, name: 'recover', status: 'ok', detail: 'at service start-up', output: note, startedAt: now(), finishedAt: now() })
+    if (journal?.applyId === apply.id && journal.phase === 'committed') {
+      // Final on the controller: the record follows the files (a store failure here propagates; the next lock retries).
+      await complete(apply, profile, lock, 'the files had been committed on the controller before the interruption: recorded as succeeded')
+      return store.getApply(apply.id)
+    }
+    if (journal) {
+      try {
+        await lock.check()
+        const restored = await restoreFromJournal(ex, dir)
+        if (restored.kind === 'restored') {
+          const res = await ex.run([...profile.restart], { timeoutMs: 180_000 })
+          if (res.code !== 0) throw new Error(`restart exited ${res.code}: ${(res.stdout + res.stderr).trim()}`)
+          await waitForController(ex)
+          note = 'interrupted; the previous files were restored and Slurm restarted on them'
+        }
+      } catch (err) {
+        note = `interrupted; recovery failed: ${(err as Error).message}`
+      }
+    }
+    await store.putApplyStep(apply.id, { seq: apply.steps.length + 1, name: 'recover', status: 'ok', detail: 'when the apply lock was taken', output: note, startedAt: now(), finishedAt: now() })
     await store.updateApply(apply.id, { status: 'interrupted', error: note, finishedAt: now() })
     log.info({ cluster: apply.cluster, applyId: apply.id }, note)
     return store.getApply(apply.id)

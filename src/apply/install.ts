@@ -3,6 +3,10 @@
  * new set, never a mix: every new file is uploaded under a temporary name, the old ones
  * are copied aside, and a journal on the controller records the swap before and after
  * the renames. `restoreFromJournal` puts the old set back (after a failure or a crash).
+ * `commitInstall` marks the journal `committed` before it drops the old set: from then on
+ * the new set is final and is never rolled back; the journal stays until the apply is
+ * recorded in the store (`forgetJournal`), so a crash or a store that refuses writes
+ * between the two leaves a record on the controller that recovery completes.
  */
 import { posix } from 'node:path'
 import type { Executor } from '../adapters/executor.js'
@@ -12,7 +16,7 @@ export const JOURNAL = '.steward-journal.json'
 
 interface Journal {
   applyId: string
-  phase: 'staged' | 'swapping' | 'installed'
+  phase: 'staged' | 'swapping' | 'installed' | 'committed'
   files: Array<{ name: string; hadPrevious: boolean }>
 }
 
@@ -66,20 +70,39 @@ export async function installFiles(executor: Executor, dir: string, files: reado
   await writeJournal(executor, dir, { ...journal, phase: 'installed' })
 }
 
-/** Forgets the old files: the new set is final. */
-export async function commitInstall(executor: Executor, dir: string): Promise<void> {
+/**
+ * Makes the new set final: the journal says `committed` (from here on nothing restores
+ * the old set), then the old files are dropped. The journal itself stays for
+ * `forgetJournal`. Refuses when the journal is not this apply's installed set.
+ */
+export async function commitInstall(executor: Executor, dir: string, applyId: string): Promise<void> {
   const journal = await readJournal(executor, dir)
-  if (!journal) return
-  await must(executor, ['rm', '-f', '--', ...journal.files.map((f) => prevName(dir, f.name)), posix.join(dir, JOURNAL)])
+  if (journal?.applyId !== applyId || (journal.phase !== 'installed' && journal.phase !== 'committed')) {
+    throw new InstallError(`cannot commit apply ${applyId} in ${dir}: the journal there is ${journal ? `apply ${journal.applyId}'s, ${journal.phase}` : 'gone'}`)
+  }
+  await writeJournal(executor, dir, { ...journal, phase: 'committed' })
+  await must(executor, ['rm', '-f', '--', ...journal.files.map((f) => prevName(dir, f.name))])
 }
+
+/** Removes the journal of a committed install of `applyId` (after the store recorded it); false when there is none. */
+export async function forgetJournal(executor: Executor, dir: string, applyId: string): Promise<boolean> {
+  const journal = await readJournal(executor, dir)
+  if (journal?.applyId !== applyId || journal.phase !== 'committed') return false
+  await must(executor, ['rm', '-f', '--', posix.join(dir, JOURNAL)])
+  return true
+}
+
+/** What `restoreFromJournal` found: no journal, a set it put back, or a committed set it must keep. */
+export type RestoreOutcome = { kind: 'none' } | { kind: 'restored'; applyId: string } | { kind: 'committed'; applyId: string }
 
 /**
  * Puts the old set back as the journal describes it: files that existed are restored,
- * files that did not are removed. Returns false when there was no journal.
+ * files that did not are removed. A committed journal is left alone: that set is final.
  */
-export async function restoreFromJournal(executor: Executor, dir: string): Promise<boolean> {
+export async function restoreFromJournal(executor: Executor, dir: string): Promise<RestoreOutcome> {
   const journal = await readJournal(executor, dir)
-  if (!journal) return false
+  if (!journal) return { kind: 'none' }
+  if (journal.phase === 'committed') return { kind: 'committed', applyId: journal.applyId }
   for (const f of journal.files) {
     const target = posix.join(dir, f.name)
     if (journal.phase === 'staged') {
@@ -94,5 +117,5 @@ export async function restoreFromJournal(executor: Executor, dir: string): Promi
     }
   }
   await must(executor, ['rm', '-f', '--', ...journal.files.map((f) => prevName(dir, f.name)), posix.join(dir, JOURNAL)])
-  return true
+  return { kind: 'restored', applyId: journal.applyId }
 }

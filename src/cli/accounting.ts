@@ -17,7 +17,7 @@ import { importFromCluster } from '../accounting/import.js'
 import { PlanClashError } from '../accounting/errors.js'
 import type { Plan } from '../accounting/operations.js'
 import { createLocalExecutor, ExecError, type Executor } from '../adapters/executor.js'
-import { createSshExecutor, parseSshUrl } from '../adapters/ssh-executor.js'
+import { checkHostKey, createSshExecutor, parseSshUrl } from '../adapters/ssh-executor.js'
 import { sandboxEnv } from '../sandbox/index.js'
 import { UsageError } from './usage.js'
 
@@ -27,6 +27,7 @@ const TARGET_OPTIONS = {
   local: { type: 'boolean' },
   controller: { type: 'string' },
   identity: { type: 'string', short: 'i' },
+  'host-key': { type: 'string' },
 } as const
 
 /** An executor for the chosen cluster and how to let go of it. */
@@ -35,13 +36,13 @@ interface Connection {
   close(): Promise<void>
 }
 
-function connectController(values: { sandbox?: boolean; local?: boolean; controller?: string; identity?: string }): Connection {
+function connectController(values: { sandbox?: boolean; local?: boolean; controller?: string; identity?: string; 'host-key'?: string }): Connection {
   const local = (env?: Record<string, string>): Connection => ({ executor: createLocalExecutor(env), close: async () => {} })
   if ([values.sandbox, values.local, values.controller].filter(Boolean).length > 1) throw new UsageError('give one of --sandbox, --local or --controller')
   if (values.sandbox) return local(sandboxEnv())
   // On the controller itself: Slurm's own configuration (SLURM_CONF if set, else the default).
   if (values.local) return local()
-  if (!values.controller) throw new UsageError('say which cluster: --sandbox, --local, or --controller ssh://user@host[:port] --identity KEYFILE')
+  if (!values.controller) throw new UsageError('say which cluster: --sandbox, --local, or --controller ssh://user@host[:port] --identity KEYFILE --host-key SHA256:...')
   let target
   try {
     target = parseSshUrl(values.controller)
@@ -50,7 +51,15 @@ function connectController(values: { sandbox?: boolean; local?: boolean; control
     throw err
   }
   if (!values.identity) throw new UsageError('--controller needs --identity KEYFILE (the SSH private key)')
-  const ssh = createSshExecutor({ ...target, privateKeyPath: values.identity })
+  if (!values['host-key']) throw new UsageError('--controller needs --host-key SHA256:... (the controller\'s host key fingerprint, as ssh-keygen -lf prints it on the controller)')
+  let hostKey
+  try {
+    hostKey = checkHostKey(values['host-key'])
+  } catch (err) {
+    if (err instanceof ExecError) throw new UsageError(err.message)
+    throw err
+  }
+  const ssh = createSshExecutor({ ...target, privateKeyPath: values.identity, hostKey })
   return { executor: ssh, close: () => ssh.close() }
 }
 

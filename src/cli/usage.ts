@@ -13,7 +13,7 @@ Accounting (QoS, accounts, users) as code:
   plan FILE [--json] [--detailed-exitcode] [--prune] TARGET   exit 0 nothing to do, 2 changes pending (with --detailed-exitcode), 1 error
   apply FILE [--yes] [--prune] TARGET                           asks unless --yes; progress per step; exit 0 applied/nothing, 1 failure
   import --out FILE [--cluster NAME] [--force] TARGET           write a spec from a live cluster's accounting
-    TARGET: --sandbox | --local | --controller ssh://user@host[:port] --identity KEYFILE
+    TARGET: --sandbox | --local | --controller ssh://user@host[:port] --identity KEYFILE --host-key SHA256:...
     also: --no-posix, --protect-account NAME (repeatable), --protect-user NAME (repeatable)
 
 Service:

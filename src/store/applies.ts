@@ -114,11 +114,12 @@ export async function listApplies(db: Db, cluster: string, page: PageRequest): P
   return { items: runs.items.map(withoutSeq), nextCursor: runs.nextCursor }
 }
 
-/** Runs left `queued` or `running`, oldest first, with their steps. */
-export async function listUnfinishedApplies(db: Db): Promise<ApplyRecord[]> {
-  const unfinished = "status IN ('queued', 'running')"
+/** Runs left `queued` or `running`, oldest first, with their steps; of one cluster when given. */
+export async function listUnfinishedApplies(db: Db, cluster?: string): Promise<ApplyRecord[]> {
+  const unfinished = `status IN ('queued', 'running')${cluster === undefined ? '' : ' AND cluster = ?'}`
+  const params = cluster === undefined ? [] : [cluster]
   return db.transaction(async (sql) => {
-    const { rows } = await sql.query(`SELECT ${APPLY} FROM applies WHERE ${unfinished} ORDER BY seq`)
-    return withSteps(sql, rows.map(toApply), unfinished, [])
+    const { rows } = await sql.query(`SELECT ${APPLY} FROM applies WHERE ${unfinished} ORDER BY seq`, params)
+    return withSteps(sql, rows.map(toApply), unfinished, params)
   })
 }

@@ -150,6 +150,26 @@ export const MIGRATIONS: readonly Migration[] = [
 UPDATE tokens SET cluster = (SELECT name FROM clusters)
   WHERE role <> 'admin' AND (SELECT COUNT(*) FROM clusters) = 1;`,
   },
+  {
+    id: 5,
+    name: 'apply lock rows with a boot id, on both databases',
+    sql: {
+      // The boot id tells a crashed process from a live one that got the same pid.
+      sqlite: "ALTER TABLE apply_locks ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';",
+      // A lease row instead of a session advisory lock, which an idle timeout, a failover or
+      // a transaction-pooling proxy frees without the holder knowing.
+      postgres: `CREATE TABLE apply_locks (
+  cluster {{key}} PRIMARY KEY,
+  holder TEXT NOT NULL,
+  token TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  hostname TEXT NOT NULL,
+  boot_id TEXT NOT NULL,
+  acquired_at {{time}} NOT NULL,
+  expires_at {{time}} NOT NULL
+);`,
+    },
+  },
 ]
 
 /** The SQL of a migration (or of any templated statement) for a dialect. */

@@ -1,9 +1,10 @@
 /**
  * The PostgreSQL store, for several service replicas on one database. Serial points are
  * PostgreSQL locks, so they hold across replicas: row locks (`FOR UPDATE`) for revision
- * numbers, transaction advisory locks for uid allocation and migrations, and a session
- * advisory lock per cluster for applies, held on a connection taken out of the pool
- * until release. If a replica dies, its connections close and PostgreSQL frees its locks.
+ * numbers and transaction advisory locks for uid allocation and migrations. The apply
+ * lock is a lease row with a fencing token (apply-lock.ts), not a session advisory lock:
+ * an idle timeout, a failover or a transaction-pooling proxy would free a session lock
+ * silently, and a second replica could then undo the first one's file swap.
  *
  * Advisory locks use the two-key form with a namespace as first key, so the store's locks
  * never collide with each other or with other users of the database; the second key is
@@ -16,16 +17,16 @@ import { StoreError } from './errors.js'
 import { MIGRATIONS, MIGRATIONS_TABLE, migrationSql } from './migrations.js'
 import { now, type Db, type Param, type Row, type Sql } from './sql.js'
 import { SqlStore } from './sql-store.js'
+import { tryApplyLockRow, type LockOptions } from './apply-lock.js'
 
 /** Advisory lock namespaces (the first key). */
 const LOCK_MIGRATE = 1752_0001
-const LOCK_APPLY = 1752_0002
 const LOCK_SERIAL = 1752_0003
 
-export interface PostgresOptions {
-  /** Pool size; each held apply lock keeps one connection. Default 10. */
+export interface PostgresOptions extends LockOptions {
+  /** Pool size. Default 10. */
   poolSize?: number
-  /** Told about errors of idle connections (the server restarted, a network cut). */
+  /** Told about errors of idle connections (the server restarted, a network cut) and failed lock renewals. */
   onError?: (err: Error) => void
 }
 
@@ -63,6 +64,7 @@ async function run(client: pg.Pool | pg.PoolClient, text: string, params: readon
 class PostgresDb implements Db {
   readonly kind = 'postgres'
   readonly forUpdate = ' FOR UPDATE'
+  readonly nowSql = 'now()'
   private readonly pool: pg.Pool
   private readonly locks = new Set<ApplyLock>()
   private closed = false
@@ -141,40 +143,13 @@ class PostgresDb implements Db {
   }
 
   async tryApplyLock(cluster: string, holder: string): Promise<ApplyLock | null> {
-    const client = await this.connect()
-    let taken: boolean
-    try {
-      const { rows } = await run(client, `SELECT pg_try_advisory_lock(${LOCK_APPLY}, hashtext(?)) AS taken`, [cluster])
-      taken = rows[0]?.taken === true
-    } catch (err) {
-      client.release(err as Error)
-      throw err
-    }
-    if (!taken) {
-      client.release()
-      return null
-    }
-    // A held connection is out of the pool, whose error listener no longer covers it.
-    client.on('error', (err) => this.options.onError?.(storeError(err)))
-    let released = false
-    const lock: ApplyLock = {
-      cluster,
-      holder,
-      release: async () => {
-        if (released) return
-        released = true
-        this.locks.delete(lock)
-        try {
-          await client.query(`SELECT pg_advisory_unlock(${LOCK_APPLY}, hashtext($1))`, [cluster])
-          client.release()
-        } catch (err) {
-          // Destroying the connection ends the session, which frees the lock all the same.
-          client.release(err as Error)
-        }
-      },
-    }
+    const lock = await tryApplyLockRow(this, cluster, holder, this.options)
+    if (!lock) return null
     this.locks.add(lock)
-    return lock
+    return { ...lock, check: () => lock.check(), release: async () => {
+      this.locks.delete(lock)
+      await lock.release()
+    } }
   }
 
   async close(): Promise<void> {

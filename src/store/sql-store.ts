@@ -83,8 +83,8 @@ export class SqlStore implements Store {
     return applies.listApplies(this.db, cluster, page)
   }
 
-  listUnfinishedApplies(): Promise<ApplyRecord[]> {
-    return applies.listUnfinishedApplies(this.db)
+  listUnfinishedApplies(cluster?: string): Promise<ApplyRecord[]> {
+    return applies.listUnfinishedApplies(this.db, cluster)
   }
 
   appendAudit(input: Omit<AuditRecord, 'id' | 'at'> & { at?: string }): Promise<AuditRecord> {

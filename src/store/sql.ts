@@ -32,6 +32,8 @@ export interface Db extends Sql {
   readonly forUpdate: string
   /** Makes writers that pass the same key wait for each other until commit, across replicas. */
   serialize(sql: Sql, key: string): Promise<void>
+  /** SQL for the database's current time (ISO text on SQLite, timestamptz on PostgreSQL): the one clock of leases. */
+  readonly nowSql: string
   /** Turns a JSON column's value back into data (TEXT on SQLite, already parsed JSONB on PostgreSQL). */
   decodeJson(value: unknown): unknown
   migrate(): Promise<void>

@@ -14,7 +14,7 @@ import { StoreError } from './errors.js'
 import { MIGRATIONS, MIGRATIONS_TABLE, migrationSql } from './migrations.js'
 import { now, type Db, type Param, type Row, type Sql } from './sql.js'
 import { SqlStore } from './sql-store.js'
-import { trySqliteApplyLock, type LockOptions } from './sqlite-lock.js'
+import { tryApplyLockRow, type LockOptions } from './apply-lock.js'
 
 export interface SqliteOptions extends LockOptions {
   /** How long a statement waits for another process's write lock before failing; default 5 s. */
@@ -56,6 +56,7 @@ function storeError(err: unknown): Error {
 class SqliteDb implements Db {
   readonly kind = 'sqlite'
   readonly forUpdate = ''
+  readonly nowSql = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
   private readonly db: Database.Database
   private readonly queue: Queue
   private readonly statements = new Map<string, Database.Statement>()
@@ -151,10 +152,10 @@ class SqliteDb implements Db {
   }
 
   async tryApplyLock(cluster: string, holder: string): Promise<ApplyLock | null> {
-    const lock = await trySqliteApplyLock(this, cluster, holder, this.options)
+    const lock = await tryApplyLockRow(this, cluster, holder, this.options)
     if (!lock) return null
     this.locks.add(lock)
-    return { cluster, holder, release: async () => {
+    return { ...lock, check: () => lock.check(), release: async () => {
       this.locks.delete(lock)
       await lock.release()
     } }

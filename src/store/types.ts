@@ -133,10 +133,23 @@ export class StoreNotFoundError extends Error {
   override name = 'StoreNotFoundError'
 }
 
+/** Thrown by `ApplyLock.check` when the lock is no longer this holder's (lease ran out, taken over). */
+export class ApplyLockLostError extends Error {
+  override name = 'ApplyLockLostError'
+}
+
 /** A held apply lock; `release` is idempotent. */
 export interface ApplyLock {
   cluster: string
   holder: string
+  /** The fencing token of this hold: a new one at every acquisition. */
+  token: string
+  /**
+   * Resolves while this hold is still current (its token in the lock row, its lease not
+   * run out); throws `ApplyLockLostError` otherwise. Called before every step that
+   * changes a controller.
+   */
+  check(): Promise<void>
   release(): Promise<void>
 }
 
@@ -181,8 +194,8 @@ export interface Store {
   setAppliedRevision(cluster: string, number: number): Promise<void>
 
   /**
-   * Takes the cluster's apply lock, held across replicas (PostgreSQL advisory lock or a
-   * lock row with a lease), or returns null when another apply holds it.
+   * Takes the cluster's apply lock, held across replicas (a lock row with a lease and a
+   * fencing token), or returns null when another live holder has it.
    */
   tryApplyLock(cluster: string, holder: string): Promise<ApplyLock | null>
   createApply(input: { cluster: string; revision: number; startedBy: string }): Promise<ApplyRecord>
@@ -191,8 +204,8 @@ export interface Store {
   putApplyStep(id: string, step: ApplyStepRecord): Promise<void>
   getApply(id: string): Promise<ApplyRecord>
   listApplies(cluster: string, page: PageRequest): Promise<Page<Omit<ApplyRecord, 'steps'>>>
-  /** Applies left `running` or `queued` (by a crash), for recovery at start-up. */
-  listUnfinishedApplies(): Promise<ApplyRecord[]>
+  /** Applies left `running` or `queued` (by a crash), oldest first; of one cluster when given. */
+  listUnfinishedApplies(cluster?: string): Promise<ApplyRecord[]>
 
   /** Appends an audit row; there is no update or delete. */
   appendAudit(input: Omit<AuditRecord, 'id' | 'at'> & { at?: string }): Promise<AuditRecord>

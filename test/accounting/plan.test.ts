@@ -10,10 +10,11 @@ import { PlanClashError } from '../../src/accounting/errors.js'
 // Live states are sacctmgr output captured from the sandbox's slurmdbd (22.05.8):
 // fresh = a new database before `add cluster`; empty-cluster = right after it;
 // campus = after applying campus.yaml; campus-changed = after applying campus-changed.yaml --prune.
+// Associations are read for every cluster (Cluster first); `moreAssocs` adds other clusters' rows.
 const here = (path: string): URL => new URL(path, import.meta.url)
-function live(name: string): ReturnType<typeof parseLiveAccounting> {
+function live(name: string, moreAssocs = ''): ReturnType<typeof parseLiveAccounting> {
   const read = (k: string): string => readFileSync(here(`./fixtures/${name}/${k}.txt`), 'utf8')
-  const out: LiveOutputs = { cluster: read('cluster'), qos: read('qos'), accounts: read('accounts'), assocs: read('assocs'), users: read('users') }
+  const out: LiveOutputs = { cluster: read('cluster'), qos: read('qos'), accounts: read('accounts'), assocs: read('assocs') + moreAssocs, users: read('users') }
   return parseLiveAccounting('campus', out)
 }
 function spec(name: string): ClusterSpec {
@@ -174,4 +175,19 @@ t.test('new QoS that partitions name come with a reconfigure warning', async (t)
   const plan = planSpec(spec('campus'), { accounting: live('empty-cluster') })
   t.same(plan.warnings.map((w) => w.subject), ['QoS standard', 'QoS long', 'QoS interactive', 'QoS scavenger'])
   t.same(planSpec(spec('campus'), { accounting: live('campus') }).warnings, [])
+})
+
+t.test('--prune keeps QoS that associations of other clusters in the same slurmdbd use, and says which and why', async (t) => {
+  const empty: ClusterSpec = { ...spec('campus'), qos: [], departments: [], sharedPartitions: [], users: [] }
+  // QoS are global in slurmdbd: cluster lab uses standard as a default and long in a QOS list.
+  const lab = 'lab|lab-acct||root||1|long,normal|standard\nlab|lab-acct|zoe|||1|interactive|\n'
+  const plan = planSpec(empty, { accounting: live('campus', lab) }, { prune: true })
+  const qosOps = plan.operations.filter((o) => o.kind === 'qos')
+  t.same(qosOps.map((o) => o.argv.join(' ')), ['sacctmgr -i delete qos where name=scavenger'], 'only the QoS no cluster uses goes')
+  t.same(plan.warnings.filter((w) => w.subject.startsWith('QoS')), [
+    { subject: 'QoS interactive', message: 'is not in the spec but associations of cluster lab use it (QoS are shared by every cluster of this slurmdbd); kept' },
+    { subject: 'QoS long', message: 'is not in the spec but associations of cluster lab use it (QoS are shared by every cluster of this slurmdbd); kept' },
+    { subject: 'QoS standard', message: 'is not in the spec but associations of cluster lab use it (QoS are shared by every cluster of this slurmdbd); kept' },
+  ])
+  t.notOk(plan.operations.some((o) => o.targets.includes('lab-acct') || o.targets.includes('zoe')), 'another cluster\'s accounts and users are not campus\'s to prune')
 })

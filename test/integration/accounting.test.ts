@@ -2,8 +2,9 @@
  * Accounting as code against the real sandbox (Slurm 22.05.8, slurmdbd + MariaDB): apply
  * campus.yaml to an empty accounting database, watch real jobs held or refused by what
  * was applied, import the result, change the spec, and clash. Needs root; boots the
- * sandbox with campus.yaml when it is not running. Leaves the sandbox with campus.yaml
- * applied (prune) and removes the POSIX users it created.
+ * sandbox with campus.yaml when it is not running. Starts from a known state whatever an
+ * earlier run left (its second cluster removed, campus pruned to empty), and leaves the
+ * sandbox with campus.yaml applied (prune) and the POSIX users it created removed.
  */
 import t from 'tap'
 import { readFileSync } from 'node:fs'
@@ -123,8 +124,21 @@ async function cancelTestJobs(): Promise<void> {
   await ex.run(['sacctmgr', '-i', 'show', 'runawayjobs'])
 }
 
+/** A second cluster registered in the sandbox's slurmdbd, as another site sharing it would. */
+const SECOND = 'stewardtwo'
+const SECOND_ACCOUNT = 'twoacct'
+
+/** Removes the second cluster and its account, whatever an earlier run left (absent is fine). */
+async function dropSecondCluster(): Promise<void> {
+  if ((await show('account', 'Account', 'where', `name=${SECOND_ACCOUNT}`)).length > 0) {
+    await sh(['sacctmgr', '-i', 'delete', 'account', 'where', `name=${SECOND_ACCOUNT}`])
+  }
+  if ((await show('cluster', 'Cluster')).includes(SECOND)) await sh(['sacctmgr', '-i', 'delete', 'cluster', SECOND])
+}
+
 async function resetToEmpty(): Promise<void> {
   await cancelTestJobs()
+  await dropSecondCluster()
   rootAssocs = (await show('assoc', 'Account,QOS,DefaultQOS', 'where', 'users=root', 'cluster=campus')).filter((a) => !a.startsWith('root|'))
   const rootAccounts = rootAssocs.map((l) => l.split('|')[0])
   if (rootAccounts.length > 0) await sh(['sacctmgr', '-i', 'delete', 'user', 'where', 'name=root', `account=${rootAccounts.join(',')}`, 'cluster=campus'])
@@ -140,6 +154,7 @@ if (!(await idleQueue())) throw new Error('the sandbox stayed busy with another 
 t.before(resetToEmpty)
 t.teardown(async () => {
   await cancelTestJobs()
+  await dropSecondCluster()
   await applyPlan(ex, await planOnCluster(ex, campus, { prune: true, posix: false }))
   for (const line of rootAssocs) {
     const [account = '', qos = '', def = ''] = line.split('|')
@@ -254,4 +269,28 @@ t.test('a uid or name clash is a plan error and nothing is applied', async (t) =
   t.same(await show('assoc', 'User,Account,QOS', 'where', 'cluster=campus'), before, 'accounting is unchanged')
   t.equal(await planCommand([specFile('campus'), '--sandbox']), 0, 'the unchanged spec still plans fine')
   t.equal((await ex.run(['getent', 'passwd', 'yara'])).code, 2, 'no POSIX user was created')
+})
+
+t.test('--prune keeps a QoS that another cluster of the same slurmdbd uses as a default, says why, and finishes', async (t) => {
+  await cancelTestJobs()
+  await sh(['sacctmgr', '-i', 'add', 'cluster', SECOND])
+  await sh(['sacctmgr', '-i', 'add', 'account', SECOND_ACCOUNT, `cluster=${SECOND}`, 'QOS=normal,standard', 'DefaultQOS=standard'])
+  t.same(await show('assoc', 'Cluster,Account,DefaultQOS', 'where', `cluster=${SECOND}`, `account=${SECOND_ACCOUNT}`), [`${SECOND}|${SECOND_ACCOUNT}|standard`])
+  const empty: ClusterSpec = { ...campus, qos: [], departments: [], sharedPartitions: [], users: [] }
+  const plan = await planOnCluster(ex, empty, { prune: true, posix: false })
+  t.notOk(plan.operations.some((o) => o.kind === 'qos' && o.targets.includes('standard')), 'standard is not removed')
+  t.ok(plan.operations.some((o) => o.kind === 'qos' && o.targets.includes('long')), 'QoS no cluster uses are')
+  t.same(plan.warnings.filter((w) => w.subject === 'QoS standard'), [
+    { subject: 'QoS standard', message: `is not in the spec but associations of cluster ${SECOND} use it (QoS are shared by every cluster of this slurmdbd); kept` },
+  ])
+  t.notOk(plan.operations.some((o) => o.targets.includes(SECOND_ACCOUNT)), 'the other cluster\'s account is not campus\'s to prune')
+  await applyOk(plan)
+  t.same(await show('qos', 'Name'), ['normal', 'standard'])
+  t.same(await show('assoc', 'Account,User', 'where', 'cluster=campus'), ['root|', 'root|root'], 'campus was pruned to empty')
+  t.same(await show('assoc', 'Account,DefaultQOS', 'where', `cluster=${SECOND}`, `account=${SECOND_ACCOUNT}`), [`${SECOND_ACCOUNT}|standard`], 'the other cluster keeps its default')
+  await dropSecondCluster()
+  const after = await planOnCluster(ex, empty, { prune: true, posix: false })
+  t.same(after.operations.map((o) => o.summary), ['remove QoS standard (not in the spec, --prune)'], 'once no cluster uses it, it goes')
+  await applyOk(after)
+  t.same(await show('qos', 'Name'), ['normal'])
 })

@@ -7,11 +7,9 @@
  * mid-install is recovered at the next start.
  */
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { parse } from 'yaml'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/api/app.js'
@@ -25,9 +23,9 @@ import { installFiles } from '../../src/apply/install.js'
 import { createLocalExecutor } from '../../src/adapters/executor.js'
 import { parseScontrolRecords } from '../../src/slurm/conf-parse.js'
 import { sandboxEnv, sandboxUp } from '../../src/sandbox/index.js'
+import { testSshd } from '../support/ssh.js'
 import type { ClusterSpec } from '../../src/spec/schema.js'
 
-const run = promisify(execFile)
 const campus = parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
 const local = createLocalExecutor(sandboxEnv())
 const quiet = { info: () => undefined, error: () => undefined }
@@ -56,9 +54,8 @@ async function applyAndWait(): Promise<ApplyRecord> {
 }
 
 t.before(async () => {
-  const { stdout } = await run('bash', [new URL('../../ops/ssh/start.sh', import.meta.url).pathname])
-  const env = Object.fromEntries(stdout.trim().split('\n').map((l) => l.split('=', 2) as [string, string]))
-  controllers = { campus: { url: env.STEWARD_SSH_URL as string, identity: env.STEWARD_SSH_KEY as string, sandbox: true } }
+  const sshd = await testSshd()
+  controllers = { campus: { url: sshd.url, identity: sshd.identity, hostKey: sshd.hostKey, sandbox: true } }
   await sandboxUp({ spec: campus })
   store = await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-e2e-')) })
   engine = createApplyEngine({

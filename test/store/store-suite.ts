@@ -5,6 +5,8 @@
  * `store-suite-identity.ts`.
  */
 import type { Test } from 'tap'
+import { hostname } from 'node:os'
+import { BOOT_ID } from '../../src/store/apply-lock.js'
 import { specHash } from '../../src/spec/load.js'
 import { campusSpec, ISO, setup, type StoreHarness } from './harness.js'
 import { recordsSuite } from './store-suite-records.js'
@@ -138,6 +140,42 @@ export function storeSuite(t: Test, harness: StoreHarness): void {
     t.match(again, { cluster: 'campus', holder: 'apply-e' }, 'after release the lock can be taken again')
     await again?.release()
     await other?.release()
+  })
+
+  t.test('a hold whose lease ran out fails its check; the takeover gets a new fencing token', async (t) => {
+    const { store, open, exec } = await setup(t, harness)
+    const replica = await open()
+    const first = await store.tryApplyLock('campus', 'first')
+    if (!first) throw new Error('no lock')
+    await t.resolves(first.check(), 'held')
+    t.equal(await replica.tryApplyLock('campus', 'second'), null)
+    await exec("UPDATE apply_locks SET expires_at = '2000-01-01T00:00:00.000Z'")
+    await t.rejects(first.check(), { name: 'ApplyLockLostError', message: /lease ran out/ }, 'lost before anyone took it')
+    const second = await replica.tryApplyLock('campus', 'second')
+    if (!second) throw new Error('the expired lock was not taken over')
+    t.not(second.token, first.token)
+    await t.rejects(first.check(), { name: 'ApplyLockLostError', message: /no longer held by first/ })
+    await first.release()
+    await t.resolves(second.check(), 'a late release of the first does not free the second')
+    await second.release()
+    await t.rejects(second.check(), { name: 'ApplyLockLostError' }, 'a released hold is not held')
+  })
+
+  t.test('the lock of a crashed life of this process (same host and pid, another boot id) or of a failed release is taken over at once', async (t) => {
+    const { store, exec } = await setup(t, harness)
+    const soon = new Date(Date.now() + 3_600_000).toISOString()
+    const row = (cluster: string, bootId: string) =>
+      `('${cluster}', 'old', 'x', ${process.pid}, '${hostname()}', '${bootId}', '${new Date().toISOString()}', '${soon}')`
+    await exec(`INSERT INTO apply_locks (cluster, holder, token, pid, hostname, boot_id, acquired_at, expires_at) VALUES
+      ${row('restarted', 'a-previous-life')}, ${row('mine', BOOT_ID)}`)
+    const taken = await store.tryApplyLock('restarted', 'new')
+    if (!taken) throw new Error('the container restarted in place: the old holder is dead although its pid is alive, yet the lock was refused')
+    await t.resolves(taken.check())
+    const orphan = await store.tryApplyLock('mine', 'new')
+    t.ok(orphan, 'a row of this very process with a token it does not hold (its release failed) is no one\'s')
+    t.equal(await store.tryApplyLock('mine', 'newer'), null, 'a lock this process holds stays held')
+    await taken.release()
+    await orphan?.release()
   })
 
   recordsSuite(t, harness)
