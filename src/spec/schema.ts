@@ -6,7 +6,7 @@
  */
 import { Type, type Static, type TSchema, type TObject, type TProperties } from '@sinclair/typebox'
 import {
-  Count, DEVICE_PATTERN, FreeText, HostName, Hostlist, Name, PositiveCount, SlurmTime, TresMap, UserName,
+  ADDRESS_RE, Count, DEVICE_RE, EMAIL_RE, FreeText, HOME_RE, INSTANCE_GROUP_RE, QOS_FLAG_RE, SLURM_VERSION_RE, HostName, Hostlist, Name, PositiveCount, SlurmTime, TresMap, UserName,
 } from './names.js'
 
 const strict = <T extends TProperties>(properties: T, description?: string): TObject<T> =>
@@ -33,10 +33,10 @@ export const Weights = strict({
 
 export const Cluster = strict({
   name: Name,
-  slurmVersion: Type.String({ pattern: '^[0-9]{2}\\.[0-9]{2}(?:\\.[0-9]+)?$', description: 'Slurm release, e.g. "22.05" or "24.11"' }),
+  slurmVersion: Type.String({ pattern: SLURM_VERSION_RE.source, maxLength: 16, description: 'Slurm release, e.g. "22.05" or "24.11"' }),
   controller: strict({
     host: HostName,
-    addr: Type.Optional(Type.String({ pattern: '^(?:[0-9]{1,3}\\.){3}[0-9]{1,3}$|^[0-9a-fA-F:]{2,39}$|^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$', description: 'IPv4, IPv6 or host name' })),
+    addr: Type.Optional(Type.String({ pattern: ADDRESS_RE.source, maxLength: 253, description: 'IPv4, IPv6 or host name' })),
   }),
   accounting: Type.Optional(strict({ host: HostName })),
   priority: Type.Optional(strict({
@@ -58,14 +58,14 @@ export const GpuSharing = strict({
 export const Gpus = strict({
   type: Name,
   count: Type.Integer({ minimum: 1, maximum: 64 }),
-  devices: Type.Optional(Type.String({ pattern: DEVICE_PATTERN, description: 'device hostlist such as /dev/nvidia[0-7]' })),
+  devices: Type.Optional(Type.String({ pattern: DEVICE_RE.source, maxLength: 255, description: 'device hostlist such as /dev/nvidia[0-7]' })),
   sharing: Type.Optional(GpuSharing),
 })
 export type Gpus = Static<typeof Gpus>
 
 export const NodeGroup = strict({
   name: Name,
-  instanceGroup: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9-]{0,62}$', description: 'HyperPod instance group name' })),
+  instanceGroup: Type.Optional(Type.String({ pattern: INSTANCE_GROUP_RE.source, maxLength: 63, description: 'HyperPod instance group name' })),
   nodes: Hostlist,
   cpus: PositiveCount,
   sockets: Type.Optional(PositiveCount),
@@ -91,7 +91,7 @@ export const Qos = strict({
   preempt: Type.Optional(Type.Array(Name)),
   preemptMode: Type.Optional(PreemptMode),
   usageFactor: Type.Optional(Type.Number({ minimum: 0, maximum: 1000 })),
-  flags: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z]{1,40}$', description: 'a QoS flag such as DenyOnLimit' }))),
+  flags: Type.Optional(Type.Array(Type.String({ pattern: QOS_FLAG_RE.source, maxLength: 40, description: 'a QoS flag such as DenyOnLimit' }))),
 })
 export type Qos = Static<typeof Qos>
 
@@ -142,8 +142,8 @@ export const User = strict({
   name: UserName,
   uid: Type.Integer({ minimum: 1000, maximum: 4_294_967_294 }),
   gid: Type.Optional(Type.Integer({ minimum: 1000, maximum: 4_294_967_294 })),
-  email: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\\.[A-Za-z]{2,63}$', description: 'e-mail address' })),
-  home: Type.Optional(Type.String({ pattern: '^/(?:[A-Za-z0-9._-]+/?)*$', maxLength: 255, description: 'absolute path of letters, digits, ., _, - and /' })),
+  email: Type.Optional(Type.String({ pattern: EMAIL_RE.source, maxLength: 254, description: 'e-mail address' })),
+  home: Type.Optional(Type.String({ pattern: HOME_RE.source, maxLength: 255, description: 'absolute path of letters, digits, ., _, - and /' })),
   defaultAccount: Type.Optional(Name),
   qos: Type.Optional(Type.Array(Name)),
 })

@@ -12,13 +12,12 @@ import { resolvePartitions, supervisorAccount } from './model.js'
 import { countHostlist, expandHostlist, HostlistError } from '../slurm/hostlist.js'
 import { timeToSeconds } from '../slurm/time.js'
 import { expandDevices } from '../slurm/view-model.js'
-import { NAME_PATTERN } from './names.js'
+import { NAME_RE } from './names.js'
 
 /** Slurm refuses more nodes than this (the hostlist and node-table limit). */
 export const MAX_NODES = 65_536
 const RESERVED_IDS = new Set([65_534, 65_535, 4_294_967_295])
 const DYNAMIC_IDS = { from: 61_184, to: 65_519 }
-const nameRe = new RegExp(NAME_PATTERN)
 /**
  * Names the spec may not manage: Slurm's root account, and system users of the
  * controller and nodes (the daemons' own accounts). A spec user with one of these names
@@ -196,7 +195,7 @@ function departmentRules(spec: Spec, qosNames: Set<string | undefined>, problems
       problems.error(`${path}/defaultQos`, `defaultQos "${d.defaultQos}" is not in the department's qos list: add it there or pick one of ${JSON.stringify(d.qos)}`)
     }
     list(d?.supervisors).forEach((s, j) => {
-      if (!s?.account && typeof s?.name === 'string' && typeof d.name === 'string' && !nameRe.test(`${d.name}-${s.name}`)) {
+      if (!s?.account && typeof s?.name === 'string' && typeof d.name === 'string' && !NAME_RE.test(`${d.name}-${s.name}`)) {
         problems.error(`${path}/supervisors/${j}/name`, `the account name "${d.name}-${s.name}" is longer than 40 characters: give the supervisor a shorter name or an explicit account`)
       }
       const seen = new Set<string>()
