@@ -7,6 +7,7 @@
  * against these patterns; nothing is ever escaped or quoted into a file instead.
  */
 import { Type, type Static } from '@sinclair/typebox'
+import { LIMITS } from './limits.js'
 
 /*
  * Every pattern is a regex literal, so `eslint-plugin-regexp` checks it for super-linear
@@ -58,14 +59,14 @@ export const DEVICE_PATTERN = DEVICE_RE.source
 export const FREE_TEXT_PATTERN = FREE_TEXT_RE.source
 export const TIME_PATTERN = TIME_RE.source
 
-export const Name = Type.String({ pattern: NAME_PATTERN, description: 'lower-case name: ^[a-z][a-z0-9_-]{0,39}$' })
-export const UserName = Type.String({ pattern: USER_NAME_PATTERN, description: 'POSIX user name: ^[a-z_][a-z0-9_-]{0,31}$' })
-export const HostName = Type.String({ pattern: HOST_NAME_PATTERN, description: 'host name: letters, digits, - and .' })
-export const Hostlist = Type.String({ pattern: HOSTLIST_PATTERN, description: 'hostlist expression such as gpu-[001-016]' })
+export const Name = Type.String({ pattern: NAME_PATTERN, maxLength: 40, description: 'lower-case name: ^[a-z][a-z0-9_-]{0,39}$' })
+export const UserName = Type.String({ pattern: USER_NAME_PATTERN, maxLength: 32, description: 'POSIX user name: ^[a-z_][a-z0-9_-]{0,31}$' })
+export const HostName = Type.String({ pattern: HOST_NAME_PATTERN, maxLength: 253, description: 'host name: letters, digits, - and .' })
+export const Hostlist = Type.String({ pattern: HOSTLIST_PATTERN, maxLength: LIMITS.hostlistLength, description: 'hostlist expression such as gpu-[001-016]' })
 export const FreeText = Type.String({ pattern: FREE_TEXT_PATTERN, maxLength: 120, description: 'printable ASCII without quotes, backslash, # or :, at most 120 characters' })
 /** A Slurm time string, or a whole number of minutes (YAML reads an unquoted `60` as a number). */
 export const SlurmTime = Type.Union(
-  [Type.String({ pattern: TIME_PATTERN }), Type.Integer({ minimum: 0, maximum: 525_600_000 })],
+  [Type.String({ pattern: TIME_PATTERN, maxLength: 32 }), Type.Integer({ minimum: 0, maximum: 525_600_000 })],
   { description: 'Slurm time: MM, HH:MM:SS, D-HH, D-HH:MM:SS or UNLIMITED' },
 )
 export type SlurmTime = Static<typeof SlurmTime>

@@ -8,6 +8,7 @@ import { Type, type Static, type TSchema, type TObject, type TProperties } from 
 import {
   ADDRESS_RE, Count, DEVICE_RE, EMAIL_RE, FreeText, HOME_RE, INSTANCE_GROUP_RE, QOS_FLAG_RE, SLURM_VERSION_RE, HostName, Hostlist, Name, PositiveCount, SlurmTime, TresMap, UserName,
 } from './names.js'
+import { LIMITS } from './limits.js'
 
 const strict = <T extends TProperties>(properties: T, description?: string): TObject<T> =>
   Type.Object(properties, { additionalProperties: false, ...(description ? { description } : {}) })
@@ -73,7 +74,7 @@ export const NodeGroup = strict({
   threadsPerCore: Type.Optional(PositiveCount),
   realMemoryMiB: PositiveCount,
   gpus: Type.Optional(Gpus),
-  features: Type.Optional(Type.Array(Name)),
+  features: Type.Optional(Type.Array(Name, { maxItems: LIMITS.featuresPerGroup })),
   weight: Type.Optional(Count),
 })
 export type NodeGroup = Static<typeof NodeGroup>
@@ -88,16 +89,16 @@ export const Qos = strict({
   maxWallDurationPerJob: Type.Optional(SlurmTime),
   maxJobsPerUser: Type.Optional(Count),
   maxSubmitJobsPerUser: Type.Optional(Count),
-  preempt: Type.Optional(Type.Array(Name)),
+  preempt: Type.Optional(Type.Array(Name, { maxItems: LIMITS.preemptPerQos })),
   preemptMode: Type.Optional(PreemptMode),
   usageFactor: Type.Optional(Type.Number({ minimum: 0, maximum: 1000 })),
-  flags: Type.Optional(Type.Array(Type.String({ pattern: QOS_FLAG_RE.source, maxLength: 40, description: 'a QoS flag such as DenyOnLimit' }))),
+  flags: Type.Optional(Type.Array(Type.String({ pattern: QOS_FLAG_RE.source, maxLength: 40, description: 'a QoS flag such as DenyOnLimit' }), { maxItems: LIMITS.flagsPerQos })),
 })
 export type Qos = Static<typeof Qos>
 
 const partitionFields = {
   name: Name,
-  nodeGroups: Type.Array(Name, { minItems: 1 }),
+  nodeGroups: Type.Array(Name, { minItems: 1, maxItems: LIMITS.nodeGroupsPerPartition }),
   default: Type.Optional(Type.Boolean()),
   maxTime: Type.Optional(SlurmTime),
   defaultTime: Type.Optional(SlurmTime),
@@ -112,7 +113,7 @@ export type Partition = Static<typeof Partition>
 
 export const SharedPartition = strict({
   ...partitionFields,
-  departments: Type.Union([Type.Literal('all'), Type.Array(Name, { minItems: 1 })]),
+  departments: Type.Union([Type.Literal('all'), Type.Array(Name, { minItems: 1, maxItems: LIMITS.departments })]),
 })
 export type SharedPartition = Static<typeof SharedPartition>
 
@@ -120,7 +121,7 @@ export const Supervisor = strict({
   name: Name,
   account: Type.Optional(Name),
   fairshare: Type.Optional(PositiveCount),
-  users: Type.Array(UserName),
+  users: Type.Array(UserName, { maxItems: LIMITS.usersPerSupervisor }),
 })
 export type Supervisor = Static<typeof Supervisor>
 
@@ -129,12 +130,12 @@ export const Department = strict({
   description: Type.Optional(FreeText),
   organization: Type.Optional(FreeText),
   fairshare: Type.Optional(PositiveCount),
-  qos: Type.Array(Name, { minItems: 1 }),
+  qos: Type.Array(Name, { minItems: 1, maxItems: LIMITS.qosPerDepartment }),
   defaultQos: Type.Optional(Name),
   /** QoS a department admin may choose from for `qos`/`defaultQos` (set by a cluster admin). */
-  allowedQos: Type.Optional(Type.Array(Name, { description: 'QoS names a department admin may choose from' })),
-  partitions: Type.Optional(Type.Array(Partition)),
-  supervisors: Type.Optional(Type.Array(Supervisor)),
+  allowedQos: Type.Optional(Type.Array(Name, { maxItems: LIMITS.qosPerDepartment, description: 'QoS names a department admin may choose from' })),
+  partitions: Type.Optional(Type.Array(Partition, { maxItems: LIMITS.partitionsPerDepartment })),
+  supervisors: Type.Optional(Type.Array(Supervisor, { maxItems: LIMITS.supervisorsPerDepartment })),
 })
 export type Department = Static<typeof Department>
 
@@ -145,18 +146,18 @@ export const User = strict({
   email: Type.Optional(Type.String({ pattern: EMAIL_RE.source, maxLength: 254, description: 'e-mail address' })),
   home: Type.Optional(Type.String({ pattern: HOME_RE.source, maxLength: 255, description: 'absolute path of letters, digits, ., _, - and /' })),
   defaultAccount: Type.Optional(Name),
-  qos: Type.Optional(Type.Array(Name)),
+  qos: Type.Optional(Type.Array(Name, { maxItems: LIMITS.qosPerUser })),
 })
 export type User = Static<typeof User>
 
 export const ClusterSpec = strict({
   apiVersion: Type.Literal('steward/v1'),
   cluster: Cluster,
-  nodeGroups: Type.Array(NodeGroup),
-  qos: Type.Array(Qos),
-  departments: Type.Array(Department),
-  sharedPartitions: Type.Optional(Type.Array(SharedPartition)),
-  users: Type.Array(User),
+  nodeGroups: Type.Array(NodeGroup, { maxItems: LIMITS.nodeGroups }),
+  qos: Type.Array(Qos, { maxItems: LIMITS.qos }),
+  departments: Type.Array(Department, { maxItems: LIMITS.departments }),
+  sharedPartitions: Type.Optional(Type.Array(SharedPartition, { maxItems: LIMITS.sharedPartitions })),
+  users: Type.Array(User, { maxItems: LIMITS.users }),
 }, 'The desired state of one Slurm cluster (spec-format.md)')
 export type ClusterSpec = Static<typeof ClusterSpec>
 

@@ -1,10 +1,28 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
-import { buildApp } from '../../src/api/app.js'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyServerOptions, InjectOptions } from 'fastify'
+import { buildApp, type AppDeps } from '../../src/api/app.js'
+import { createStore } from '../../src/store/index.js'
+import { hashTokenSecret, newTokenSecret } from '../../src/auth/tokens.js'
 
 const campusText = readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')
 const campus = () => parse(campusText) as Record<string, unknown>
+
+/** The app on a fresh store with one researcher token; `inject` sends it unless told not to. */
+async function appWithToken(t: Test, deps: Omit<AppDeps, 'store'> = {}, options: FastifyServerOptions = {}) {
+  const store = await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-app-')) })
+  const secret = newTokenSecret()
+  await store.createToken({ secretHash: hashTokenSecret(secret), role: 'researcher', departments: [], user: 'ada', description: 'test', createdBy: 'test' })
+  const app = await buildApp({ ...deps, store }, options)
+  t.teardown(async () => { await app.close(); await store.close() })
+  const inject = (o: InjectOptions, token: string | null = secret) =>
+    app.inject({ ...o, headers: { ...(o.headers ?? {}), ...(token ? { authorization: `Bearer ${token}` } : {}) } })
+  return { app, store, inject }
+}
 
 t.test('GET /healthz answers ok', async (t) => {
   const app = await buildApp()
@@ -15,18 +33,16 @@ t.test('GET /healthz answers ok', async (t) => {
 })
 
 t.test('POST /v1/validate accepts the campus spec as JSON', async (t) => {
-  const app = await buildApp()
-  t.teardown(() => app.close())
-  const res = await app.inject({ method: 'POST', url: '/v1/validate', payload: campus() })
+  const { inject } = await appWithToken(t)
+  const res = await inject({ method: 'POST', url: '/v1/validate', payload: campus() })
   t.equal(res.statusCode, 200)
   t.same(res.json(), { ok: true, errors: [] })
 })
 
 t.test('POST /v1/validate reads YAML and reports every problem with its path', async (t) => {
-  const app = await buildApp()
-  t.teardown(() => app.close())
+  const { inject } = await appWithToken(t)
   const text = campusText.replace('name: nlp\n    description', 'name: "nlp\\nNodeName=evil"\n    description')
-  const res = await app.inject({ method: 'POST', url: '/v1/validate', payload: text, headers: { 'content-type': 'application/yaml' } })
+  const res = await inject({ method: 'POST', url: '/v1/validate', payload: text, headers: { 'content-type': 'application/yaml' } })
   t.equal(res.statusCode, 200)
   const body = res.json() as { ok: boolean; errors: Array<{ path: string }> }
   t.equal(body.ok, false)
@@ -34,9 +50,8 @@ t.test('POST /v1/validate reads YAML and reports every problem with its path', a
 })
 
 t.test('POST /v1/render returns the files of a valid spec', async (t) => {
-  const app = await buildApp()
-  t.teardown(() => app.close())
-  const res = await app.inject({ method: 'POST', url: '/v1/render', payload: campus() })
+  const { inject } = await appWithToken(t)
+  const res = await inject({ method: 'POST', url: '/v1/render', payload: campus() })
   t.equal(res.statusCode, 200)
   const body = res.json() as { hash: string; files: Array<{ name: string; content: string }> }
   t.same(body.files.map((f) => f.name), ['slurm.conf', 'gres.conf', 'cgroup.conf', 'pam_slurm_adopt.conf', 'provisioning_parameters.json'])
@@ -45,11 +60,10 @@ t.test('POST /v1/render returns the files of a valid spec', async (t) => {
 })
 
 t.test('POST /v1/render refuses an invalid spec with 400 and the validation errors', async (t) => {
-  const app = await buildApp()
-  t.teardown(() => app.close())
+  const { inject } = await appWithToken(t)
   const spec = campus() as { qos: Array<{ name: string }> }
   spec.qos.push({ name: 'standard' })
-  const res = await app.inject({ method: 'POST', url: '/v1/render', payload: spec })
+  const res = await inject({ method: 'POST', url: '/v1/render', payload: spec })
   t.equal(res.statusCode, 400)
   const body = res.json() as { error: string; details: Array<{ path: string }> }
   t.equal(body.error, 'SpecInvalid')
@@ -57,12 +71,11 @@ t.test('POST /v1/render refuses an invalid spec with 400 and the validation erro
 })
 
 t.test('malformed input is a 400 that names the problem', async (t) => {
-  const app = await buildApp()
-  t.teardown(() => app.close())
-  const yaml = await app.inject({ method: 'POST', url: '/v1/render', payload: 'a: [1,', headers: { 'content-type': 'application/yaml' } })
+  const { inject } = await appWithToken(t)
+  const yaml = await inject({ method: 'POST', url: '/v1/render', payload: 'a: [1,', headers: { 'content-type': 'application/yaml' } })
   t.equal(yaml.statusCode, 400)
   t.equal((yaml.json() as { error: string }).error, 'SpecUnreadable')
-  const json = await app.inject({ method: 'POST', url: '/v1/render', payload: '{"a":', headers: { 'content-type': 'application/json' } })
+  const json = await inject({ method: 'POST', url: '/v1/render', payload: '{"a":', headers: { 'content-type': 'application/json' } })
   t.equal(json.statusCode, 400)
 })
 
@@ -75,15 +88,13 @@ t.test('an unknown route is a 404 in the error format', async (t) => {
 })
 
 t.test('a body over the size limit is refused with 413', async (t) => {
-  const app = await buildApp({}, { bodyLimit: 1024 })
-  t.teardown(() => app.close())
-  const res = await app.inject({ method: 'POST', url: '/v1/validate', payload: { pad: 'x'.repeat(2048) } })
+  const { inject } = await appWithToken(t, {}, { bodyLimit: 1024 })
+  const res = await inject({ method: 'POST', url: '/v1/validate', payload: { pad: 'x'.repeat(2048) } })
   t.equal(res.statusCode, 413)
 })
 
 t.test('the OpenAPI document is served at /docs', async (t) => {
-  const app = await buildApp()
-  t.teardown(() => app.close())
+  const { app } = await appWithToken(t)
   const res = await app.inject({ method: 'GET', url: '/docs/json' })
   t.equal(res.statusCode, 200)
   const doc = res.json() as { openapi: string; paths: Record<string, unknown> }

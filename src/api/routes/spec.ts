@@ -1,57 +1,105 @@
 /**
- * Stateless spec routes: validate a spec, or render it to the managed files. The body is
- * a spec as JSON, or YAML with `Content-Type: application/yaml`.
+ * Spec routes: validate a spec, or render it to the managed files. The body is a spec as
+ * JSON, or YAML with `Content-Type: application/yaml`. They read no stored state but
+ * cost CPU in proportion to the spec, so they take a token (any role) and are rate
+ * limited per token (429 with Retry-After); the spec's own limits (`maxItems`,
+ * `maxLength`, the partition-text budget) bound what one request can cost and return.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyRequest } from 'fastify'
 import { parseSpecText, acceptSpec } from '../../spec/load.js'
 import { validateSpec } from '../../spec/validate.js'
 import { renderCluster } from '../../slurm/render.js'
 import { SpecInvalidError } from '../../spec/problems.js'
 import { ErrorBody, ProblemSchema } from '../schemas.js'
+import { HttpError } from '../errors.js'
+import { principalOf } from '../auth.js'
 
 const SpecBody = Type.Union([Type.Object({}, { additionalProperties: true }), Type.String()], {
   description: 'a cluster spec (spec-format.md) as JSON, or YAML text with Content-Type application/yaml',
 })
 
+/** Requests per token and window for each spec route. */
+export interface SpecRateLimits {
+  validate: { max: number; windowMs: number }
+  render: { max: number; windowMs: number }
+}
+
+/** The documented defaults (README "Limits"): 60 validations and 30 renders a minute per token. */
+export const DEFAULT_SPEC_RATE_LIMITS: SpecRateLimits = {
+  validate: { max: 60, windowMs: 60_000 },
+  render: { max: 30, windowMs: 60_000 },
+}
+
+const authErrors = { 400: ErrorBody, 401: ErrorBody, 429: ErrorBody }
+
 function asValue(body: unknown): unknown {
   return typeof body === 'string' ? parseSpecText(body, 'request body') : body
 }
 
-export const specRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/validate', {
-    schema: {
-      summary: 'Validate a cluster spec: every problem at once, with its path',
-      body: SpecBody,
-      response: {
-        200: Type.Object({ ok: Type.Boolean(), errors: Type.Array(ProblemSchema) }),
-        400: ErrorBody,
-      },
-    },
-  }, async (request) => validateSpec(asValue(request.body)))
+/** Keyed by the token, so one client's burst does not spend another's allowance. */
+const byToken = (request: FastifyRequest): string => principalOf(request).tokenId
 
-  app.post('/render', {
-    schema: {
-      summary: 'Render a cluster spec to slurm.conf, gres.conf, cgroup.conf and the rest',
-      body: SpecBody,
-      response: {
-        200: Type.Object({
-          hash: Type.String(),
-          warnings: Type.Array(ProblemSchema),
-          files: Type.Array(Type.Object({ name: Type.String(), content: Type.String() })),
-        }),
-        400: ErrorBody,
-      },
+function limit(route: keyof SpecRateLimits, limits: SpecRateLimits) {
+  return {
+    rateLimit: {
+      max: limits[route].max,
+      timeWindow: limits[route].windowMs,
+      keyGenerator: byToken,
+      // After authentication (onRequest), before the body is parsed: a client over its
+      // limit costs no parsing.
+      hook: 'preParsing' as const,
+      errorResponseBuilder: (_request: FastifyRequest, context: { max: number; after: string; ttl: number }) => new HttpError(
+        429, 'TooManyRequests', `at most ${context.max} ${route} requests per token every ${limits[route].windowMs / 1000} s; try again in ${context.after}`,
+        { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
+      ),
     },
-  }, async (request) => {
-    // Any invalid spec is a 400 here: this route only says whether the body renders.
-    let loaded
-    try {
-      loaded = acceptSpec(asValue(request.body))
-    } catch (err) {
-      if (err instanceof SpecInvalidError) throw new SpecInvalidError(err.problems, 'structure')
-      throw err
-    }
-    return { hash: loaded.hash, warnings: loaded.warnings, files: renderCluster(loaded.spec) }
-  })
+  }
+}
+
+/** The validate and render routes; register them in an authenticated scope. */
+export function specRoutes(limits: SpecRateLimits = DEFAULT_SPEC_RATE_LIMITS): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    await app.register(rateLimit, { global: false })
+
+    app.post('/validate', {
+      config: limit('validate', limits),
+      schema: {
+        summary: 'Validate a cluster spec: every problem at once, with its path (any token; rate limited)',
+        body: SpecBody,
+        response: {
+          200: Type.Object({ ok: Type.Boolean(), errors: Type.Array(ProblemSchema) }),
+          ...authErrors,
+        },
+      },
+    }, async (request) => validateSpec(asValue(request.body)))
+
+    app.post('/render', {
+      config: limit('render', limits),
+      schema: {
+        summary: 'Render a cluster spec to slurm.conf, gres.conf, cgroup.conf and the rest (any token; rate limited)',
+        body: SpecBody,
+        response: {
+          200: Type.Object({
+            hash: Type.String(),
+            warnings: Type.Array(ProblemSchema),
+            files: Type.Array(Type.Object({ name: Type.String(), content: Type.String() })),
+          }),
+          ...authErrors,
+        },
+      },
+    }, async (request) => {
+      // Any invalid spec is a 400 here: this route only says whether the body renders.
+      let loaded
+      try {
+        loaded = acceptSpec(asValue(request.body))
+      } catch (err) {
+        if (err instanceof SpecInvalidError) throw new SpecInvalidError(err.problems, 'structure')
+        throw err
+      }
+      return { hash: loaded.hash, warnings: loaded.warnings, files: renderCluster(loaded.spec) }
+    })
+  }
 }
