@@ -8,6 +8,7 @@ import type { FastifyServerOptions, InjectOptions } from 'fastify'
 import { buildApp, type AppDeps } from '../../src/api/app.js'
 import { createStore } from '../../src/store/index.js'
 import { hashTokenSecret, newTokenSecret } from '../../src/auth/tokens.js'
+import { aliasBombYaml, deepBlockYaml, deepJson } from '../../bench/hostile.js'
 
 const campusText = readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')
 const campus = () => parse(campusText) as Record<string, unknown>
@@ -100,4 +101,53 @@ t.test('the OpenAPI document is served at /docs', async (t) => {
   const doc = res.json() as { openapi: string; paths: Record<string, unknown> }
   t.match(doc.openapi, /^3\./)
   t.ok(doc.paths['/v1/render'])
+})
+
+t.test('validate and render need a token of any role', async (t) => {
+  const { inject } = await appWithToken(t)
+  for (const url of ['/v1/validate', '/v1/render']) {
+    const anonymous = await inject({ method: 'POST', url, payload: campus() }, null)
+    t.equal(anonymous.statusCode, 401, `${url} without a token`)
+    t.equal(anonymous.headers['www-authenticate'], 'Bearer')
+    const researcher = await inject({ method: 'POST', url, payload: campus() })
+    t.equal(researcher.statusCode, 200, `${url} with a researcher token`)
+  }
+})
+
+t.test('validate and render are rate limited per token with 429 and Retry-After', async (t) => {
+  const { inject, store } = await appWithToken(t, { specRateLimits: { validate: { max: 2, windowMs: 60_000 }, render: { max: 1, windowMs: 60_000 } } })
+  for (let i = 0; i < 2; i++) t.equal((await inject({ method: 'POST', url: '/v1/validate', payload: campus() })).statusCode, 200)
+  const limited = await inject({ method: 'POST', url: '/v1/validate', payload: campus() })
+  t.equal(limited.statusCode, 429)
+  t.match(limited.headers['retry-after'], /^\d+$/)
+  t.ok(Number(limited.headers['retry-after']) >= 1 && Number(limited.headers['retry-after']) <= 60)
+  t.match(limited.json(), { error: 'TooManyRequests', message: /at most 2 validate requests per token every 60 s/ })
+  t.equal((await inject({ method: 'POST', url: '/v1/render', payload: campus() })).statusCode, 200, 'render counts apart')
+  t.equal((await inject({ method: 'POST', url: '/v1/render', payload: campus() })).statusCode, 429)
+  const other = newTokenSecret()
+  await store.createToken({ secretHash: hashTokenSecret(other), role: 'admin', departments: [], user: null, description: 'other', createdBy: 'test' })
+  t.equal((await inject({ method: 'POST', url: '/v1/validate', payload: campus() }, other)).statusCode, 200, 'another token has its own allowance')
+})
+
+t.test('a YAML alias bomb is a 400 that says why, never a 500', async (t) => {
+  const { inject } = await appWithToken(t)
+  for (const url of ['/v1/validate', '/v1/render']) {
+    const res = await inject({ method: 'POST', url, payload: aliasBombYaml(), headers: { 'content-type': 'application/yaml' } })
+    t.equal(res.statusCode, 400, url)
+    t.match(res.json(), { error: 'SpecUnreadable', message: /request body expands YAML aliases \(\*name\) more than 100 times/ })
+    t.notMatch(res.body, /at .*\.js:\d+/, 'no stack trace')
+  }
+})
+
+t.test('a body nested a million levels deep is a 400, as JSON or YAML', async (t) => {
+  const { inject } = await appWithToken(t)
+  const json = await inject({ method: 'POST', url: '/v1/validate', payload: deepJson(), headers: { 'content-type': 'application/json' } })
+  t.equal(json.statusCode, 400)
+  t.match(json.json(), { error: 'SpecUnreadable', message: /request body is nested more than 64 levels deep/ })
+  const flow = await inject({ method: 'POST', url: '/v1/render', payload: deepJson(), headers: { 'content-type': 'application/yaml' } })
+  t.equal(flow.statusCode, 400)
+  t.match(flow.json(), { message: /nested more than 64 levels deep/ })
+  const block = await inject({ method: 'POST', url: '/v1/validate', payload: deepBlockYaml(), headers: { 'content-type': 'application/yaml' } })
+  t.equal(block.statusCode, 400)
+  t.match(block.json(), { message: /indented more than 256 columns/ })
 })
