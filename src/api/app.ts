@@ -14,6 +14,7 @@ import { installErrorHandler } from './errors.js'
 import { checkJsonNesting } from '../spec/nesting.js'
 import { installAuth } from './auth.js'
 import { specRoutes, type SpecRateLimits } from './routes/spec.js'
+import { createSpecPool, type SpecPool } from '../spec/pool.js'
 import { clusterRoutes } from './routes/clusters.js'
 import { resourceRoutes } from './routes/resources.js'
 import { adminRoutes } from './routes/admin.js'
@@ -28,6 +29,8 @@ export interface AppDeps {
   store?: Store
   /** Per-token limits of /v1/validate and /v1/render (defaults: DEFAULT_SPEC_RATE_LIMITS). */
   specRateLimits?: SpecRateLimits
+  /** Worker threads for validate and render (default: one worker, closed with the app). */
+  specPool?: SpecPool
   /** First uid the allocator hands out to users created without one. */
   uidBase?: number
   authLimiter?: FailureLimiter
@@ -75,7 +78,9 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
     const revisions = createRevisionService(store)
     await app.register(async (scope) => {
       installAuth(scope, { store, limiter: deps.authLimiter })
-      await scope.register(specRoutes(deps.specRateLimits))
+      const pool = deps.specPool ?? createSpecPool()
+      if (!deps.specPool) scope.addHook('onClose', async () => pool.close())
+      await scope.register(specRoutes(pool, deps.specRateLimits))
       await scope.register(clusterRoutes({ store, revisions }))
       await scope.register(resourceRoutes({ store, revisions, uidBase: deps.uidBase ?? 100_000 }))
       await scope.register(adminRoutes({ store }))

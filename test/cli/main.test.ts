@@ -73,3 +73,17 @@ t.test('an unknown command or flag is a usage error with exit 2', async (t) => {
   t.equal((await steward('validate', campus, '--bogus')).code, 2)
   t.equal((await steward('render', campus)).code, 2)
 })
+
+t.test('validate exits 2 with a message for a YAML alias bomb and for a million levels of nesting', async (t) => {
+  const { aliasBombYaml, deepJson } = await import('../../bench/hostile.js')
+  const dir = mkdtempSync(join(tmpdir(), 'steward-cli-'))
+  writeFileSync(join(dir, 'bomb.yaml'), aliasBombYaml())
+  writeFileSync(join(dir, 'deep.json'), deepJson())
+  const bomb = await steward('validate', join(dir, 'bomb.yaml'))
+  t.equal(bomb.code, 2)
+  t.match(bomb.stderr, /bomb\.yaml expands YAML aliases \(\*name\) more than 100 times/)
+  t.notMatch(bomb.stderr, /\n {2,8}at /, 'no stack trace')
+  const deep = await steward('validate', join(dir, 'deep.json'))
+  t.equal(deep.code, 2)
+  t.match(deep.stderr, /deep\.json is nested more than 64 levels deep/)
+})

@@ -4,15 +4,16 @@
  * cost CPU in proportion to the spec, so they take a token (any role) and are rate
  * limited per token (429 with Retry-After); the spec's own limits (`maxItems`,
  * `maxLength`, the partition-text budget) bound what one request can cost and return.
+ * The body reaches a worker thread as text, which parses, validates and renders it: the
+ * event loop only copies strings, however large the spec.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
-import { parseSpecText, acceptSpec } from '../../spec/load.js'
-import { validateSpec } from '../../spec/validate.js'
-import { renderCluster } from '../../slurm/render.js'
-import { SpecInvalidError } from '../../spec/problems.js'
+import type { ValidationResult } from '../../spec/problems.js'
+import type { RenderedFile } from '../../slurm/render.js'
+import { SpecPoolBusyError, SpecPoolTimeoutError, type SpecPool } from '../../spec/pool.js'
 import { ErrorBody, ProblemSchema } from '../schemas.js'
 import { HttpError } from '../errors.js'
 import { principalOf } from '../auth.js'
@@ -33,10 +34,20 @@ export const DEFAULT_SPEC_RATE_LIMITS: SpecRateLimits = {
   render: { max: 30, windowMs: 60_000 },
 }
 
-const authErrors = { 400: ErrorBody, 401: ErrorBody, 429: ErrorBody }
+const authErrors = { 400: ErrorBody, 401: ErrorBody, 429: ErrorBody, 503: ErrorBody }
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml']
 
-function asValue(body: unknown): unknown {
-  return typeof body === 'string' ? parseSpecText(body, 'request body') : body
+/** Runs a job in the pool; a full queue or a job over its time limit is a 503. */
+async function inPool(pool: SpecPool, op: 'validate' | 'render', request: FastifyRequest): Promise<unknown> {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  try {
+    return await pool.run(op, YAML_TYPES.includes(type) ? 'yaml' : 'json', request.body as string)
+  } catch (err) {
+    if (err instanceof SpecPoolBusyError || err instanceof SpecPoolTimeoutError) {
+      throw new HttpError(503, 'Busy', err.message, { 'retry-after': '5' })
+    }
+    throw err
+  }
 }
 
 /** Keyed by the token, so one client's burst does not spend another's allowance. */
@@ -60,9 +71,12 @@ function limit(route: keyof SpecRateLimits, limits: SpecRateLimits) {
 }
 
 /** The validate and render routes; register them in an authenticated scope. */
-export function specRoutes(limits: SpecRateLimits = DEFAULT_SPEC_RATE_LIMITS): FastifyPluginAsyncTypebox {
+export function specRoutes(pool: SpecPool, limits: SpecRateLimits = DEFAULT_SPEC_RATE_LIMITS): FastifyPluginAsyncTypebox {
   return async (app) => {
     await app.register(rateLimit, { global: false })
+    // The body stays text here (JSON or YAML): the worker parses it.
+    app.removeAllContentTypeParsers()
+    app.addContentTypeParser(['application/json', ...YAML_TYPES], { parseAs: 'string' }, (_request, body, done) => done(null, body))
 
     app.post('/validate', {
       config: limit('validate', limits),
@@ -74,7 +88,7 @@ export function specRoutes(limits: SpecRateLimits = DEFAULT_SPEC_RATE_LIMITS): F
           ...authErrors,
         },
       },
-    }, async (request) => validateSpec(asValue(request.body)))
+    }, async (request) => await inPool(pool, 'validate', request) as ValidationResult)
 
     app.post('/render', {
       config: limit('render', limits),
@@ -90,16 +104,6 @@ export function specRoutes(limits: SpecRateLimits = DEFAULT_SPEC_RATE_LIMITS): F
           ...authErrors,
         },
       },
-    }, async (request) => {
-      // Any invalid spec is a 400 here: this route only says whether the body renders.
-      let loaded
-      try {
-        loaded = acceptSpec(asValue(request.body))
-      } catch (err) {
-        if (err instanceof SpecInvalidError) throw new SpecInvalidError(err.problems, 'structure')
-        throw err
-      }
-      return { hash: loaded.hash, warnings: loaded.warnings, files: renderCluster(loaded.spec) }
-    })
+    }, async (request) => await inPool(pool, 'render', request) as { hash: string; warnings: ValidationResult['errors']; files: RenderedFile[] })
   }
 }
