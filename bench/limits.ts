@@ -2,8 +2,9 @@
  * Denial of service, measured (issue 7): validation of the largest specs the limits allow
  * and of each hostile input, as ratios to validating campus in the same run; then every
  * request of at most 1 MB through the real app in-process (`app.inject`), with the
- * longest event-loop stall it caused (perf_hooks `monitorEventLoopDelay`) and the
- * render answer's size as a multiple of the request's.
+ * longest event-loop stall it caused (perf_hooks `monitorEventLoopDelay`; the work runs
+ * in the spec worker, so the answer's latency is reported apart) and the render answer's
+ * size as a multiple of the request's.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,7 +14,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/api/app.js'
 import { createStore } from '../src/store/index.js'
 import { hashTokenSecret, newTokenSecret } from '../src/auth/tokens.js'
-import { parseSpecText } from '../src/spec/load.js'
+import { parseSpecBody } from '../src/spec/load.js'
 import { validateSpec } from '../src/spec/validate.js'
 import { LIMITS } from '../src/spec/limits.js'
 import type { ClusterSpec, Department, NodeGroup } from '../src/spec/schema.js'
@@ -102,7 +103,7 @@ const json = (name: string, spec: unknown): Input => ({ name, body: JSON.stringi
 
 function validateText(input: Input): unknown {
   try {
-    return validateSpec(parseSpecText(input.body, 'bench'))
+    return validateSpec(parseSpecBody(input.body, input.contentType === 'application/yaml' ? 'yaml' : 'json', 'bench'))
   } catch (err) {
     return err
   }
@@ -166,12 +167,12 @@ export async function benchLimits(report: Report): Promise<void> {
       if (Buffer.byteLength(input.body) > ONE_MB) throw new Error(`${input.name} is over 1 MB`)
       for (const [url, who] of [['/v1/validate', token], ['/v1/render', token], ['/v1/render', null]] as const) {
         const r = await stallOf(app, input, url, who)
-        worst = Math.max(worst, r.stallMs, r.maxMs)
+        worst = Math.max(worst, r.stallMs)
         const ratio = url === '/v1/render' && r.status === 200 ? `, answer ${(r.bytes / input.body.length).toFixed(1)}x the request` : ''
-        stalls[`${url}${who ? '' : ' (no token)'} ${input.name}`] = `${r.status} in <= ${r.maxMs.toFixed(1)} ms, loop stall <= ${r.stallMs.toFixed(1)} ms${ratio}`
+        stalls[`${url}${who ? '' : ' (no token)'} ${input.name}`] = `${r.status}, loop stall <= ${r.stallMs.toFixed(1)} ms (answer in <= ${r.maxMs.toFixed(0)} ms)${ratio}`
       }
     }
-    stalls[`every request <= ${STALL_LIMIT_MS} ms`] = worst <= STALL_LIMIT_MS ? `yes (worst ${worst.toFixed(1)} ms)` : `NO (worst ${worst.toFixed(1)} ms)`
+    stalls[`no request stalls the loop > ${STALL_LIMIT_MS} ms`] = worst <= STALL_LIMIT_MS ? `yes (worst ${worst.toFixed(1)} ms)` : `NO (worst ${worst.toFixed(1)} ms)`
     report(`requests of at most 1 MB through the app in-process (${RUNS} runs each, max)`, stalls)
   } finally {
     await app.close()

@@ -31,5 +31,5 @@ export const LIMITS = {
    * together: what a spec can make slurm.conf grow by beyond its own size. A partition
    * open to every department repeats every account, so this bounds the rendered answer.
    */
-  partitionText: 4 * 1024 * 1024,
+  partitionText: 2 * 1024 * 1024,
 } as const

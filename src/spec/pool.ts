@@ -20,9 +20,9 @@ export interface SpecJob {
   text: string
 }
 
-/** A worker's answer: the value, or an error by name. */
+/** A worker's answer: the value as JSON text, or an error by name. */
 export type SpecJobResult =
-  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: true; json: string }
   | { id: number; ok: false; error: { name: string; message: string; problems?: Problem[]; kind?: 'structure' | 'semantic' } }
 
 /** The queue is full: the client should retry later. */
@@ -45,13 +45,14 @@ export interface SpecPoolOptions {
 }
 
 export interface SpecPool {
-  run(op: SpecJob['op'], format: SpecJob['format'], text: string): Promise<unknown>
+  /** The job's result as JSON text (parse it, or send it as a response body as it is). */
+  run(op: SpecJob['op'], format: SpecJob['format'], text: string): Promise<string>
   close(): Promise<void>
 }
 
 interface Pending {
   job: SpecJob
-  resolve: (value: unknown) => void
+  resolve: (json: string) => void
   reject: (err: Error) => void
 }
 
@@ -105,7 +106,7 @@ export function createSpecPool(options: SpecPoolOptions = {}): SpecPool {
     if (!pending || pending.job.id !== result.id) return
     clearTimeout(slot.timer)
     slot.current = undefined
-    if (result.ok) pending.resolve(result.value)
+    if (result.ok) pending.resolve(result.json)
     else pending.reject(rebuild(result.error))
     dispatch()
   }

@@ -4,26 +4,14 @@
  * problems so the pool can rebuild them.
  */
 import { parentPort } from 'node:worker_threads'
-import { acceptSpec, parseSpecText } from './load.js'
-import { checkJsonNesting } from './nesting.js'
+import { acceptSpec, parseSpecBody } from './load.js'
 import { SpecInvalidError, SpecUnreadableError } from './problems.js'
 import { validateSpec } from './validate.js'
 import { renderCluster } from '../slurm/render.js'
 import type { SpecJob, SpecJobResult } from './pool.js'
 
-/** JSON as JSON (much faster than the YAML parser), after the nesting scan; YAML as YAML. */
-function parse(job: SpecJob): unknown {
-  if (job.format === 'yaml') return parseSpecText(job.text, 'request body')
-  checkJsonNesting(job.text, 'request body')
-  try {
-    return JSON.parse(job.text) as unknown
-  } catch (err) {
-    throw new SpecUnreadableError(`request body is not valid JSON: ${(err as Error).message}`, { cause: err })
-  }
-}
-
 function run(job: SpecJob): unknown {
-  const value = parse(job)
+  const value = parseSpecBody(job.text, job.format)
   if (job.op === 'validate') return validateSpec(value)
   // Any invalid spec is a 400 on render: the route only says whether the body renders.
   try {
@@ -38,7 +26,8 @@ function run(job: SpecJob): unknown {
 parentPort?.on('message', (job: SpecJob) => {
   let reply: SpecJobResult
   try {
-    reply = { id: job.id, ok: true, value: run(job) }
+    // Serialised here too: a render answer can be megabytes, and the event loop only copies it.
+    reply = { id: job.id, ok: true, json: JSON.stringify(run(job)) }
   } catch (err) {
     const e = err as Error
     reply = {

@@ -10,9 +10,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyRequest } from 'fastify'
-import type { ValidationResult } from '../../spec/problems.js'
-import type { RenderedFile } from '../../slurm/render.js'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { SpecPoolBusyError, SpecPoolTimeoutError, type SpecPool } from '../../spec/pool.js'
 import { ErrorBody, ProblemSchema } from '../schemas.js'
 import { HttpError } from '../errors.js'
@@ -37,11 +35,15 @@ export const DEFAULT_SPEC_RATE_LIMITS: SpecRateLimits = {
 const authErrors = { 400: ErrorBody, 401: ErrorBody, 429: ErrorBody, 503: ErrorBody }
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml']
 
-/** Runs a job in the pool; a full queue or a job over its time limit is a 503. */
-async function inPool(pool: SpecPool, op: 'validate' | 'render', request: FastifyRequest): Promise<unknown> {
+/**
+ * Runs a job in the pool and sends its JSON text as it is (the worker serialised it; the
+ * response schema documents it). A full queue or a job over its time limit is a 503.
+ */
+async function inPool(pool: SpecPool, op: 'validate' | 'render', request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
   try {
-    return await pool.run(op, YAML_TYPES.includes(type) ? 'yaml' : 'json', request.body as string)
+    const json = await pool.run(op, YAML_TYPES.includes(type) ? 'yaml' : 'json', request.body as string)
+    return reply.type('application/json; charset=utf-8').send(json)
   } catch (err) {
     if (err instanceof SpecPoolBusyError || err instanceof SpecPoolTimeoutError) {
       throw new HttpError(503, 'Busy', err.message, { 'retry-after': '5' })
@@ -88,7 +90,7 @@ export function specRoutes(pool: SpecPool, limits: SpecRateLimits = DEFAULT_SPEC
           ...authErrors,
         },
       },
-    }, async (request) => await inPool(pool, 'validate', request) as ValidationResult)
+    }, async (request, reply) => inPool(pool, 'validate', request, reply))
 
     app.post('/render', {
       config: limit('render', limits),
@@ -104,6 +106,6 @@ export function specRoutes(pool: SpecPool, limits: SpecRateLimits = DEFAULT_SPEC
           ...authErrors,
         },
       },
-    }, async (request) => await inPool(pool, 'render', request) as { hash: string; warnings: ValidationResult['errors']; files: RenderedFile[] })
+    }, async (request, reply) => inPool(pool, 'render', request, reply))
   }
 }
