@@ -22,7 +22,7 @@ export function formatPlan(plan: Plan, withCommands = true): string {
 
 /** An argv for display; very long name lists are cut (the JSON output has them whole). */
 export function shortArgv(argv: readonly string[], max = 160): string {
-  return argv.map((a) => (a.length > max ? `${a.slice(0, max)}...(${a.length} chars)` : /[\s]/.test(a) ? `'${a}'` : a)).join(' ')
+  return argv.map((a) => (a.length > max ? `${a.slice(0, max)}...(${a.length} chars)` : /\s/.test(a) ? `'${a}'` : a)).join(' ')
 }
 
 /** The plan as JSON for machines (the REST API returns the same shape). */

@@ -5,7 +5,7 @@
  * the department's) is left out with a warning; left out means unmanaged, not removed.
  */
 import type { ClusterSpec, Department, Qos, Supervisor, User } from '../spec/schema.js'
-import { FREE_TEXT_PATTERN, TRES_NAMES, isName, isUserName, type TresMap } from '../spec/names.js'
+import { FREE_TEXT_RE, TRES_NAMES, isName, isUserName, type TresMap } from '../spec/names.js'
 import { tresToMap } from '../slurm/sacctmgr.js'
 import { sameList, type AccountingState, type AssociationState, type PosixEntry, type QosState } from './model.js'
 import type { PlanWarning } from './operations.js'
@@ -25,7 +25,6 @@ export interface ImportResult {
   warnings: PlanWarning[]
 }
 
-const freeText = new RegExp(FREE_TEXT_PATTERN)
 const SLURM_TO_SPEC = new Map(TRES_NAMES.map(([spec, slurm]) => [slurm, spec]))
 
 function tresMap(value: string, where: string, warnings: PlanWarning[]): TresMap | undefined {
@@ -41,7 +40,7 @@ function tresMap(value: string, where: string, warnings: PlanWarning[]): TresMap
 
 function text(value: string | undefined, fallback: string, where: string, warnings: PlanWarning[]): string | undefined {
   if (value === undefined || value === fallback) return undefined
-  if (freeText.test(value)) return value
+  if (FREE_TEXT_RE.test(value)) return value
   warnings.push({ subject: where, message: `"${value}" is not allowed as spec free text; left out (unmanaged)` })
   return undefined
 }

@@ -12,7 +12,7 @@ export class UnsafeArgumentError extends Error {
 /** Quotes one argument for a POSIX shell. */
 export function quoteArg(arg: string): string {
   if (arg.includes('\0')) throw new UnsafeArgumentError('an argument contains a NUL byte')
-  if (/^[A-Za-z0-9_./=:,@%+-]+$/.test(arg)) return arg
+  if (/^[\w./=:,@%+-]+$/.test(arg)) return arg
   return `'${arg.replace(/'/g, `'\\''`)}'`
 }
 

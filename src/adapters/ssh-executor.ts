@@ -50,7 +50,7 @@ export class HostKeyMismatchError extends ExecError {
 
 /** The SHA256 fingerprint of a host key blob, as OpenSSH prints it. */
 export function hostKeyFingerprint(key: Buffer): string {
-  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=$/, '')}` // 32 bytes: 43 characters and one '=' of padding
 }
 
 /** Checks a pinned fingerprint's form; throws `ExecError` saying what is expected. */

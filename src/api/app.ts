@@ -11,8 +11,10 @@ import type { FailureLimiter } from '../auth/failure-limiter.js'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { installErrorHandler } from './errors.js'
+import { checkJsonNesting } from '../spec/nesting.js'
 import { installAuth } from './auth.js'
-import { specRoutes } from './routes/spec.js'
+import { specRoutes, type SpecRateLimits } from './routes/spec.js'
+import { createSpecPool, type SpecPool } from '../spec/pool.js'
 import { clusterRoutes } from './routes/clusters.js'
 import { resourceRoutes } from './routes/resources.js'
 import { adminRoutes } from './routes/admin.js'
@@ -23,8 +25,12 @@ import type { ApplyEngine } from '../apply/engine.js'
 export const BODY_LIMIT = 8 * 1024 * 1024
 
 export interface AppDeps {
-  /** Without a store, only the stateless routes (health, validate, render) exist. */
+  /** Without a store only /healthz exists: every /v1 route, validate and render too, takes a token. */
   store?: Store
+  /** Per-token limits of /v1/validate and /v1/render (defaults: DEFAULT_SPEC_RATE_LIMITS). */
+  specRateLimits?: SpecRateLimits
+  /** Worker threads for validate and render (default: one worker, closed with the app). */
+  specPool?: SpecPool
   /** First uid the allocator hands out to users created without one. */
   uidBase?: number
   authLimiter?: FailureLimiter
@@ -48,18 +54,33 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
     },
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
+  // JSON bodies: the nesting limit first (a million `[` would overflow every recursive
+  // step after JSON.parse), then Fastify's own parser with its prototype-poisoning guard.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      checkJsonNesting(body as string, 'request body')
+    } catch (err) {
+      done(err as Error, undefined)
+      return
+    }
+    parseJson(request, body as string, done)
+  })
   app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_request, body, done) => {
     done(null, body)
   })
   app.get('/healthz', {
     schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }))
-  await app.register(specRoutes, { prefix: '/v1' })
   const store = deps.store
   if (store) {
     const revisions = createRevisionService(store, { uidBase: deps.uidBase })
     await app.register(async (scope) => {
       installAuth(scope, { store, limiter: deps.authLimiter })
+      const pool = deps.specPool ?? createSpecPool()
+      if (!deps.specPool) scope.addHook('onClose', async () => pool.close())
+      await scope.register(specRoutes(pool, deps.specRateLimits))
       await scope.register(clusterRoutes({ store, revisions }))
       await scope.register(resourceRoutes({ revisions }))
       await scope.register(adminRoutes({ store }))

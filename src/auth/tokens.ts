@@ -18,7 +18,7 @@ export function hashTokenSecret(secret: string): string {
 
 /** The secret of an `Authorization: Bearer <secret>` header, or undefined. */
 export function bearerSecret(header: string | undefined): string | undefined {
-  const match = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(header ?? '')
+  const match = /^Bearer ([\w-]{10,200})$/.exec(header ?? '')
   return match?.[1]
 }
 

@@ -128,7 +128,7 @@ export async function planCommand(args: string[]): Promise<number> {
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr })
   try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim())
+    return /^y(?:es)?$/i.test((await rl.question(question)).trim())
   } finally {
     rl.close()
   }

@@ -27,7 +27,7 @@ export function defaultSpecFile(root = projectRoot()): string {
 
 /** `export SLURM_CONF=...`, quoted for a POSIX shell when the path needs it. */
 export function exportLine(slurmConf: string): string {
-  const value = /^[A-Za-z0-9_./:@%+-]+$/.test(slurmConf) ? slurmConf : `'${slurmConf.replace(/'/g, `'\\''`)}'`
+  const value = /^[\w./:@%+-]+$/.test(slurmConf) ? slurmConf : `'${slurmConf.replace(/'/g, `'\\''`)}'`
   return `export SLURM_CONF=${value}`
 }
 

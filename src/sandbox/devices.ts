@@ -45,7 +45,7 @@ export async function ensureDevices(executor: Executor, devices: readonly string
   const created: string[] = []
   const recorded = await readRecord(recordFile)
   for (const path of devices) {
-    if (!/^\/dev\/[A-Za-z0-9_/-]+$/.test(path) || path.includes('..')) throw new DeviceError(`refusing device path ${path}: only plain paths under /dev`)
+    if (!/^\/dev\/[\w/-]+$/.test(path) || path.includes('..')) throw new DeviceError(`refusing device path ${path}: only plain paths under /dev`)
     const stat = await lstat(path).catch(() => undefined)
     if (stat) {
       if (!stat.isCharacterDevice()) throw new DeviceError(`${path} exists but is not a character device; gres.conf needs one (remove it or change the spec's gpus.devices)`)
@@ -71,7 +71,7 @@ const SYSTEM_DEVICES = new Set(['/dev/null', '/dev/zero', '/dev/full', '/dev/ran
 export async function removeCreatedDevices(recordFile: string): Promise<string[]> {
   const removed: string[] = []
   for (const { path, ino } of await readRecord(recordFile)) {
-    if (SYSTEM_DEVICES.has(path) || !/^\/dev\/[A-Za-z0-9_/-]+$/.test(path)) continue
+    if (SYSTEM_DEVICES.has(path) || !/^\/dev\/[\w/-]+$/.test(path)) continue
     const stat = await lstat(path).catch(() => undefined)
     if (stat?.isCharacterDevice() && stat.rdev === NULL_RDEV && stat.ino === ino) {
       await unlink(path)

@@ -180,7 +180,7 @@ export function nodeAddresses(nodes: readonly EmulatedNode[], hostname: string):
 
 /** Host names the sandbox writes into slurm.conf: letters, digits, `-` and `.`. */
 export function checkHostname(hostname: string): string {
-  if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$/.test(hostname)) {
+  if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(hostname)) {
     throw new SandboxLayoutError(`this host's name "${hostname}" cannot go into slurm.conf (letters, digits, - and . only)`)
   }
   return hostname
@@ -346,7 +346,7 @@ const SLURM_READS = new Set(['slurm.conf', 'gres.conf', 'cgroup.conf', 'plugstac
 
 /** Lines that matter to Slurm: no comments, no blank lines, trailing spaces ignored. */
 export function meaningfulLines(content: string): string[] {
-  return content.split('\n').map((l) => l.replace(/\s+$/, '')).filter((l) => l !== '' && !l.trimStart().startsWith('#'))
+  return content.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '' && !l.trimStart().startsWith('#'))
 }
 
 /**

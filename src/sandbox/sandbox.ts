@@ -191,7 +191,7 @@ function context(paths: SandboxPaths, options: SandboxOptions, programs: Sandbox
 /** The installed Slurm release, e.g. `22.05.8`. */
 async function slurmVersion(exec: Executor, programs: SandboxPrograms): Promise<string> {
   const result = await exec.run([programs.slurmctld, '-V'], { timeoutMs: 15_000 })
-  const m = /(\d+\.\d+\.\d+)/.exec(result.stdout + result.stderr)
+  const m = /(?<!\d)(\d+\.\d+\.\d+)/.exec(result.stdout + result.stderr)
   if (!m?.[1]) throw new SandboxError(`cannot read the Slurm version from "${programs.slurmctld} -V": ${(result.stdout + result.stderr).trim()}`)
   return m[1]
 }

@@ -29,7 +29,8 @@ export function parseSlurmConf(text: string): ParsedSlurmConf {
   const nodes = new Set<string>()
   const partitions = new Map<string, Map<string, string>>()
   for (const raw of text.split('\n')) {
-    const line = raw.replace(/#.*$/, '').trim()
+    const hash = raw.indexOf('#')
+    const line = (hash === -1 ? raw : raw.slice(0, hash)).trim()
     if (!line) continue
     const pairs = parseKeyValues(line)
     const nodeName = pairs.get('NodeName')
@@ -48,7 +49,7 @@ export function parseSlurmConf(text: string): ParsedSlurmConf {
  */
 export function parseRecord(line: string): Map<string, string> {
   const record = new Map<string, string>()
-  const keys = [...line.matchAll(/(?:^|\s)([A-Za-z][A-Za-z0-9_:/]*)=/g)]
+  const keys = [...line.matchAll(/(?:^|\s)([A-Za-z][\w:/]*)=/g)]
   keys.forEach((m, i) => {
     const key = m[1] as string
     const start = (m.index ?? 0) + m[0].length

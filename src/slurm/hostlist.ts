@@ -26,7 +26,7 @@ interface Range {
 /** One comma-separated item is a list of segments: literal text or a bracket group. */
 type Segment = string | Range[]
 
-const HOST_NAME = /^[A-Za-z0-9._-]+$/
+const HOST_NAME = /^[\w.-]+$/
 const NAME_RULE = 'host names may only contain letters, digits, "-", "." and "_"'
 const RANGE_TEXT = /^(\d+)(?:-(\d+))?$/
 // Above 15 digits a Number stops being exact; real node names never get close.

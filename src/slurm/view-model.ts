@@ -12,7 +12,7 @@ import { defaultSiteSettings } from './render-options.js'
 
 /** Slurm release as a comparable number: "22.05" or "slurm-wlm 22.05.8" -> 2205 (NaN when absent). */
 export function slurmRelease(version: string): number {
-  const m = /(\d+)\.(\d+)/.exec(version)
+  const m = /(?<!\d)(\d+)\.(\d+)/.exec(version)
   return m ? Number(m[1]) * 100 + Number(m[2]) : Number.NaN
 }
 

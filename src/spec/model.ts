@@ -42,32 +42,84 @@ export interface ResolvedPartition {
   allowQos: string[]
 }
 
-/** Departments a shared partition is open to. */
+/** Departments a shared partition is open to, in spec order. */
 export function sharedDepartments(spec: ClusterSpec, partition: SharedPartition): Department[] {
-  return partition.departments === 'all'
-    ? spec.departments
-    : spec.departments.filter((d) => (partition.departments as string[]).includes(d.name))
+  if (partition.departments === 'all') return spec.departments
+  const named = new Set(partition.departments as string[])
+  return spec.departments.filter((d) => named.has(d.name))
 }
 
-function resolve(kind: ResolvedPartition['kind'], path: string, partition: Partition | SharedPartition, departments: Department[]): ResolvedPartition {
+/**
+ * Unions of department QoS lists, in order of first appearance. A shared partition may
+ * list 2,000 departments of up to 64 QoS each, so the union runs over small integer
+ * indexes with a generation stamp instead of building a Set of strings each time.
+ */
+class QosUnion {
+  private readonly index = new Map<string, number>()
+  private readonly names: string[] = []
+  private readonly byDepartment = new Map<Department, number[]>()
+  private stamp = new Uint32Array(0)
+  private generation = 0
+
+  of(departments: Department[]): string[] {
+    this.generation += 1
+    const out: string[] = []
+    for (const d of departments) {
+      for (const i of this.indexes(d)) {
+        if (this.stamp[i] === this.generation) continue
+        this.stamp[i] = this.generation
+        out.push(this.names[i] as string)
+      }
+    }
+    return out
+  }
+
+  private indexes(d: Department): number[] {
+    let found = this.byDepartment.get(d)
+    if (!found) {
+      found = d.qos.map((q) => {
+        let i = this.index.get(q)
+        if (i === undefined) {
+          i = this.names.push(q) - 1
+          this.index.set(q, i)
+        }
+        return i
+      })
+      this.byDepartment.set(d, found)
+      if (this.stamp.length < this.names.length) {
+        const grown = new Uint32Array(Math.max(this.names.length, this.stamp.length * 2))
+        grown.set(this.stamp)
+        this.stamp = grown
+      }
+    }
+    return found
+  }
+}
+
+function resolve(kind: ResolvedPartition['kind'], path: string, partition: Partition | SharedPartition, departments: Department[], qos: QosUnion): ResolvedPartition {
   return {
     kind,
     path,
     partition,
     departments: departments.map((d) => d.name),
     allowAccounts: unique(departments.flatMap(departmentAccounts)),
-    allowQos: unique(departments.flatMap((d) => d.qos)),
+    allowQos: qos.of(departments),
   }
 }
 
 /** Every partition of the cluster, department partitions first, in spec order. */
 export function resolvePartitions(spec: ClusterSpec): ResolvedPartition[] {
+  const qos = new QosUnion()
   const own = spec.departments.flatMap((d, i) =>
-    (d.partitions ?? []).map((p, j) => resolve('department', `/departments/${i}/partitions/${j}`, p, [d])),
+    (d.partitions ?? []).map((p, j) => resolve('department', `/departments/${i}/partitions/${j}`, p, [d], qos)),
   )
-  const shared = (spec.sharedPartitions ?? []).map((p, i) =>
-    resolve('shared', `/sharedPartitions/${i}`, p, sharedDepartments(spec, p)),
-  )
+  // Every partition open to all departments allows the same accounts and QoS: compute once.
+  let all: Pick<ResolvedPartition, 'departments' | 'allowAccounts' | 'allowQos'> | undefined
+  const shared = (spec.sharedPartitions ?? []).map((p, i) => {
+    if (p.departments !== 'all') return resolve('shared', `/sharedPartitions/${i}`, p, sharedDepartments(spec, p), qos)
+    all ??= resolve('shared', '', p, spec.departments, qos)
+    return { kind: 'shared' as const, path: `/sharedPartitions/${i}`, partition: p, departments: all.departments, allowAccounts: all.allowAccounts, allowQos: all.allowQos }
+  })
   return [...own, ...shared]
 }
 

@@ -6,8 +6,9 @@
  */
 import { Type, type Static, type TSchema, type TObject, type TProperties } from '@sinclair/typebox'
 import {
-  Count, DEVICE_PATTERN, FreeText, HOME_ROOT_PATTERN, HostName, Hostlist, Name, PositiveCount, PosixId, SlurmTime, TresMap, UserName,
+  ADDRESS_RE, Count, DEVICE_RE, EMAIL_RE, FreeText, HOME_RE, HOME_ROOT_PATTERN, INSTANCE_GROUP_RE, QOS_FLAG_RE, SLURM_VERSION_RE, HostName, Hostlist, Name, PositiveCount, PosixId, SlurmTime, TresMap, UserName,
 } from './names.js'
+import { LIMITS } from './limits.js'
 
 const strict = <T extends TProperties>(properties: T, description?: string): TObject<T> =>
   Type.Object(properties, { additionalProperties: false, ...(description ? { description } : {}) })
@@ -33,10 +34,10 @@ export const Weights = strict({
 
 export const Cluster = strict({
   name: Name,
-  slurmVersion: Type.String({ pattern: '^[0-9]{2}\\.[0-9]{2}(?:\\.[0-9]+)?$', description: 'Slurm release, e.g. "22.05" or "24.11"' }),
+  slurmVersion: Type.String({ pattern: SLURM_VERSION_RE.source, maxLength: 16, description: 'Slurm release, e.g. "22.05" or "24.11"' }),
   controller: strict({
     host: HostName,
-    addr: Type.Optional(Type.String({ pattern: '^(?:[0-9]{1,3}\\.){3}[0-9]{1,3}$|^[0-9a-fA-F:]{2,39}$|^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$', description: 'IPv4, IPv6 or host name' })),
+    addr: Type.Optional(Type.String({ pattern: ADDRESS_RE.source, maxLength: 253, description: 'IPv4, IPv6 or host name' })),
   }),
   accounting: Type.Optional(strict({ host: HostName })),
   priority: Type.Optional(strict({
@@ -60,14 +61,14 @@ export const GpuSharing = strict({
 export const Gpus = strict({
   type: Name,
   count: Type.Integer({ minimum: 1, maximum: 64 }),
-  devices: Type.Optional(Type.String({ pattern: DEVICE_PATTERN, description: 'device hostlist such as /dev/nvidia[0-7]' })),
+  devices: Type.Optional(Type.String({ pattern: DEVICE_RE.source, maxLength: 255, description: 'device hostlist such as /dev/nvidia[0-7]' })),
   sharing: Type.Optional(GpuSharing),
 })
 export type Gpus = Static<typeof Gpus>
 
 export const NodeGroup = strict({
   name: Name,
-  instanceGroup: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9-]{0,62}$', description: 'HyperPod instance group name' })),
+  instanceGroup: Type.Optional(Type.String({ pattern: INSTANCE_GROUP_RE.source, maxLength: 63, description: 'HyperPod instance group name' })),
   nodes: Hostlist,
   cpus: PositiveCount,
   sockets: Type.Optional(PositiveCount),
@@ -75,7 +76,7 @@ export const NodeGroup = strict({
   threadsPerCore: Type.Optional(PositiveCount),
   realMemoryMiB: PositiveCount,
   gpus: Type.Optional(Gpus),
-  features: Type.Optional(Type.Array(Name)),
+  features: Type.Optional(Type.Array(Name, { maxItems: LIMITS.featuresPerGroup })),
   weight: Type.Optional(Count),
 })
 export type NodeGroup = Static<typeof NodeGroup>
@@ -90,16 +91,16 @@ export const Qos = strict({
   maxWallDurationPerJob: Type.Optional(SlurmTime),
   maxJobsPerUser: Type.Optional(Count),
   maxSubmitJobsPerUser: Type.Optional(Count),
-  preempt: Type.Optional(Type.Array(Name)),
+  preempt: Type.Optional(Type.Array(Name, { maxItems: LIMITS.preemptPerQos })),
   preemptMode: Type.Optional(PreemptMode),
   usageFactor: Type.Optional(Type.Number({ minimum: 0, maximum: 1000 })),
-  flags: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z]{1,40}$', description: 'a QoS flag such as DenyOnLimit' }))),
+  flags: Type.Optional(Type.Array(Type.String({ pattern: QOS_FLAG_RE.source, maxLength: 40, description: 'a QoS flag such as DenyOnLimit' }), { maxItems: LIMITS.flagsPerQos })),
 })
 export type Qos = Static<typeof Qos>
 
 const partitionFields = {
   name: Name,
-  nodeGroups: Type.Array(Name, { minItems: 1 }),
+  nodeGroups: Type.Array(Name, { minItems: 1, maxItems: LIMITS.nodeGroupsPerPartition }),
   default: Type.Optional(Type.Boolean()),
   maxTime: Type.Optional(SlurmTime),
   defaultTime: Type.Optional(SlurmTime),
@@ -114,7 +115,7 @@ export type Partition = Static<typeof Partition>
 
 export const SharedPartition = strict({
   ...partitionFields,
-  departments: Type.Union([Type.Literal('all'), Type.Array(Name, { minItems: 1 })]),
+  departments: Type.Union([Type.Literal('all'), Type.Array(Name, { minItems: 1, maxItems: LIMITS.departments })]),
 })
 export type SharedPartition = Static<typeof SharedPartition>
 
@@ -122,7 +123,7 @@ export const Supervisor = strict({
   name: Name,
   account: Type.Optional(Name),
   fairshare: Type.Optional(PositiveCount),
-  users: Type.Array(UserName),
+  users: Type.Array(UserName, { maxItems: LIMITS.usersPerSupervisor }),
 })
 export type Supervisor = Static<typeof Supervisor>
 
@@ -131,12 +132,12 @@ export const Department = strict({
   description: Type.Optional(FreeText),
   organization: Type.Optional(FreeText),
   fairshare: Type.Optional(PositiveCount),
-  qos: Type.Array(Name, { minItems: 1 }),
+  qos: Type.Array(Name, { minItems: 1, maxItems: LIMITS.qosPerDepartment }),
   defaultQos: Type.Optional(Name),
   /** QoS a department admin may choose from for `qos`/`defaultQos` (set by a cluster admin). */
-  allowedQos: Type.Optional(Type.Array(Name, { description: 'QoS names a department admin may choose from' })),
-  partitions: Type.Optional(Type.Array(Partition)),
-  supervisors: Type.Optional(Type.Array(Supervisor)),
+  allowedQos: Type.Optional(Type.Array(Name, { maxItems: LIMITS.qosPerDepartment, description: 'QoS names a department admin may choose from' })),
+  partitions: Type.Optional(Type.Array(Partition, { maxItems: LIMITS.partitionsPerDepartment })),
+  supervisors: Type.Optional(Type.Array(Supervisor, { maxItems: LIMITS.supervisorsPerDepartment })),
   /** The primary group of users a department admin creates (set by a cluster admin). */
   gid: Type.Optional(PosixId('the primary gid of users a department admin creates')),
 })
@@ -146,21 +147,21 @@ export const User = strict({
   name: UserName,
   uid: PosixId('POSIX uid'),
   gid: Type.Optional(PosixId('primary gid (default: a group of the user\'s own with gid = uid)')),
-  email: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\\.[A-Za-z]{2,63}$', description: 'e-mail address' })),
-  home: Type.Optional(Type.String({ pattern: '^/(?:[A-Za-z0-9._-]+/?)*$', maxLength: 255, description: 'absolute path of letters, digits, ., _, - and /' })),
+  email: Type.Optional(Type.String({ pattern: EMAIL_RE.source, maxLength: 254, description: 'e-mail address' })),
+  home: Type.Optional(Type.String({ pattern: HOME_RE.source, maxLength: 255, description: 'absolute path of letters, digits, ., _, - and /' })),
   defaultAccount: Type.Optional(Name),
-  qos: Type.Optional(Type.Array(Name)),
+  qos: Type.Optional(Type.Array(Name, { maxItems: LIMITS.qosPerUser })),
 })
 export type User = Static<typeof User>
 
 export const ClusterSpec = strict({
   apiVersion: Type.Literal('steward/v1'),
   cluster: Cluster,
-  nodeGroups: Type.Array(NodeGroup),
-  qos: Type.Array(Qos),
-  departments: Type.Array(Department),
-  sharedPartitions: Type.Optional(Type.Array(SharedPartition)),
-  users: Type.Array(User),
+  nodeGroups: Type.Array(NodeGroup, { maxItems: LIMITS.nodeGroups }),
+  qos: Type.Array(Qos, { maxItems: LIMITS.qos }),
+  departments: Type.Array(Department, { maxItems: LIMITS.departments }),
+  sharedPartitions: Type.Optional(Type.Array(SharedPartition, { maxItems: LIMITS.sharedPartitions })),
+  users: Type.Array(User, { maxItems: LIMITS.users }),
 }, 'The desired state of one Slurm cluster (spec-format.md)')
 export type ClusterSpec = Static<typeof ClusterSpec>
 

@@ -40,6 +40,8 @@ function describe(error: ValueError): string {
       return `expected a string${typeof error.value === 'number' ? ' (quote it in YAML, e.g. "22.05")' : ''}, got ${show(error.value)}`
     case ValueErrorType.StringMaxLength:
       return `is longer than ${String(error.schema.maxLength)} characters`
+    case ValueErrorType.ArrayMaxItems:
+      return `has ${Array.isArray(error.value) ? error.value.length : 'too many'} items; at most ${String(error.schema.maxItems)} are allowed`
     case ValueErrorType.Literal:
       return `must be ${show(error.schema.const)}, got ${show(error.value)}`
     default:
@@ -47,20 +49,47 @@ function describe(error: ValueError): string {
   }
 }
 
+/** What the schema says about a value: its problems, and whether a size limit was hit. */
+export interface StructuralReport {
+  problems: Problem[]
+  /** A list over `maxItems`: too big to check further (the semantic rules scale with lists). */
+  overLimit: boolean
+}
+
+
+/**
+ * The structural problems of `value` against `schema`, one per path (the first, most
+ * specific message wins), at most `max` of them, with `prefix` prepended to each path.
+ */
+export function structuralReport(schema: TSchema, value: unknown, max = Number.POSITIVE_INFINITY, prefix = ''): StructuralReport {
+  const check = checker(schema)
+  if (check.Check(value)) return { problems: [], overLimit: false }
+  const byPath = new Map<string, Problem>()
+  // Paths with a problem below them, so a union error on a parent is dropped in O(depth).
+  const parents = new Set<string>()
+  let overLimit = false
+  for (const error of check.Errors(value)) {
+    if (error.type === ValueErrorType.ArrayMaxItems) overLimit = true
+    const path = `${prefix}${error.path}`
+    if (byPath.has(path)) continue
+    // A union error on a parent whose child already reported is noise.
+    if (error.type === ValueErrorType.Union && parents.has(path)) continue
+    if (byPath.size >= max) break
+    byPath.set(path, { path, message: describe(error), severity: 'error' })
+    for (let i = path.lastIndexOf('/'); i >= 0; i = path.lastIndexOf('/', i - 1)) {
+      const parent = path.slice(0, i)
+      if (parents.has(parent)) break
+      parents.add(parent)
+      if (i === 0) break
+    }
+  }
+  return { problems: [...byPath.values()], overLimit }
+}
+
 /**
  * Every structural problem of `value` against `schema`, one per path (the first, most
  * specific message wins), with `prefix` prepended to each path.
  */
 export function structuralProblems(schema: TSchema, value: unknown, prefix = ''): Problem[] {
-  const check = checker(schema)
-  if (check.Check(value)) return []
-  const byPath = new Map<string, Problem>()
-  for (const error of check.Errors(value)) {
-    const path = `${prefix}${error.path}`
-    if (byPath.has(path)) continue
-    // A union error on a parent whose child already reported is noise.
-    if (error.type === ValueErrorType.Union && [...byPath.keys()].some((p) => p.startsWith(`${path}/`))) continue
-    byPath.set(path, { path, message: describe(error), severity: 'error' })
-  }
-  return [...byPath.values()]
+  return structuralReport(schema, value, Number.POSITIVE_INFINITY, prefix).problems
 }

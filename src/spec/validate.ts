@@ -6,19 +6,22 @@
  */
 import { ClusterSpec } from './schema.js'
 import type { ClusterSpec as Spec, NodeGroup } from './schema.js'
-import { Problems, type ValidationResult } from './problems.js'
-import { structuralProblems } from './structure.js'
+import { Problems, type Problem, type ValidationResult } from './problems.js'
+import { structuralReport } from './structure.js'
 import { resolvePartitions, supervisorAccount } from './model.js'
 import { countHostlist, expandHostlist, HostlistError } from '../slurm/hostlist.js'
 import { timeToSeconds } from '../slurm/time.js'
 import { expandDevices } from '../slurm/view-model.js'
-import { NAME_PATTERN } from './names.js'
+import { NAME_RE } from './names.js'
+import { LIMITS } from './limits.js'
+import type { ResolvedPartition } from './model.js'
 
 /** Slurm refuses more nodes than this (the hostlist and node-table limit). */
-export const MAX_NODES = 65_536
+export const MAX_NODES = LIMITS.nodes
+/** Most problems one validation reports: enough to fix a spec, bounded for an answer. */
+export const MAX_PROBLEMS = 1_000
 const RESERVED_IDS = new Set([65_534, 65_535, 4_294_967_295])
 const DYNAMIC_IDS = { from: 61_184, to: 65_519 }
-const nameRe = new RegExp(NAME_PATTERN)
 /**
  * Names the spec may not manage: Slurm's root account, and system users of the
  * controller and nodes (the daemons' own accounts). A spec user with one of these names
@@ -38,16 +41,27 @@ export function unknownUser(name: string): string {
 /** Validates a parsed spec; `ok` is true when there is no error (warnings allowed). */
 export function validateSpec(value: unknown): ValidationResult {
   const problems = new Problems()
-  problems.list.push(...structuralProblems(ClusterSpec, value))
-  if (typeof value === 'object' && value !== null) {
+  const structure = structuralReport(ClusterSpec, value, MAX_PROBLEMS)
+  problems.list.push(...structure.problems)
+  // A list over its limit: the semantic rules would only spend time on it.
+  if (!structure.overLimit && typeof value === 'object' && value !== null) {
     try {
       semanticRules(value as Spec, problems)
     } catch {
       // The structure is too broken for the semantic rules; the structural errors say why.
     }
   }
-  const errors = problems.list
-  return { ok: !errors.some((p) => p.severity === 'error'), errors }
+  const ok = !problems.list.some((p) => p.severity === 'error')
+  return { ok, errors: capped(problems.list, ok) }
+}
+
+/** The first `MAX_PROBLEMS` problems, and one more that says how many were left out. */
+function capped(list: Problem[], ok: boolean): Problem[] {
+  if (list.length <= MAX_PROBLEMS) return list
+  const kept = list.slice(0, MAX_PROBLEMS)
+  const left = list.length - MAX_PROBLEMS
+  kept.push({ path: '', message: `${left} more problem(s) not shown: fix these first`, severity: ok ? 'warning' : 'error' })
+  return kept
 }
 
 function semanticRules(spec: Spec, problems: Problems): void {
@@ -75,12 +89,15 @@ function semanticRules(spec: Spec, problems: Problems): void {
   if (!expandable) problems.error('/nodeGroups', `the node groups name ${total} nodes in all; Slurm allows at most ${MAX_NODES}`)
   nodeRules(groups, problems, expandable)
   reservedNames(spec, problems)
+  accountCount(departments, problems)
   const qosNames = new Set(qos.map((q) => q?.name))
   qosRules(qos, qosNames, problems)
   departmentRules(spec, qosNames, problems)
-  partitionRules(spec, new Set(groups.map((g) => g?.name)), qosNames, problems)
+  const partitions = resolvePartitions(spec)
+  partitionRules(spec, partitions, new Set(groups.map((g) => g?.name)), qosNames, problems)
+  partitionText(groups, partitions, problems)
   userRules(spec, qosNames, problems)
-  if (expandable) gpuLimitWarnings(spec, problems)
+  if (expandable) gpuLimitWarnings(spec, partitions, problems)
   versionRules(spec, problems)
 }
 
@@ -205,7 +222,7 @@ function departmentRules(spec: Spec, qosNames: Set<string | undefined>, problems
       problems.error(`${path}/defaultQos`, `defaultQos "${d.defaultQos}" is not in the department's qos list: add it there or pick one of ${JSON.stringify(d.qos)}`)
     }
     list(d?.supervisors).forEach((s, j) => {
-      if (!s?.account && typeof s?.name === 'string' && typeof d.name === 'string' && !nameRe.test(`${d.name}-${s.name}`)) {
+      if (!s?.account && typeof s?.name === 'string' && typeof d.name === 'string' && !NAME_RE.test(`${d.name}-${s.name}`)) {
         problems.error(`${path}/supervisors/${j}/name`, `the account name "${d.name}-${s.name}" is longer than 40 characters: give the supervisor a shorter name or an explicit account`)
       }
       const seen = new Set<string>()
@@ -217,7 +234,34 @@ function departmentRules(spec: Spec, qosNames: Set<string | undefined>, problems
   })
 }
 
-function partitionRules(spec: Spec, groupNames: Set<string | undefined>, qosNames: Set<string | undefined>, problems: Problems): void {
+/** Department and supervisor accounts together stay within `LIMITS.accounts`. */
+function accountCount(departments: Spec['departments'], problems: Problems): void {
+  const accounts = departments.reduce((n, d) => n + 1 + list(d?.supervisors).length, 0)
+  if (accounts > LIMITS.accounts) {
+    problems.error('/departments', `the departments and supervisors make ${accounts} Slurm accounts; at most ${LIMITS.accounts} are allowed`)
+  }
+}
+
+/**
+ * The partition lines' `Nodes=`, `AllowAccounts=` and `AllowQos=` values stay within
+ * `LIMITS.partitionText` characters: a partition open to every department repeats every
+ * account and QoS, and each partition repeats its node groups' hostlists.
+ */
+function partitionText(groups: NodeGroup[], partitions: ResolvedPartition[], problems: Problems): void {
+  const hostlistLength = new Map<string, number>()
+  for (const g of groups) if (typeof g?.name === 'string' && typeof g.nodes === 'string') hostlistLength.set(g.name, g.nodes.length)
+  const joined = (names: string[]) => names.reduce((n, name) => n + name.length + 1, 0)
+  let total = 0
+  for (const r of partitions) {
+    for (const g of list(r.partition?.nodeGroups)) total += (hostlistLength.get(g) ?? 0) + 1
+    total += joined(r.allowAccounts) + joined(r.allowQos)
+  }
+  if (total > LIMITS.partitionText) {
+    problems.error('/sharedPartitions', `the partitions' Nodes, AllowAccounts and AllowQos lists come to ${total} characters in slurm.conf; at most ${LIMITS.partitionText} are allowed: open fewer partitions to every department or merge node groups`)
+  }
+}
+
+function partitionRules(spec: Spec, partitions: ResolvedPartition[], groupNames: Set<string | undefined>, qosNames: Set<string | undefined>, problems: Problems): void {
   const departmentNames = new Set(list(spec.departments).map((d) => d?.name))
   list(spec.sharedPartitions).forEach((p, i) => {
     if (Array.isArray(p?.departments)) {
@@ -227,7 +271,7 @@ function partitionRules(spec: Spec, groupNames: Set<string | undefined>, qosName
     }
   })
   const defaults: string[] = []
-  for (const r of resolvePartitions(spec)) {
+  for (const r of partitions) {
     const p = r.partition
     list(p?.nodeGroups).forEach((g, j) => {
       if (!groupNames.has(g)) problems.error(`${r.path}/nodeGroups/${j}`, `unknown node group "${g}": define it under nodeGroups or remove it`)
@@ -245,7 +289,7 @@ function partitionRules(spec: Spec, groupNames: Set<string | undefined>, qosName
   for (const path of defaults.slice(1)) {
     problems.error(`${path}/default`, `only one partition may be the default; ${defaults[0]} already is`)
   }
-  const used = new Set(resolvePartitions(spec).flatMap((r) => list(r.partition?.nodeGroups)))
+  const used = new Set(partitions.flatMap((r) => list(r.partition?.nodeGroups)))
   list(spec.nodeGroups).forEach((g, i) => {
     if (g?.name && !used.has(g.name)) problems.warning(`/nodeGroups/${i}`, `node group "${g.name}" is in no partition: its nodes will never run a job`)
   })
@@ -270,7 +314,12 @@ function userRules(spec: Spec, qosNames: Set<string | undefined>, problems: Prob
   const accountsOf = new Map<string, string[]>()
   list(spec.departments).forEach((d) => {
     list(d?.supervisors).forEach((s) => {
-      for (const u of list(s?.users)) accountsOf.set(u, [...(accountsOf.get(u) ?? []), supervisorAccount(d, s)])
+      const account = supervisorAccount(d, s)
+      for (const u of list(s?.users)) {
+        const accounts = accountsOf.get(u)
+        if (accounts) accounts.push(account)
+        else accountsOf.set(u, [account])
+      }
     })
   })
   const users = list(spec.users)
@@ -325,23 +374,51 @@ function departmentGidRules(spec: Spec, privateGids: Map<number, string>, proble
   })
 }
 
-/** Warns when a per-user GPU limit can never be reached through the partitions allowing the QoS. */
-function gpuLimitWarnings(spec: Spec, problems: Problems): void {
-  const gpusPerGroup = new Map<string, number>()
+/**
+ * Warns when a per-user GPU limit can never be reached through the partitions allowing
+ * the QoS. Near-linear: node groups with GPUs are bits; each source of QoS (a department
+ * with its own partitions, or a shared partition) ORs its bits into the QoS it allows.
+ */
+function gpuLimitWarnings(spec: Spec, partitions: ResolvedPartition[], problems: Problems): void {
+  const limited = new Map<string, Uint32Array>()
+  const gpuGroups = new Map<string, number>()
+  const gpus: number[] = []
   for (const g of list(spec.nodeGroups)) {
-    if (!g?.gpus || typeof g.nodes !== 'string') continue
-    try {
-      gpusPerGroup.set(g.name, expandHostlist(g.nodes).length * g.gpus.count)
-    } catch {
-      // reported by nodeRules
+    if (!g?.gpus || typeof g.nodes !== 'string' || gpuGroups.has(g.name)) continue
+    gpuGroups.set(g.name, gpus.length)
+    gpus.push(countNodes(g.nodes) * g.gpus.count)
+  }
+  const words = Math.ceil(gpus.length / 32)
+  for (const q of list(spec.qos)) if (q?.maxTresPerUser?.gpu !== undefined) limited.set(q.name, new Uint32Array(words))
+  if (limited.size === 0) return
+  // Partitions of one department allow the same QoS: OR their groups first.
+  const sources = new Map<string, { bits: Uint32Array; qos: string[] }>()
+  for (const r of partitions) {
+    const key = r.kind === 'department' ? `department:${r.departments[0] ?? ''}` : r.path
+    let source = sources.get(key)
+    if (!source) sources.set(key, source = { bits: new Uint32Array(words), qos: r.allowQos })
+    for (const g of list(r.partition.nodeGroups)) {
+      const i = gpuGroups.get(g)
+      if (i !== undefined) source.bits[i >>> 5]! |= 1 << (i & 31)
     }
   }
-  const partitions = resolvePartitions(spec)
+  for (const { bits, qos } of sources.values()) {
+    const nonzero: number[] = []
+    bits.forEach((word, w) => { if (word !== 0) nonzero.push(w) })
+    if (nonzero.length === 0) continue
+    for (const q of qos) {
+      const acc = limited.get(q)
+      if (acc) for (const w of nonzero) acc[w]! |= bits[w]!
+    }
+  }
   list(spec.qos).forEach((q, i) => {
     const limit = q?.maxTresPerUser?.gpu
-    if (limit === undefined) return
-    const groups = new Set(partitions.filter((r) => r.allowQos.includes(q.name)).flatMap((r) => list(r.partition.nodeGroups)))
-    const reachable = [...groups].reduce((sum, g) => sum + (gpusPerGroup.get(g) ?? 0), 0)
+    const acc = limited.get(q?.name)
+    if (limit === undefined || !acc) return
+    let reachable = 0
+    acc.forEach((word, w) => {
+      for (let b = word; b !== 0; b &= b - 1) reachable += gpus[w * 32 + (31 - Math.clz32(b & -b))] ?? 0
+    })
     if (limit > reachable) {
       problems.warning(`/qos/${i}/maxTresPerUser/gpu`, `the limit of ${limit} GPUs per user is above the ${reachable} GPUs in partitions allowing QoS "${q.name}"`)
     }

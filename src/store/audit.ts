@@ -45,7 +45,7 @@ function whereOf(filter: AuditFilter, before: number | undefined): { where: stri
   if (filter.cluster !== undefined) add('cluster = ?', filter.cluster)
   if (filter.actor !== undefined) add('actor = ?', filter.actor)
   if (filter.action !== undefined) add('action = ?', filter.action)
-  const prefix = filter.resource?.replace(/\/+$/, '')
+  const prefix = trimTrailingSlashes(filter.resource)
   if (prefix) {
     // substr counts characters in both dialects; LIKE would need escaping and differs in case rules.
     const under = `${prefix}/`
@@ -63,4 +63,12 @@ export async function listAudit(db: Db, filter: AuditFilter, page: PageRequest):
   const { where, params } = whereOf(filter, decodeCursor('audit', page.cursor, 'number'))
   const { rows } = await db.query(`SELECT ${AUDIT} FROM audit_log ${where}ORDER BY id DESC LIMIT ?`, [...params, limit + 1])
   return toPage(rows, limit, (row) => toAudit(db, row), 'audit', (a) => a.id)
+}
+
+/** `text` without its trailing `/`s (a loop: `/\/+$/` rescans a run of slashes from each one). */
+function trimTrailingSlashes(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined
+  let end = text.length
+  while (end > 0 && text[end - 1] === '/') end -= 1
+  return text.slice(0, end)
 }

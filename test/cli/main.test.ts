@@ -97,3 +97,17 @@ t.test('token create binds department-admin and researcher tokens to an existing
   t.match(made.stderr, /on cluster campus/)
   t.match(await store.findTokenBySecretHash(hashTokenSecret(made.stdout.trim())), { role: 'department-admin', departments: ['nlp'], cluster: 'campus' })
 })
+
+t.test('validate exits 2 with a message for a YAML alias bomb and for a million levels of nesting', async (t) => {
+  const { aliasBombYaml, deepJson } = await import('../../bench/hostile.js')
+  const dir = mkdtempSync(join(tmpdir(), 'steward-cli-'))
+  writeFileSync(join(dir, 'bomb.yaml'), aliasBombYaml())
+  writeFileSync(join(dir, 'deep.json'), deepJson())
+  const bomb = await steward('validate', join(dir, 'bomb.yaml'))
+  t.equal(bomb.code, 2)
+  t.match(bomb.stderr, /bomb\.yaml expands YAML aliases \(\*name\) more than 100 times/)
+  t.notMatch(bomb.stderr, /\n {2,8}at /, 'no stack trace')
+  const deep = await steward('validate', join(dir, 'deep.json'))
+  t.equal(deep.code, 2)
+  t.match(deep.stderr, /deep\.json is nested more than 64 levels deep/)
+})

@@ -146,7 +146,7 @@ async function showJob(id: string): Promise<Map<string, string>> {
   return parseRecord((await run(['scontrol', '-o', '-d', 'show', 'job', id])).trim())
 }
 
-const FINAL = /^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE)/
+const FINAL = /^(?:COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE)/
 
 /** Submits a batch job and waits (bounded) for it to end; returns its id, final record and output. */
 async function runJob(args: string[], script: string): Promise<{ id: string; job: Map<string, string>; output: string }> {
@@ -225,7 +225,7 @@ function registerTests(): void {
         const counts = (await run(['sinfo', '-h', '-p', p.name, '-o', '%t %D'])).trim().split('\n')
         // Up is idle, or busy with a job of another test using the same sandbox.
         const count = (states: RegExp) => counts.map((l) => l.split(' ')).filter(([st]) => states.test(st ?? '')).reduce((sum, [, n]) => sum + Number(n), 0)
-        t.equal(count(/^(idle|mix|alloc|comp)$/), up2, 'sinfo: the emulated nodes are up')
+        t.equal(count(/^(?:idle|mix|alloc|comp)$/), up2, 'sinfo: the emulated nodes are up')
         t.equal(count(/^down\*?$/), p.nodes.length - up2, 'sinfo: the others are down')
       })
     }
