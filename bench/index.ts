@@ -5,6 +5,8 @@
 import { benchRender } from './render.js'
 import { benchApi } from './api.js'
 import { benchAccounting } from './accounting.js'
+import { benchCli } from './cli.js'
+import { benchPeer } from './peer.js'
 import type { Report } from './timing.js'
 
 const report: Report = (name, fields) => {
@@ -17,6 +19,8 @@ const benches: Record<string, (report: Report) => Promise<void>> = {
   render: benchRender,
   api: benchApi,
   accounting: benchAccounting,
+  cli: benchCli,
+  peer: benchPeer,
 }
 
 for (const [name, bench] of Object.entries(benches)) {

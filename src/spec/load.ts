@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml'
 import type { ClusterSpec } from './schema.js'
 import { SpecInvalidError, SpecUnreadableError, type ValidationResult } from './problems.js'
 import { validateSpec } from './validate.js'
+import { parseYamlFast } from './yaml-fast.js'
 
 /** Largest spec accepted: a 65,536-node cluster with 50,000 users fits well below it. */
 export const MAX_SPEC_BYTES = 32 * 1024 * 1024
@@ -16,17 +17,23 @@ export const MAX_SPEC_BYTES = 32 * 1024 * 1024
 /** Parses YAML or JSON text into a plain value; throws `SpecUnreadableError` when it is neither. */
 export function parseSpecText(text: string, source = 'spec'): unknown {
   if (Buffer.byteLength(text) > MAX_SPEC_BYTES) throw new SpecUnreadableError(`${source} is larger than ${MAX_SPEC_BYTES} bytes`)
+  const fast = parseYamlFast(text)
+  const value = fast ? fast.value : parseYamlExact(text, source)
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SpecUnreadableError(`${source} must be a mapping with apiVersion, cluster, nodeGroups, qos, departments and users`)
+  }
+  return value
+}
+
+/** The `yaml` library's reading: exact error positions and alias limits (the fast path's fallback). */
+function parseYamlExact(text: string, source: string): unknown {
   // JSON is YAML 1.2, so one parser reads both and reports positions the same way.
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
   if (doc.errors.length > 0) {
     const first = doc.errors[0]
     throw new SpecUnreadableError(`${source} is not valid YAML or JSON: ${first?.message ?? 'parse error'}`)
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 })
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new SpecUnreadableError(`${source} must be a mapping with apiVersion, cluster, nodeGroups, qos, departments and users`)
-  }
-  return value
+  return doc.toJS({ maxAliasCount: 100 })
 }
 
 /** A spec that passed validation, with the warnings it had and its content hash. */

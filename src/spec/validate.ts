@@ -9,7 +9,7 @@ import type { ClusterSpec as Spec, NodeGroup } from './schema.js'
 import { Problems, type ValidationResult } from './problems.js'
 import { structuralProblems } from './structure.js'
 import { resolvePartitions, supervisorAccount } from './model.js'
-import { countHostlist, expandHostlist, HostlistError } from '../slurm/hostlist.js'
+import { countHostlist, expandHostlist, hostsAreDistinct, HostlistError } from '../slurm/hostlist.js'
 import { timeToSeconds } from '../slurm/time.js'
 import { expandDevices } from '../slurm/view-model.js'
 import { NAME_PATTERN } from './names.js'
@@ -149,9 +149,11 @@ function countNodes(expr: unknown): number {
 
 function nodeRules(groups: NodeGroup[], problems: Problems, expandable: boolean): void {
   const owner = new Map<string, string>()
+  // Names are compared one by one only when the hostlists alone do not prove them distinct.
+  const compareNames = expandable && !hostsAreDistinct(groups.map((g) => g?.nodes))
   groups.forEach((g, i) => {
     const path = `/nodeGroups/${i}`
-    const nodes = expandable ? expand(g?.nodes, `${path}/nodes`, problems) : []
+    const nodes = compareNames ? expand(g?.nodes, `${path}/nodes`, problems) : []
     for (const node of nodes) {
       const other = owner.get(node)
       if (other && other !== g.name) {
@@ -305,7 +307,7 @@ function gpuLimitWarnings(spec: Spec, problems: Problems): void {
   for (const g of list(spec.nodeGroups)) {
     if (!g?.gpus || typeof g.nodes !== 'string') continue
     try {
-      gpusPerGroup.set(g.name, expandHostlist(g.nodes).length * g.gpus.count)
+      gpusPerGroup.set(g.name, countHostlist(g.nodes) * g.gpus.count)
     } catch {
       // reported by nodeRules
     }
