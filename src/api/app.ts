@@ -13,6 +13,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import { installErrorHandler } from './errors.js'
 import { installAuth } from './auth.js'
 import { specRoutes } from './routes/spec.js'
+import { schemaRoutes } from './routes/schema.js'
 import { clusterRoutes } from './routes/clusters.js'
 import { resourceRoutes } from './routes/resources.js'
 import { adminRoutes } from './routes/admin.js'
@@ -55,6 +56,7 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
     schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }))
   await app.register(specRoutes, { prefix: '/v1' })
+  await app.register(schemaRoutes, { prefix: '/v1' })
   const store = deps.store
   if (store) {
     const revisions = createRevisionService(store)
