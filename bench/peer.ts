@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { projectRoot } from '../src/project-root.js'
 import { MEMORY_RATIO, PEER_SHAPES, pclusterConfigForShape, pclusterInstanceTypes, stewardSpecForShape } from './peer-shapes.js'
-import { medianWallMs } from './process.js'
+import { medianWallMs, stewardBin } from './process.js'
 import type { Report } from './timing.js'
 
 export const PEER_ENV = 'STEWARD_BENCH_PC_COOKBOOK'
@@ -50,7 +50,7 @@ export async function benchPeer(report: Report): Promise<void> {
       const ms = medianWallMs({
         node: [process.execPath, '-e', '0'],
         python: ['python3', '-c', 'pass'],
-        steward: [process.execPath, join(root, 'bin', 'steward.js'), 'render', spec, '--out', outSteward],
+        steward: [process.execPath, stewardBin(root), 'render', spec, '--out', outSteward],
         pc: ['python3', join(root, 'bench', 'pcluster', 'run-generator.py'), generator,
           '--output-directory', outPc, '--template-directory', join(generator, 'templates'), '--input-file', config,
           '--instance-types-data', instanceTypes, '--realmemory-to-ec2memory-ratio', String(MEMORY_RATIO),

@@ -4,7 +4,16 @@
  * (a, b, c, a, b, c, ...) so that noise on this shared machine falls on all of them.
  */
 import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+
+/**
+ * The `steward` entry point the whole-process benchmarks run: this checkout's
+ * bin/steward.js, or STEWARD_BENCH_BIN (another checkout's, to compare before and after).
+ */
+export function stewardBin(root: string): string {
+  return process.env.STEWARD_BENCH_BIN ?? join(root, 'bin', 'steward.js')
+}
 
 /** argv of one command: the program, then its arguments (never a shell string). */
 export type Argv = readonly [string, ...string[]]
