@@ -74,6 +74,15 @@ t.test('errors keep the yaml library messages with their positions', async (t) =
   }
 })
 
+t.test('a key over 1024 characters, a parse error for the yaml library, is refused by validation instead', async (t) => {
+  const { validateSpec } = await import('../../src/spec/validate.js')
+  const text = readFileSync(join(root, 'examples', 'campus.yaml'), 'utf8').replace('cluster:\n', `cluster:\n  ${'k'.repeat(1100)}: 1\n`)
+  const value = parseSpecText(text)
+  const result = validateSpec(value)
+  t.equal(result.ok, false)
+  t.ok(result.errors.some((e) => e.path === '/cluster' || e.path.startsWith('/cluster/k')), JSON.stringify(result.errors.map((e) => e.path)))
+})
+
 t.test('JSON reads through the fast path too', async (t) => {
   const text = JSON.stringify({ apiVersion: 'steward/v1', nodeGroups: [{ cpus: 8, x: null, y: true, z: 1.5 }] })
   t.same(parseYamlFast(text)?.value, JSON.parse(text))
