@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
-import { parseDocument } from 'yaml'
+import { createRequire } from 'node:module'
+import type * as YamlLibrary from 'yaml'
 import type { ClusterSpec } from './schema.js'
 import { SpecInvalidError, SpecUnreadableError, type ValidationResult } from './problems.js'
 import { validateSpec } from './validate.js'
@@ -28,6 +29,8 @@ export function parseSpecText(text: string, source = 'spec'): unknown {
 /** The `yaml` library's reading: exact error positions and alias limits (the fast path's fallback). */
 function parseYamlExact(text: string, source: string): unknown {
   // JSON is YAML 1.2, so one parser reads both and reports positions the same way.
+  // Loaded on first use: most specs never need it (yaml-fast.ts), and it is a large module.
+  const { parseDocument } = createRequire(import.meta.url)('yaml') as typeof YamlLibrary
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
   if (doc.errors.length > 0) {
     const first = doc.errors[0]
