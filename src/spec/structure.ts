@@ -3,16 +3,17 @@
  * the value rather than echo the schema. One problem per offending value.
  */
 import type { TSchema } from '@sinclair/typebox'
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
-import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { Errors, ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import type { Problem } from './problems.js'
+import { precompiledCheck, type Check } from './precompiled-check.js'
 
-const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>()
+const compiled = new WeakMap<TSchema, Check>()
 
-function checker(schema: TSchema): TypeCheck<TSchema> {
+function checker(schema: TSchema): Check {
   let check = compiled.get(schema)
   if (!check) {
-    check = TypeCompiler.Compile(schema)
+    check = precompiledCheck(schema) ?? ((compiledCheck) => (value: unknown) => compiledCheck.Check(value))(TypeCompiler.Compile(schema))
     compiled.set(schema, check)
   }
   return check
@@ -52,10 +53,9 @@ function describe(error: ValueError): string {
  * specific message wins), with `prefix` prepended to each path.
  */
 export function structuralProblems(schema: TSchema, value: unknown, prefix = ''): Problem[] {
-  const check = checker(schema)
-  if (check.Check(value)) return []
+  if (checker(schema)(value)) return []
   const byPath = new Map<string, Problem>()
-  for (const error of check.Errors(value)) {
+  for (const error of Errors(schema, value)) {
     const path = `${prefix}${error.path}`
     if (byPath.has(path)) continue
     // A union error on a parent whose child already reported is noise.
