@@ -6,6 +6,8 @@ import { benchRender } from './render.js'
 import { benchApi } from './api.js'
 import { benchAccounting } from './accounting.js'
 import { benchLimits } from './limits.js'
+import { benchCli } from './cli.js'
+import { benchPeer } from './peer.js'
 import type { Report } from './timing.js'
 
 const report: Report = (name, fields) => {
@@ -19,6 +21,8 @@ const benches: Record<string, (report: Report) => Promise<void>> = {
   api: benchApi,
   accounting: benchAccounting,
   limits: benchLimits,
+  cli: benchCli,
+  peer: benchPeer,
 }
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -7,8 +7,11 @@ import { validateSpec } from '../src/spec/validate.js'
 import { syntheticSpec } from './synthetic.js'
 import { medianMs, type Report } from './timing.js'
 
+/** The large bench spec: Slurm's node limit, 500 partitions, 1,000 users. */
+export const LARGE_SPEC = { groups: 512, nodesPerGroup: 128, departments: 100, partitionsPerDepartment: 5, supervisorsPerDepartment: 2, usersPerSupervisor: 5 }
+
 export async function benchRender(report: Report): Promise<void> {
-  const spec = syntheticSpec({ groups: 512, nodesPerGroup: 128, departments: 100, partitionsPerDepartment: 5, supervisorsPerDepartment: 2, usersPerSupervisor: 5 })
+  const spec = syntheticSpec(LARGE_SPEC)
   const nodes = spec.nodeGroups.length * 128
   const partitions = spec.departments.reduce((n, d) => n + (d.partitions?.length ?? 0), 0)
   const validation = validateSpec(spec)

@@ -15,6 +15,7 @@ import { checkJsonNesting } from '../spec/nesting.js'
 import { installAuth } from './auth.js'
 import { specRoutes, type SpecRateLimits } from './routes/spec.js'
 import { createSpecPool, type SpecPool } from '../spec/pool.js'
+import { schemaRoutes } from './routes/schema.js'
 import { clusterRoutes } from './routes/clusters.js'
 import { resourceRoutes } from './routes/resources.js'
 import { adminRoutes } from './routes/admin.js'
@@ -73,6 +74,7 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
   app.get('/healthz', {
     schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }))
+  await app.register(schemaRoutes, { prefix: '/v1' })
   const store = deps.store
   if (store) {
     const revisions = createRevisionService(store, { uidBase: deps.uidBase })

@@ -1,24 +1,25 @@
 /**
  * The `steward` command: dispatches to one function per command and maps errors to exit
  * codes (1 failure, 2 unusable input or bad usage). Commands print; domain code does not.
+ *
+ * Each command's module is imported only when that command runs: `--help` loads nothing
+ * but the usage text, and `validate` never loads the store, SSH or the sandbox. Keep the
+ * imports at the top of this file to small modules without dependencies.
  */
 import { SpecInvalidError, SpecUnreadableError } from '../spec/problems.js'
-import { renderCommand, validateCommand } from './spec-commands.js'
-import { sandboxCommand } from './sandbox.js'
-import { tokenCommand } from './token.js'
-import { applyCommand, importCommand, planCommand } from './accounting.js'
 import { USAGE, UsageError } from './usage.js'
 
 type Command = (args: string[]) => Promise<number>
 
-const commands: Record<string, Command> = {
-  validate: validateCommand,
-  render: renderCommand,
-  sandbox: sandboxCommand,
-  token: tokenCommand,
-  plan: planCommand,
-  apply: applyCommand,
-  import: importCommand,
+/** Each command's loader: the module is imported when the command runs, not at start. */
+export const commands: Record<string, () => Promise<Command>> = {
+  validate: async () => (await import('./spec-commands.js')).validateCommand,
+  render: async () => (await import('./spec-commands.js')).renderCommand,
+  sandbox: async () => (await import('./sandbox.js')).sandboxCommand,
+  token: async () => (await import('./token.js')).tokenCommand,
+  plan: async () => (await import('./accounting.js')).planCommand,
+  apply: async () => (await import('./accounting.js')).applyCommand,
+  import: async () => (await import('./accounting.js')).importCommand,
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -28,12 +29,13 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE)
     return name ? 0 : 2
   }
-  const command = commands[name]
-  if (!command) {
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined
+  if (!load) {
     console.error(`steward: unknown command "${name}"\n\n${USAGE}`)
     return 2
   }
   try {
+    const command = await load()
     return await command(args)
   } catch (err) {
     return report(err)

@@ -7,8 +7,6 @@ import { parseSpecText, readSpecFile } from '../spec/load.js'
 import { validateSpec } from '../spec/validate.js'
 import { SpecUnreadableError, type Problem } from '../spec/problems.js'
 import type { ClusterSpec } from '../spec/schema.js'
-import { renderCluster } from '../slurm/render.js'
-import { writeFilesAtomically } from '../adapters/atomic-files.js'
 import { UsageError } from './usage.js'
 
 function printProblems(problems: Problem[]): void {
@@ -55,6 +53,8 @@ export async function renderCommand(args: string[]): Promise<number> {
     console.error('nothing written: fix the errors above')
     return 1
   }
+  // Rendering (Handlebars, templates) and file writing load only when there is something to render.
+  const [{ renderCluster }, { writeFilesAtomically }] = await Promise.all([import('../slurm/render.js'), import('../adapters/atomic-files.js')])
   const files = renderCluster(value as ClusterSpec)
   if (values['dry-run']) {
     for (const f of files) console.log(`==> ${f.name} <==\n${f.content}`)

@@ -162,6 +162,63 @@ export function isHostlistExpression(expr: string): boolean {
 }
 
 /**
+ * True when the expressions are proven to name no host twice (within one or across
+ * them), without expanding them; false when that is not proven (a duplicate, a shape
+ * this does not reason about, or an expression that does not parse), in which case the
+ * caller expands and compares names.
+ *
+ * Why it holds: every host of an item `P[ranges]` is `P` followed by digits, so its
+ * "stem" (the name without its trailing digits) is the stem of `P`. Hosts with different
+ * stems differ; an item alone in its stem names distinct hosts when its ranges are
+ * numerically disjoint (equal padded numbers are equal numbers). So it suffices that
+ * every item is a literal or a single trailing bracket, stems are pairwise distinct, and
+ * no two ranges of an item overlap: what a generated cluster (`q1-st-cr1-[1-1310]`) is.
+ * It costs one parse per expression instead of a hash per host.
+ */
+export function hostsAreDistinct(exprs: readonly unknown[]): boolean {
+  const stems = new Set<string>()
+  for (const expr of exprs) {
+    if (typeof expr !== 'string' || expr === '') return false
+    let items: Segment[][]
+    try {
+      items = parse(expr)
+      countItems(items, expr)
+    } catch {
+      return false
+    }
+    for (const segments of items) {
+      const item = singleRangeItem(segments)
+      if (!item) return false
+      const stem = withoutTrailingDigits(item.prefix)
+      if (stems.has(stem)) return false
+      stems.add(stem)
+      if (item.ranges && !disjoint(item.ranges)) return false
+    }
+  }
+  return true
+}
+
+/** `name`, `[ranges]` or `prefix[ranges]`; undefined for any other item (several brackets, text after one). */
+function singleRangeItem(segments: Segment[]): { prefix: string; ranges?: Range[] } | undefined {
+  const [first, second] = segments
+  if (segments.length === 1 && typeof first === 'string') return { prefix: first }
+  if (segments.length === 1 && Array.isArray(first)) return { prefix: '', ranges: first }
+  if (segments.length === 2 && typeof first === 'string' && Array.isArray(second)) return { prefix: first, ranges: second }
+  return undefined
+}
+
+function withoutTrailingDigits(text: string): string {
+  let end = text.length
+  while (end > 0 && isDigit(text.charCodeAt(end - 1))) end--
+  return text.slice(0, end)
+}
+
+function disjoint(ranges: Range[]): boolean {
+  const sorted = [...ranges].sort((a, b) => a.lo - b.lo)
+  return sorted.every((r, i) => i === 0 || r.lo > (sorted[i - 1]?.hi ?? -1))
+}
+
+/**
  * Slurm orders prefixes with strnatcmp (Martin Pool's natural order), so we copy
  * it: rack2 < rack10, but a run with a leading zero compares digit by digit
  * (n0087 < n81), which is what Slurm does for literal names like n0087-bmc.

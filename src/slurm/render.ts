@@ -2,41 +2,16 @@
  * Rendering: a valid spec to the text of each managed file. Rendering returns strings;
  * writing them is another step (`writeFilesAtomically`), so a dry run is just a render.
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import Handlebars from 'handlebars'
 import type { ClusterSpec } from '../spec/schema.js'
 import { specHash } from '../spec/load.js'
-import { projectRoot } from '../project-root.js'
 import type { RenderOptions } from './render-options.js'
 import { slurmConfModel, gresLines, slurmRelease, workerGroups } from './view-model.js'
+import { template } from './templates.js'
 
 /** One rendered file: its name in the config directory and its content. */
 export interface RenderedFile {
   name: string
   content: string
-}
-
-/** `templates/` of this installation. */
-function templatesDir(): string {
-  return join(projectRoot(), 'templates')
-}
-
-// One Handlebars instance: no HTML escaping (these are config files), strict so a missing
-// value is an error rather than an empty field.
-const hbs = Handlebars.create()
-type Template = (context: unknown) => string
-const templates = new Map<string, Template>()
-
-function template(name: string): Template {
-  let compiled = templates.get(name)
-  if (!compiled) {
-    const dir = templatesDir()
-    if (!hbs.partials.policy) hbs.registerPartial('policy', readFileSync(join(dir, 'policy.hbs'), 'utf8'))
-    compiled = hbs.compile(readFileSync(join(dir, `${name}.hbs`), 'utf8'), { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: { if: true, each: true } })
-    templates.set(name, compiled)
-  }
-  return compiled
 }
 
 /** The managed-file header: who owns the file, from which spec, and not to edit it. */

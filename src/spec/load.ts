@@ -5,11 +5,13 @@
  */
 import { readFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
-import { parseDocument } from 'yaml'
+import { createRequire } from 'node:module'
+import type * as YamlLibrary from 'yaml'
 import type { ClusterSpec } from './schema.js'
 import { SpecInvalidError, SpecUnreadableError, type ValidationResult } from './problems.js'
 import { validateSpec } from './validate.js'
 import { checkJsonNesting, checkYamlNesting, MAX_NESTING, valueDepth } from './nesting.js'
+import { parseYamlFast } from './yaml-fast.js'
 
 /** Largest spec accepted: a 65,536-node cluster with 50,000 users fits well below it. */
 export const MAX_SPEC_BYTES = 32 * 1024 * 1024
@@ -26,24 +28,31 @@ export function parseSpecText(text: string, source = 'spec'): unknown {
   if (Buffer.byteLength(text) > MAX_SPEC_BYTES) throw new SpecUnreadableError(`${source} is larger than ${MAX_SPEC_BYTES} bytes`)
   // Before the parser: the YAML composer recurses and spends seconds on deep flow nesting.
   checkYamlNesting(text, source)
-  // JSON is YAML 1.2, so one parser reads both and reports positions the same way.
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]
-    throw new SpecUnreadableError(`${source} is not valid YAML or JSON: ${first?.message ?? 'parse error'}`)
-  }
-  let value: unknown
-  try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
-  } catch (err) {
-    // yaml throws a ReferenceError for an alias bomb ("Excessive alias count ...").
-    throw new SpecUnreadableError(`${source} expands YAML aliases (*name) more than ${MAX_ALIAS_COUNT} times: write the values out or use fewer aliases`, { cause: err })
-  }
+  const fast = parseYamlFast(text)
+  const value = fast ? fast.value : parseYamlExact(text, source)
   if (valueDepth(value) > MAX_NESTING) throw new SpecUnreadableError(`${source} is nested more than ${MAX_NESTING} levels deep; a spec needs about seven`)
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SpecUnreadableError(`${source} must be a mapping with apiVersion, cluster, nodeGroups, qos, departments and users`)
   }
   return value
+}
+
+/** The `yaml` library's reading: exact error positions and alias limits (the fast path's fallback). */
+function parseYamlExact(text: string, source: string): unknown {
+  // JSON is YAML 1.2, so one parser reads both and reports positions the same way.
+  // Loaded on first use: most specs never need it (yaml-fast.ts), and it is a large module.
+  const { parseDocument } = createRequire(import.meta.url)('yaml') as typeof YamlLibrary
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]
+    throw new SpecUnreadableError(`${source} is not valid YAML or JSON: ${first?.message ?? 'parse error'}`)
+  }
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
+  } catch (err) {
+    // yaml throws a ReferenceError for an alias bomb ("Excessive alias count ...").
+    throw new SpecUnreadableError(`${source} expands YAML aliases (*name) more than ${MAX_ALIAS_COUNT} times: write the values out or use fewer aliases`, { cause: err })
+  }
 }
 
 /**

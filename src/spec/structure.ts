@@ -3,16 +3,17 @@
  * the value rather than echo the schema. One problem per offending value.
  */
 import type { TSchema } from '@sinclair/typebox'
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
-import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { Errors, ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import type { Problem } from './problems.js'
+import { precompiledCheck, type Check } from './precompiled-check.js'
 
-const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>()
+const compiled = new WeakMap<TSchema, Check>()
 
-function checker(schema: TSchema): TypeCheck<TSchema> {
+function checker(schema: TSchema): Check {
   let check = compiled.get(schema)
   if (!check) {
-    check = TypeCompiler.Compile(schema)
+    check = precompiledCheck(schema) ?? ((compiledCheck) => (value: unknown) => compiledCheck.Check(value))(TypeCompiler.Compile(schema))
     compiled.set(schema, check)
   }
   return check
@@ -62,13 +63,12 @@ export interface StructuralReport {
  * specific message wins), at most `max` of them, with `prefix` prepended to each path.
  */
 export function structuralReport(schema: TSchema, value: unknown, max = Number.POSITIVE_INFINITY, prefix = ''): StructuralReport {
-  const check = checker(schema)
-  if (check.Check(value)) return { problems: [], overLimit: false }
+  if (checker(schema)(value)) return { problems: [], overLimit: false }
   const byPath = new Map<string, Problem>()
   // Paths with a problem below them, so a union error on a parent is dropped in O(depth).
   const parents = new Set<string>()
   let overLimit = false
-  for (const error of check.Errors(value)) {
+  for (const error of Errors(schema, value)) {
     if (error.type === ValueErrorType.ArrayMaxItems) overLimit = true
     const path = `${prefix}${error.path}`
     if (byPath.has(path)) continue

@@ -9,7 +9,7 @@ import type { ClusterSpec as Spec, NodeGroup } from './schema.js'
 import { Problems, type Problem, type ValidationResult } from './problems.js'
 import { structuralReport } from './structure.js'
 import { resolvePartitions, supervisorAccount } from './model.js'
-import { countHostlist, expandHostlist, HostlistError } from '../slurm/hostlist.js'
+import { countHostlist, expandHostlist, hostsAreDistinct, HostlistError } from '../slurm/hostlist.js'
 import { timeToSeconds } from '../slurm/time.js'
 import { expandDevices } from '../slurm/view-model.js'
 import { NAME_RE } from './names.js'
@@ -175,9 +175,11 @@ function countNodes(expr: unknown): number {
 
 function nodeRules(groups: NodeGroup[], problems: Problems, expandable: boolean): void {
   const owner = new Map<string, string>()
+  // Names are compared one by one only when the hostlists alone do not prove them distinct.
+  const compareNames = expandable && !hostsAreDistinct(groups.map((g) => g?.nodes))
   groups.forEach((g, i) => {
     const path = `/nodeGroups/${i}`
-    const nodes = expandable ? expand(g?.nodes, `${path}/nodes`, problems) : []
+    const nodes = compareNames ? expand(g?.nodes, `${path}/nodes`, problems) : []
     for (const node of nodes) {
       const other = owner.get(node)
       if (other && other !== g.name) {

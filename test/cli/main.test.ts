@@ -111,3 +111,43 @@ t.test('validate exits 2 with a message for a YAML alias bomb and for a million 
   t.equal(deep.code, 2)
   t.match(deep.stderr, /deep\.json is nested more than 64 levels deep/)
 })
+
+// What a command loads at start is the static import graph of the bundle (dist/cli/,
+// scripts/bundle-cli.mjs): each command's modules must load only when it runs.
+function staticGraph(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen
+  seen.add(file)
+  const code = readFileSync(file, 'utf8')
+  for (const m of code.matchAll(/^import\b[^"']*["']([^"']+)["']/gm)) {
+    const target = m[1] ?? ''
+    seen.add(target)
+    if (target.startsWith('./')) staticGraph(join(root, 'dist', 'cli', target.slice(2)), seen)
+  }
+  return seen
+}
+const bundled = (files: Set<string>): string => [...files].filter((f) => f.startsWith('/')).map((f) => readFileSync(f, 'utf8')).join('\n')
+
+t.test('--help loads no command, no spec parser, no renderer and no store', async (t) => {
+  const graph = staticGraph(join(root, 'dist', 'cli', 'main.mjs'))
+  const code = bundled(graph)
+  for (const marker of ['Handlebars', 'TypeCompiler', 'js-yaml', 'parseDocument']) t.notOk(code.includes(marker), `${marker} is not loaded`)
+  for (const dep of ['better-sqlite3', 'pg', 'node-ssh', 'fastify']) t.notOk(graph.has(dep), `${dep} is not imported`)
+  const res = await steward('--help')
+  t.equal(res.code, 0)
+  t.match(res.stdout, /Usage: steward <command>/)
+})
+
+t.test('validate loads neither the renderer nor the store, SSH or the service', async (t) => {
+  const main = readFileSync(join(root, 'dist', 'cli', 'main.mjs'), 'utf8')
+  const chunk = /validate: async \(\) => \(await import\("\.\/([^"]+)"\)\)/.exec(main)?.[1]
+  t.ok(chunk, 'validate is imported when it runs')
+  const graph = staticGraph(join(root, 'dist', 'cli', chunk ?? 'missing'))
+  t.notOk(bundled(graph).includes('Handlebars'), 'Handlebars is not loaded')
+  for (const dep of ['better-sqlite3', 'pg', 'node-ssh', 'fastify', 'handlebars']) t.notOk(graph.has(dep), `${dep} is not imported`)
+})
+
+t.test('a name of Object.prototype is an unknown command, not a crash', async (t) => {
+  const res = await steward('toString')
+  t.equal(res.code, 2)
+  t.match(res.stderr, /unknown command "toString"/)
+})

@@ -10,7 +10,6 @@
  * Debian's Slurm packages when they are missing. The sandbox is left running at the end
  * for the other integration tests (STEWARD_SANDBOX_TEARDOWN=down stops it).
  */
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -30,9 +29,7 @@ import {
 import { nodeAddresses, sandboxSite } from '../../src/sandbox/layout.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
-const specFile = [join(root, 'examples', 'campus.yaml'), join(root, '..', 'shared', 'examples', 'campus.yaml')].find((f) => existsSync(f))
-
-if (!specFile) throw new Error('campus.yaml not found in examples/ or ../shared/examples/')
+const specFile = join(root, 'examples', 'campus.yaml')
 const isRoot = process.getuid?.() === 0
 const { spec } = await loadSpecFile(specFile)
 const PER_GROUP = 2

@@ -5,6 +5,7 @@ import {
   compressHostlist,
   countHostlist,
   expandHostlist,
+  hostsAreDistinct,
   isHostlistExpression,
 } from '../../src/slurm/hostlist.js'
 
@@ -203,3 +204,55 @@ for (const c of validations) {
     t.equal(valid, c.valid)
   })
 }
+
+// hostsAreDistinct may answer false when unsure, but never true when a host repeats.
+const distinctCases: { name: string; exprs: unknown[]; distinct: boolean }[] = [
+  { name: 'generated groups with their own stems are distinct', exprs: ['q1-st-cr1-[1-1310]', 'q2-st-cr1-[1-1310]'], distinct: true },
+  { name: 'literal names with different stems are distinct', exprs: ['login', 'head-a,head-b'], distinct: true },
+  { name: 'disjoint ranges of one bracket are distinct', exprs: ['n[1-3,5,7-9]'], distinct: true },
+  { name: 'the same range twice repeats hosts', exprs: ['n[1-3]', 'n[1-3]'], distinct: false },
+  { name: 'overlapping ranges in one bracket repeat a host', exprs: ['n[1-5,5-7]'], distinct: false },
+  { name: 'a stem ending in digits is not trusted against a shorter one', exprs: ['n[10-11]', 'n1[0-1]'], distinct: false },
+  { name: 'two items of one stem are left to comparison', exprs: ['gpu[1-2],gpu[3-4]'], distinct: false },
+  { name: 'two widths of one number are left to comparison', exprs: ['n[1-10,010]'], distinct: false },
+  { name: 'several brackets in one name are left to comparison', exprs: ['rack[1-2]-node[1-2]'], distinct: false },
+  { name: 'text after a bracket is left to comparison', exprs: ['n[1-2]-ib'], distinct: false },
+  { name: 'an expression that does not parse is left to comparison', exprs: ['n[1-'], distinct: false },
+  { name: 'a missing expression is left to comparison', exprs: [undefined], distinct: false },
+]
+for (const c of distinctCases) {
+  t.test(`hostsAreDistinct: ${c.name}`, async (t) => {
+    t.equal(hostsAreDistinct(c.exprs), c.distinct)
+  })
+}
+
+t.test('hostsAreDistinct never says distinct when expanding finds a repeated host', async (t) => {
+  // Random small expressions over a few stems, numbers and widths, checked against expansion.
+  let seed = 7
+  const next = (n: number): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+    return seed % n
+  }
+  const stems = ['n', 'n1', 'n0', 'gpu-', 'gpu-1', '']
+  const item = (): string => {
+    const stem = stems[next(stems.length)] ?? 'n'
+    if (next(4) === 0) return `${stem || 'x'}${next(12)}`
+    const ranges = Array.from({ length: 1 + next(2) }, () => {
+      const lo = next(12)
+      const width = 1 + next(3)
+      return `${String(lo).padStart(width, '0')}-${lo + next(4)}`
+    })
+    return `${stem}[${ranges.join(',')}]`
+  }
+  let proven = 0
+  for (let i = 0; i < 3000; i++) {
+    const exprs = Array.from({ length: 1 + next(3) }, () => Array.from({ length: 1 + next(2) }, item).join(','))
+    const hosts = exprs.flatMap((e) => expandHostlist(e))
+    const repeats = new Set(hosts).size !== hosts.length
+    if (hostsAreDistinct(exprs)) {
+      proven += 1
+      if (repeats) t.fail(`${JSON.stringify(exprs)} repeats a host but was called distinct`)
+    }
+  }
+  t.ok(proven > 100, `the fast answer applied to ${proven} of 3000 cases`)
+})
