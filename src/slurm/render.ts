@@ -9,7 +9,7 @@ import type { ClusterSpec } from '../spec/schema.js'
 import { specHash } from '../spec/load.js'
 import { projectRoot } from '../project-root.js'
 import type { RenderOptions } from './render-options.js'
-import { slurmConfModel, gresLines, slurmRelease, workerGroups } from './view-model.js'
+import { cgroupPlugin, slurmConfModel, gresLines, workerGroups } from './view-model.js'
 
 /** One rendered file: its name in the config directory and its content. */
 export interface RenderedFile {
@@ -61,7 +61,7 @@ export function renderCluster(spec: ClusterSpec, options: RenderOptions = {}): R
       ? { name: 'slurm.conf', content: template('slurm.conf')(model) }
       : { name: 'steward.conf', content: template('steward.conf')(model) },
     { name: 'gres.conf', content: template('gres.conf')({ header, clusterName: spec.cluster.name, lines: gresLines(spec) }) },
-    { name: 'cgroup.conf', content: template('cgroup.conf')({ header, autodetect: slurmRelease(spec.cluster.slurmVersion) >= 2205 }) },
+    { name: 'cgroup.conf', content: template('cgroup.conf')({ header, cgroupPlugin: cgroupPlugin(spec, options) }) },
     { name: 'pam_slurm_adopt.conf', content: template('pam_slurm_adopt')({ header, computeNodes: spec.nodeGroups.map((g) => g.nodes).join(',') || '(none)' }) },
   ]
   const groups = workerGroups(spec)

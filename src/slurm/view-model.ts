@@ -128,6 +128,15 @@ export function partitionLine(r: ResolvedPartition, groups: Map<string, NodeGrou
   return fields.join(' ')
 }
 
+/**
+ * cgroup.conf's `CgroupPlugin`: the site's, else `autodetect` from 22.05 (cgroup v1 or
+ * v2, whichever the node runs), else none (older releases automount v1 instead).
+ */
+export function cgroupPlugin(spec: ClusterSpec, options: RenderOptions): string | undefined {
+  if (options.site?.cgroupPlugin) return options.site.cgroupPlugin
+  return slurmRelease(spec.cluster.slurmVersion) >= 2205 ? 'autodetect' : undefined
+}
+
 /** `GresTypes` and `AccountingStorageTRES` follow the GRES the node groups use. */
 export function gresTypes(spec: ClusterSpec): string[] {
   const types = new Set<string>()
