@@ -9,6 +9,7 @@ import type { ClusterSpec } from '../spec/schema.js'
 import { specHash } from '../spec/load.js'
 import { projectRoot } from '../project-root.js'
 import type { RenderOptions } from './render-options.js'
+import { provisioningParameters, sharedUsers } from '../hyperpod/files.js'
 import { cgroupPlugin, slurmConfModel, gresLines, workerGroups } from './view-model.js'
 
 /** One rendered file: its name in the config directory and its content. */
@@ -64,6 +65,13 @@ export function renderCluster(spec: ClusterSpec, options: RenderOptions = {}): R
     { name: 'cgroup.conf', content: template('cgroup.conf')({ header, cgroupPlugin: cgroupPlugin(spec, options) }) },
     { name: 'pam_slurm_adopt.conf', content: template('pam_slurm_adopt')({ header, computeNodes: spec.nodeGroups.map((g) => g.nodes).join(',') || '(none)' }) },
   ]
+  if (spec.hyperpod) {
+    // The whole of HyperPod's files: the spec says which groups are controller and login.
+    const hyperpod = { ...spec, hyperpod: spec.hyperpod }
+    files.push({ name: 'provisioning_parameters.json', content: `${JSON.stringify(provisioningParameters(hyperpod), null, 2)}\n` })
+    files.push({ name: 'shared_users.txt', content: sharedUsers(spec) })
+    return files
+  }
   const groups = workerGroups(spec)
   if (groups.length > 0) {
     const document = {

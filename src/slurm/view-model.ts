@@ -197,11 +197,15 @@ export function slurmConfModel(spec: ClusterSpec, options: RenderOptions) {
   }
 }
 
-/** HyperPod's `worker_groups`: each instance group joins the first partition that uses its nodes. */
+/**
+ * HyperPod's `worker_groups`: each instance group joins the first partition that uses its
+ * nodes; an instance group shared by several node groups is listed once (its first).
+ */
 export function workerGroups(spec: ClusterSpec): Array<{ instance_group_name: string; partition_name: string }> {
   const partitions = resolvePartitions(spec)
+  const seen = new Set<string>()
   return spec.nodeGroups
-    .filter((g) => g.instanceGroup !== undefined)
+    .filter((g) => g.instanceGroup !== undefined && !seen.has(g.instanceGroup) && seen.add(g.instanceGroup) !== undefined)
     .map((g) => ({
       instance_group_name: g.instanceGroup as string,
       partition_name: partitions.find((r) => r.partition.nodeGroups.includes(g.name))?.partition.name ?? g.name,

@@ -149,6 +149,29 @@ export const User = strict({
 })
 export type User = Static<typeof User>
 
+/** A SageMaker HyperPod instance group name (`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`). */
+export const INSTANCE_GROUP_PATTERN = '^[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}$'
+const InstanceGroupName = Type.String({ pattern: INSTANCE_GROUP_PATTERN, description: 'HyperPod instance group name: letters, digits and - (not first or last), at most 63' })
+
+export const HyperPodInstanceGroup = strict({
+  name: InstanceGroupName,
+  instanceType: Type.String({ pattern: '^ml\\.[a-z0-9]{1,12}\\.[a-z0-9]{1,16}$', description: 'SageMaker instance type such as ml.p5.48xlarge' }),
+  count: Type.Integer({ minimum: 0, maximum: 10_000 }),
+})
+
+/** HyperPod's side of the cluster: what `cluster-config.json` and `provisioning_parameters.json` hold. */
+export const HyperPod = strict({
+  clusterName: Type.String({ pattern: '^[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}$', description: 'HyperPod cluster name' }),
+  controllerGroup: InstanceGroupName,
+  loginGroup: Type.Optional(InstanceGroupName),
+  fsx: Type.Optional(strict({
+    dnsName: Type.String({ pattern: '^fs-[0-9a-f]{8,17}\\.fsx\\.[a-z]{2}(?:-[a-z]+)+-[0-9]\\.amazonaws\\.com$', description: 'FSx for Lustre DNS name such as fs-0123456789abcdef0.fsx.us-west-2.amazonaws.com' }),
+    mountName: Type.String({ pattern: '^[A-Za-z0-9]{1,8}$', description: 'FSx for Lustre mount name (up to 8 letters and digits)' }),
+  })),
+  instanceGroups: Type.Array(HyperPodInstanceGroup, { minItems: 1, maxItems: 100 }),
+})
+export type HyperPod = Static<typeof HyperPod>
+
 export const ClusterSpec = strict({
   apiVersion: Type.Literal('steward/v1'),
   cluster: Cluster,
@@ -157,10 +180,11 @@ export const ClusterSpec = strict({
   departments: Type.Array(Department),
   sharedPartitions: Type.Optional(Type.Array(SharedPartition)),
   users: Type.Array(User),
+  hyperpod: Type.Optional(HyperPod),
 }, 'The desired state of one Slurm cluster (spec-format.md)')
 export type ClusterSpec = Static<typeof ClusterSpec>
 
 /** The schemas by name, for the API's OpenAPI document and body validation. */
 export const schemas: Record<string, TSchema> = {
-  ClusterSpec, Cluster, NodeGroup, Qos, Department, Supervisor, Partition, SharedPartition, User,
+  ClusterSpec, Cluster, NodeGroup, Qos, Department, Supervisor, Partition, SharedPartition, User, HyperPod,
 }
