@@ -389,6 +389,9 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxUpRes
     const started: string[] = []
     const version = await slurmVersion(ctx.exec, programs)
     checkRelease(location, version)
+    if (slurmRelease(options.spec.cluster.slurmVersion) !== slurmRelease(version)) {
+      log(`the spec says Slurm ${options.spec.cluster.slurmVersion} but this sandbox runs ${version}: an apply decides between reconfigure and restart from the spec's slurmVersion`)
+    }
 
     // The files: the spec rendered with the sandbox's site, plus sandbox-only settings.
     let spec = options.spec
