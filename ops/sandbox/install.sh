@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the real-Slurm sandbox runs: Debian's Slurm (slurmctld, slurmd, slurmdbd,
-# client commands), munge and MariaDB. Idempotent: packages already installed are left
+# client commands), munge and MariaDB; and debootstrap, which makes the Debian 13 root of
+# the Slurm 24.11 sandbox (ops/sandbox/make-root.sh). Idempotent: packages already installed are left
 # alone, and `apt-get update` runs only when the package lists are missing or an install
 # from them fails. The packages' own services are NOT started (the sandbox runs private
 # daemons under its state directory and never uses /etc/slurm, /etc/munge or /run/munge).
@@ -8,7 +9,7 @@
 # Usage (as root): bash ops/sandbox/install.sh
 set -euo pipefail
 
-PACKAGES=(slurmctld slurmd slurmdbd slurm-client munge mariadb-server)
+PACKAGES=(slurmctld slurmd slurmdbd slurm-client munge mariadb-server debootstrap)
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "install.sh: run as root (it installs Debian packages)" >&2

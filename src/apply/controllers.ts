@@ -19,11 +19,11 @@ import { join } from 'node:path'
 import { projectRoot } from '../project-root.js'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { createLocalExecutor, type Executor } from '../adapters/executor.js'
+import type { Executor } from '../adapters/executor.js'
 import { createSshExecutor, HOST_KEY_PATTERN, parseSshUrl } from '../adapters/ssh-executor.js'
 import { Name } from '../spec/names.js'
 import {
-  DEFAULT_NODES_PER_GROUP, DEFAULT_PORTS, emulatedNodes, resolveStateDir, sandboxPaths,
+  DEFAULT_NODES_PER_GROUP, emulatedNodes, resolveStateDir, sandboxExecutor, sandboxPaths, sandboxTarget, type SandboxRelease,
 } from '../sandbox/index.js'
 import { checkHostname, nodeAddresses, sandboxSite } from '../sandbox/layout.js'
 import { NoControllerError, systemdProfile, type ControllerProfile } from './profile.js'
@@ -80,24 +80,30 @@ function sandboxCluster(slurmConf: string): string | undefined {
 }
 
 /** `node bin/steward.js sandbox reload [...]` of this installation: how the sandbox takes installed files. */
-function sandboxReloadArgv(...extra: string[]): string[] {
-  return [process.execPath, join(projectRoot(), 'bin', 'steward.js'), 'sandbox', 'reload', ...extra]
+function sandboxReloadArgv(release: SandboxRelease, ...extra: string[]): string[] {
+  return [process.execPath, join(projectRoot(), 'bin', 'steward.js'), 'sandbox', 'reload', '--slurm', release, ...extra]
 }
 
-/** The local sandbox as a controller, reached through `executor` (local, or SSH to this host). */
-export function sandboxProfile(cluster: string, executor: Executor, options: { stateDir?: string; nodesPerGroup?: number } = {}): ControllerProfile {
-  const paths = sandboxPaths(resolveStateDir(process.env, options.stateDir))
+/**
+ * The local sandbox as a controller, reached through `executor` (local, or SSH to this
+ * host; default: the sandbox's own, which runs Slurm's commands inside the Debian root of
+ * a 24.11 sandbox). `release` defaults to `STEWARD_SANDBOX_SLURM` or the host's.
+ */
+export function sandboxProfile(cluster: string, executor?: Executor, options: { stateDir?: string; nodesPerGroup?: number; release?: SandboxRelease } = {}): ControllerProfile {
+  const target = sandboxTarget({ ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}), ...(options.release ? { release: options.release } : {}) })
+  const { paths, ports } = target
   const host = checkHostname(osHostname())
   return {
     cluster,
-    executor,
+    // The reload commands are the steward CLI, which runs on the host.
+    executor: executor ?? sandboxExecutor(target, [process.execPath]),
     configDir: paths.etc,
     renderOptions: (spec) => ({
-      site: { ...sandboxSite(paths, spec, host, DEFAULT_PORTS), accountingStoragePass: paths.mungeSocket },
-      nodeAddresses: nodeAddresses(emulatedNodes(spec, options.nodesPerGroup ?? DEFAULT_NODES_PER_GROUP, DEFAULT_PORTS.firstNode), host),
+      site: { ...sandboxSite(paths, spec, host, ports, target.release), accountingStoragePass: paths.mungeSocket },
+      nodeAddresses: nodeAddresses(emulatedNodes(spec, options.nodesPerGroup ?? DEFAULT_NODES_PER_GROUP, ports.firstNode), host),
     }),
-    restart: sandboxReloadArgv('--restart'),
-    reconfigure: sandboxReloadArgv(),
+    restart: sandboxReloadArgv(target.release, '--restart'),
+    reconfigure: sandboxReloadArgv(target.release),
   }
 }
 
@@ -109,12 +115,12 @@ export function sandboxProfile(cluster: string, executor: Executor, options: { s
 export function profileFromConfig(config: ControllersConfig, cluster: string): ControllerProfile {
   const entry = config[cluster]
   if (entry === undefined || entry === 'sandbox') {
-    const paths = sandboxPaths(resolveStateDir(process.env))
+    const paths = sandboxTarget().paths
     const running = sandboxCluster(paths.slurmConf)
     if (entry === undefined && running !== cluster) {
       throw new NoControllerError(`cluster "${cluster}" has no controller: add it to STEWARD_CONTROLLERS, or boot the local sandbox with its spec (npm run sandbox:up -- FILE)${running ? `; the sandbox runs "${running}"` : ''}`)
     }
-    return sandboxProfile(cluster, createLocalExecutor({ SLURM_CONF: paths.slurmConf }))
+    return sandboxProfile(cluster)
   }
   const { username, host, port } = parseSshUrl(entry.url)
   const sandboxConf = entry.sandbox ? sandboxPaths(resolveStateDir(process.env)).slurmConf : undefined

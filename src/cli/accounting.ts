@@ -18,7 +18,7 @@ import { PlanClashError } from '../accounting/errors.js'
 import type { Plan } from '../accounting/operations.js'
 import { createLocalExecutor, ExecError, type Executor } from '../adapters/executor.js'
 import { checkHostKey, createSshExecutor, parseSshUrl } from '../adapters/ssh-executor.js'
-import { sandboxEnv } from '../sandbox/index.js'
+import { sandboxExecutor, sandboxTarget } from '../sandbox/index.js'
 import { UsageError } from './usage.js'
 
 /** How a command reaches a cluster: the local sandbox, this host's own Slurm, or a controller over SSH. */
@@ -39,7 +39,8 @@ interface Connection {
 function connectController(values: { sandbox?: boolean; local?: boolean; controller?: string; identity?: string; 'host-key'?: string }): Connection {
   const local = (env?: Record<string, string>): Connection => ({ executor: createLocalExecutor(env), close: async () => {} })
   if ([values.sandbox, values.local, values.controller].filter(Boolean).length > 1) throw new UsageError('give one of --sandbox, --local or --controller')
-  if (values.sandbox) return local(sandboxEnv())
+  // The sandbox of STEWARD_SANDBOX_SLURM (or the host's release); 24.11 runs inside its Debian root.
+  if (values.sandbox) return { executor: sandboxExecutor(sandboxTarget()), close: async () => {} }
   // On the controller itself: Slurm's own configuration (SLURM_CONF if set, else the default).
   if (values.local) return local()
   if (!values.controller) throw new UsageError('say which cluster: --sandbox, --local, or --controller ssh://user@host[:port] --identity KEYFILE --host-key SHA256:...')

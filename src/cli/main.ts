@@ -20,6 +20,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   plan: async () => (await import('./accounting.js')).planCommand,
   apply: async () => (await import('./accounting.js')).applyCommand,
   import: async () => (await import('./accounting.js')).importCommand,
+  hyperpod: async () => (await import('./hyperpod.js')).hyperpodCommand,
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

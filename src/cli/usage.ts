@@ -20,10 +20,14 @@ Service:
   token create --role admin|department-admin|researcher [--cluster C] [--department D]... [--user U] [--description TEXT]
                                     create an API token in the service's store; prints the secret once
 
-Local Slurm sandbox (root):
-  sandbox up [FILE] [--nodes-per-group N]   boot a spec on a real local Slurm
+HyperPod:
+  hyperpod check CLUSTER_CONFIG PROVISIONING_PARAMETERS [--spec FILE] [--json]
+                                    check HyperPod's files against each other and the spec; exit 0 consistent, 1 problems, 2 unusable input
+
+Local Slurm sandbox (root); each takes --slurm 22.05|24.11 (default: STEWARD_SANDBOX_SLURM, else the host's 22.05):
+  sandbox up [FILE] [--nodes-per-group N]   boot a spec on a real local Slurm (24.11: in a Debian 13 root, made once)
   sandbox reload [--restart]                take the files an apply installed (restart when needed)
-  sandbox down [--purge]                    stop it (--purge also deletes its state)
-  sandbox status [--json]                   what runs
-  sandbox env                               print export SLURM_CONF=... for sinfo/sbatch/sacctmgr
+  sandbox down [--purge]                    stop it (--purge also deletes its state, and the 24.11 root)
+  sandbox status [--json]                   which release, what runs
+  sandbox env                               print the exports for sinfo/sbatch/sacctmgr and steward --sandbox
 `

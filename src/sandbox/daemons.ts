@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path'
 import type { Executor } from '../adapters/executor.js'
 import type { SandboxPrograms } from './install.js'
 import {
-  type SandboxPaths, type SandboxPorts, dbUserSql, mariadbArgs, mariadbInstallArgs, mungedArgs, nodeOfPidFile,
+  type SandboxPaths, type SandboxPorts, dbUserSql, mariadbArgs, mariadbClientArgs, mariadbInstallArgs, mungedArgs, nodeOfPidFile,
   slurmdLogFile, slurmdPidFile, slurmdSpoolDir,
 } from './layout.js'
 import {
@@ -59,11 +59,21 @@ export interface SandboxContext {
   env: NodeJS.ProcessEnv
   timeouts: SandboxTimeouts
   log: (message: string) => void
+  /** The Debian root the daemons run in (a release other than the host's); programs are paths inside it. */
+  rootfs?: string
+  /** In a root: each program's real path inside it (symlinks resolved there). */
+  realPaths?: Readonly<Record<string, string>>
+  /** How a daemon's argv is started (inside the root); unchanged when absent. */
+  launch?: (argv: readonly string[]) => string[]
 }
 
 /** How each daemon is recognised from its pid, so a reused pid or another sandbox's daemon is never taken for ours. */
-export async function identities(ctx: Pick<SandboxContext, 'paths' | 'programs'>): Promise<Record<Exclude<DaemonName, 'slurmd'>, Identity> & { slurmd: (node: string) => Identity }> {
-  const exe = async (path: string) => [await executableIdentity(path).catch(() => path)]
+export async function identities(ctx: Pick<SandboxContext, 'paths' | 'programs' | 'rootfs' | 'realPaths'>): Promise<Record<Exclude<DaemonName, 'slurmd'>, Identity> & { slurmd: (node: string) => Identity }> {
+  // In a root, programs are real paths inside it; /proc/<pid>/exe shows them under the root.
+  const exe = async (path: string) => {
+    const host = ctx.rootfs ? join(ctx.rootfs, ctx.realPaths?.[path] ?? path) : path
+    return [await executableIdentity(host).catch(() => host)]
+  }
   const slurmConf = `env:SLURM_CONF=${ctx.paths.slurmConf}`
   const slurmdExe = await exe(ctx.programs.slurmd)
   return {
@@ -90,7 +100,7 @@ async function startForking(ctx: SandboxContext, daemon: string, argv: string[],
   await rm(pidFile, { force: true })
   const outFile = join(ctx.paths.log, `${daemon}.out`)
   try {
-    const code = await runDaemonizing(argv, outFile, ctx.env, ctx.timeouts.daemonMs)
+    const code = await runDaemonizing(ctx.launch ? ctx.launch(argv) : argv, outFile, ctx.env, ctx.timeouts.daemonMs)
     if (code !== 0) throw new Error(`${argv[0]} exited with code ${code}`)
     return await waitFor(`${daemon} to write ${pidFile}`, () => ourPid(pidFile, identity), 15_000, 100)
   } catch (err) {
@@ -146,7 +156,7 @@ export async function dbPassword(paths: SandboxPaths): Promise<string> {
 }
 
 async function sql(ctx: SandboxContext, statements: string): Promise<void> {
-  const result = await ctx.exec.run([ctx.programs.mariadb, '--no-defaults', `--socket=${ctx.paths.mysqlSocket}`, '--user=root', '--batch'], { input: statements, timeoutMs: 30_000 })
+  const result = await ctx.exec.run([ctx.programs.mariadb, ...mariadbClientArgs(ctx.paths), '--batch'], { input: statements, timeoutMs: 30_000 })
   if (result.code !== 0) throw new Error(`SQL failed: ${result.stderr.trim()}`)
 }
 
@@ -167,12 +177,13 @@ export async function ensureMariadb(ctx: SandboxContext, ids: Awaited<ReturnType
   if (pid === undefined) {
     await rm(paths.mysqlPid, { force: true })
     await rm(paths.mysqlSocket, { force: true })
-    pid = await spawnDetached([ctx.programs.mariadbd, ...mariadbArgs(paths, ctx.ports)], join(paths.log, 'mariadb.out'), ctx.env)
+    const argv = [ctx.programs.mariadbd, ...mariadbArgs(paths, ctx.ports)]
+    pid = await spawnDetached(ctx.launch ? ctx.launch(argv) : argv, join(paths.log, 'mariadb.out'), ctx.env)
     state = 'started'
   }
   const running = pid
   try {
-    await waitFor('MariaDB to accept connections', async () => (await ctx.exec.run([ctx.programs.mariadb, '--no-defaults', `--socket=${paths.mysqlSocket}`, '--user=root', '-e', 'SELECT 1'], { timeoutMs: 10_000 })).code === 0, ctx.timeouts.daemonMs, { alive: () => pidRuns(running), intervalMs: 250 })
+    await waitFor('MariaDB to accept connections', async () => (await ctx.exec.run([ctx.programs.mariadb, ...mariadbClientArgs(paths), '-e', 'SELECT 1'], { timeoutMs: 10_000 })).code === 0, ctx.timeouts.daemonMs, { alive: () => pidRuns(running), intervalMs: 250 })
     await sql(ctx, dbUserSql(password))
   } catch (err) {
     throw await failure('mariadb', paths.mysqlLog, err, 'database set-up failed')

@@ -1,6 +1,6 @@
 /** The real-Slurm sandbox: boot a spec on this machine's own Slurm daemons (see ops/sandbox/README.md). */
 export {
-  sandboxUp, sandboxDown, sandboxReload, sandboxStatus, sandboxEnv, emulatedNodesOf, SandboxError,
+  sandboxUp, sandboxDown, sandboxReload, sandboxStatus, sandboxEnv, sandboxTarget, sandboxExecutor, emulatedNodesOf, SandboxError,
   type SandboxReloadOptions, type SandboxReloadResult,
   type SandboxOptions, type SandboxUpOptions, type SandboxUpResult, type SandboxDownOptions, type SandboxDownResult,
   type SandboxStatus, type DaemonStatus, type SandboxRecord,
@@ -13,3 +13,8 @@ export {
   type SandboxPorts, type SandboxPaths, type EmulatedNode, type ConfigChange,
 } from './layout.js'
 export { parseRecord, parseRecords, nodeState, nodeUsable } from './scontrol.js'
+export {
+  SANDBOX_RELEASES, HOST_RELEASE, RELEASE_ENV, parseRelease, resolveRelease, releaseSetup, sandboxLocation,
+  type SandboxRelease, type SandboxLocation, type ReleaseSetup,
+} from './release.js'
+export { rootArgv, createRootExecutor } from '../adapters/root-executor.js'

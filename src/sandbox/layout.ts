@@ -186,8 +186,13 @@ export function checkHostname(hostname: string): string {
   return hostname
 }
 
-/** The site settings of a sandbox: every path under the state dir, daemons as root, no cgroups. */
-export function sandboxSite(paths: SandboxPaths, spec: ClusterSpec, hostname: string, ports: SandboxPorts): Partial<SiteSettings> {
+/**
+ * The site settings of a sandbox: every path under the state dir, daemons as root, no
+ * cgroups. `release` is the sandbox's Slurm (`22.05`, `24.11`): from 24.11 there is no
+ * task/none (no TaskPlugin line instead) and slurmd needs cgroups off in cgroup.conf.
+ */
+export function sandboxSite(paths: SandboxPaths, spec: ClusterSpec, hostname: string, ports: SandboxPorts, release = '22.05'): Partial<SiteSettings> {
+  const from2411 = slurmRelease(release) >= 2411
   const site: Partial<SiteSettings> = {
     slurmUser: 'root',
     slurmdUser: 'root',
@@ -203,7 +208,8 @@ export function sandboxSite(paths: SandboxPaths, spec: ClusterSpec, hostname: st
     accountingStoragePort: ports.slurmdbd,
     // Several slurmd share one host and one cgroup tree here, so no cgroup plugins.
     proctrackType: 'proctrack/linuxproc',
-    taskPlugin: 'task/none',
+    taskPlugin: from2411 ? '' : 'task/none',
+    ...(from2411 ? { cgroupPlugin: 'disabled' } : {}),
     slurmdParameters: 'config_overrides',
     configDir: paths.etc,
     controllerHost: hostname,
@@ -298,10 +304,22 @@ export function mariadbArgs(paths: SandboxPaths, ports: SandboxPorts): string[] 
     `--pid-file=${paths.mysqlPid}`,
     `--log-error=${paths.mysqlLog}`,
     '--skip-name-resolve',
+    // Loopback only, so no TLS. MariaDB 11.8 (Debian 13, the 24.11 sandbox) turns TLS on
+    // by itself, and slurmdbd 24.11.5 then fails its first query ("5027 Number of
+    // columns in result ... exceeds maximum allowed").
+    '--skip-ssl',
     // What slurmdbd asks for (it logs "Database settings not recommended values" otherwise).
     '--innodb-buffer-pool-size=128M',
     '--innodb-lock-wait-timeout=900',
   ]
+}
+
+/**
+ * Options of the `mariadb` client as root over the server's socket, without TLS (the
+ * server has none; MariaDB 11.8's client would otherwise insist on it).
+ */
+export function mariadbClientArgs(paths: SandboxPaths): string[] {
+  return ['--no-defaults', `--socket=${paths.mysqlSocket}`, '--user=root', '--skip-ssl']
 }
 
 /** argv of the one-time data directory initialisation. */

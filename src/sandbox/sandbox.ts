@@ -9,26 +9,29 @@
  * needs a slurmctld restart); after a killed session it clears stale pid files and
  * sockets and starts what is missing.
  */
-import { chmod, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, lstat, mkdir, open, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { hostname as osHostname } from 'node:os'
+import { join, relative } from 'node:path'
 import { createLocalExecutor, type Executor } from '../adapters/executor.js'
+import { createRootExecutor, rootArgv } from '../adapters/root-executor.js'
 import { writeFilesAtomically } from '../adapters/atomic-files.js'
 import { specHash } from '../spec/load.js'
 import type { ClusterSpec } from '../spec/schema.js'
 import { compressHostlist, expandHostlist } from '../slurm/hostlist.js'
 import { parseSlurmConf } from '../slurm/conf-parse.js'
 import { renderCluster } from '../slurm/render.js'
-import { expandDevices } from '../slurm/view-model.js'
+import { expandDevices, slurmRelease } from '../slurm/view-model.js'
 import { createdDevices, ensureDevices, removeCreatedDevices } from './devices.js'
 import {
   DEFAULT_TIMEOUTS, type SandboxContext, type SandboxTimeouts, SandboxDaemonError, controllerUp, dbPassword, ensureClusterRegistered,
   ensureMariadb, ensureQosExist, ensureMunge, ensureSlurmdbd, identities, slurmdPidFileNodes, startSlurmctld, startSlurmd, stopSlurmctld, stopSlurmd,
   waitForController,
 } from './daemons.js'
-import { type SandboxPrograms, ensurePrograms, findPrograms } from './install.js'
+import { type SandboxPrograms, SandboxInstallError, ensurePrograms, ensureRoot, findPrograms, findRootPrograms, rootMarker } from './install.js'
+import { type SandboxLocation, type SandboxRelease, innerWorkDir, sandboxLocation } from './release.js'
 import {
-  type AppliedConfig, type ConfigChange, DEFAULT_NODES_PER_GROUP, DEFAULT_PORTS, type EmulatedNode, type SandboxPaths, type SandboxPorts,
-  checkHostname, configChange, emulatedNodes, meaningfulLines, gpuDeviceFiles, nodeAddresses, qosNamedBy, releaseNumber, resolveStateDir, sandboxPaths, sandboxSite,
+  type AppliedConfig, type ConfigChange, DEFAULT_NODES_PER_GROUP, type EmulatedNode, type SandboxPaths, type SandboxPorts,
+  checkHostname, configChange, emulatedNodes, meaningfulLines, gpuDeviceFiles, nodeAddresses, qosNamedBy, releaseNumber, sandboxSite,
   slurmdLogFile, slurmdPidFile, slurmdbdConf,
 } from './layout.js'
 import { logTail, ourPid, pidRuns, readPidFile, stopDaemon, waitFor } from './processes.js'
@@ -36,7 +39,12 @@ import { nodeDown, nodeUsable, parseRecords } from './scontrol.js'
 
 /** Options every sandbox operation takes. */
 export interface SandboxOptions {
-  /** State directory; default `STEWARD_SANDBOX_DIR` or `/var/lib/steward-sandbox`. */
+  /**
+   * Slurm release: the host's own (22.05, default; or `STEWARD_SANDBOX_SLURM`) or 24.11,
+   * which runs inside a Debian 13 root under its own state directory and ports.
+   */
+  release?: SandboxRelease
+  /** State directory; default `STEWARD_SANDBOX_DIR` or `/var/lib/steward-sandbox` (`-24.11` appended for 24.11). */
   stateDir?: string
   ports?: Partial<SandboxPorts>
   timeouts?: Partial<SandboxTimeouts>
@@ -83,6 +91,10 @@ export interface SandboxUpResult {
   jobsDir: string
   /** Slurm release of the installed daemons, e.g. `22.05.8`. */
   slurmVersion: string
+  /** The release asked for (`22.05` or `24.11`). */
+  release: SandboxRelease
+  /** The Debian root the daemons run in, for a release other than the host's. */
+  rootfs?: string
   durationMs: number
 }
 
@@ -171,20 +183,86 @@ async function prepareDirs(paths: SandboxPaths): Promise<void> {
   if (!(await exists(paths.marker))) await writeFile(paths.marker, 'State directory of the HPC Steward Slurm sandbox (steward sandbox up/down).\n')
 }
 
-function portsOf(options: SandboxOptions): SandboxPorts {
-  return { ...DEFAULT_PORTS, ...options.ports }
+function locate(options: SandboxOptions): SandboxLocation {
+  return sandboxLocation({
+    ...(options.release ? { release: options.release } : {}),
+    ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
+    ...(options.ports ? { ports: options.ports } : {}),
+  })
 }
 
-function context(paths: SandboxPaths, options: SandboxOptions, programs: SandboxPrograms): SandboxContext {
+/**
+ * The executor that reaches a sandbox's Slurm with `SLURM_CONF` set: local for the host
+ * release, inside the Debian root for another. `hostPrograms` still run on the host (the
+ * steward CLI, for reloads).
+ */
+export function sandboxExecutor(location: SandboxLocation, hostPrograms: readonly string[] = []): Executor {
+  const env = { SLURM_CONF: location.paths.slurmConf }
+  return location.rootfs ? createRootExecutor(location.rootfs, { env, hostPrograms }) : createLocalExecutor(env)
+}
+
+function context(location: SandboxLocation, options: SandboxOptions, found: FoundPrograms): SandboxContext {
+  const { programs, realPaths } = found
+  const paths = location.paths
   const env = { ...process.env, SLURM_CONF: paths.slurmConf }
+  const rootfs = location.rootfs
   return {
     paths,
-    ports: portsOf(options),
+    ports: location.ports,
     programs,
-    exec: createLocalExecutor({ SLURM_CONF: paths.slurmConf }),
+    exec: sandboxExecutor(location),
     env,
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
     log: options.log ?? (() => undefined),
+    ...(rootfs ? { rootfs, realPaths: realPaths ?? {}, launch: (argv: readonly string[]) => rootArgv(rootfs, argv) } : {}),
+  }
+}
+
+/**
+ * A root's own files: /etc/hosts (this host's name at 127.0.0.1, so the daemons resolve
+ * it without the host's resolver files), and the sandbox's directory inside the root with
+ * the symlink `<stateDir>/sandbox` to it, so one path names the same file in and out.
+ */
+async function prepareRoot(location: SandboxLocation, host: string): Promise<void> {
+  const rootfs = location.rootfs as string
+  const inner = innerWorkDir(location) as string
+  await writeFile(join(rootfs, 'etc', 'hosts'), `127.0.0.1\tlocalhost ${host}\n::1\tlocalhost ip6-localhost ip6-loopback\n`)
+  await mkdir(inner, { recursive: true, mode: 0o755 })
+  const link = location.paths.root
+  const target = relative(location.stateDir, inner)
+  const current = await lstat(link).then((st) => (st.isSymbolicLink() ? readlink(link) : 'not a link'), () => undefined)
+  if (current === target) return
+  if (current !== undefined) throw new SandboxError(`${link} exists and is not the link to ${target}; remove it (steward sandbox down --purge --slurm ${location.release})`)
+  await symlink(target, link)
+}
+
+/** A sandbox's programs; in a root also their real paths there. */
+interface FoundPrograms {
+  programs: SandboxPrograms
+  realPaths?: Record<string, string>
+}
+
+/** The programs of a sandbox: the host's (installed when missing) or the root's (made when missing). */
+async function sandboxPrograms(location: SandboxLocation, install: boolean, log: (m: string) => void, host?: string): Promise<FoundPrograms> {
+  if (location.rootfs) {
+    if (install) await ensureRoot(createLocalExecutor(), location.rootfs, log)
+    else if (rootMarker(location.rootfs) === undefined) throw new SandboxError(`${location.rootfs} is not made yet: run steward sandbox up --slurm ${location.release}`)
+    await mkdir(location.stateDir, { recursive: true, mode: 0o755 })
+    if (host !== undefined) await prepareRoot(location, host)
+    return findRootPrograms(location.rootfs, sandboxExecutor(location))
+  }
+  if (!install) {
+    const { programs: found, missing } = findPrograms()
+    if (missing.length > 0) throw new SandboxError(`missing ${missing.join(', ')}; run ops/sandbox/install.sh as root`)
+    return { programs: found as SandboxPrograms }
+  }
+  return { programs: await ensurePrograms(createLocalExecutor(), log, true) }
+}
+
+/** Throws unless the daemons are the release the sandbox is for. */
+function checkRelease(location: SandboxLocation, version: string): void {
+  if (slurmRelease(version) !== slurmRelease(location.release)) {
+    throw new SandboxError(`the ${location.release} sandbox found Slurm ${version}${location.rootfs ? ` in ${location.rootfs}` : ' on this host'}; ${location.rootfs ? `purge it (steward sandbox down --purge --slurm ${location.release})` : 'choose --slurm to match the host'}`)
   }
 }
 
@@ -298,21 +376,22 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxUpRes
   const startedAt = Date.now()
   requireRoot('up')
   const log = options.log ?? (() => undefined)
-  const paths = sandboxPaths(resolveStateDir(process.env, options.stateDir))
+  const location = locate(options)
+  const paths = location.paths
   const perGroup = options.nodesPerGroup ?? DEFAULT_NODES_PER_GROUP
-  const programs = options.install === false
-    ? (() => {
-        const { programs: found, missing } = findPrograms()
-        if (missing.length > 0) throw new SandboxError(`missing ${missing.join(', ')}; run ops/sandbox/install.sh as root`)
-        return found as SandboxPrograms
-      })()
-    : await ensurePrograms(createLocalExecutor(), log, true)
+  const host = checkHostname(options.hostname ?? osHostname())
+  const found = await sandboxPrograms(location, options.install !== false, log, host)
+  const programs = found.programs
   await prepareDirs(paths)
   return withLock(paths, log, async () => {
-    const ctx = context(paths, options, programs)
+    const ctx = context(location, options, found)
     const ids = await identities(ctx)
     const started: string[] = []
     const version = await slurmVersion(ctx.exec, programs)
+    checkRelease(location, version)
+    if (slurmRelease(options.spec.cluster.slurmVersion) !== slurmRelease(version)) {
+      log(`the spec says Slurm ${options.spec.cluster.slurmVersion} but this sandbox runs ${version}: an apply decides between reconfigure and restart from the spec's slurmVersion`)
+    }
 
     // The files: the spec rendered with the sandbox's site, plus sandbox-only settings.
     let spec = options.spec
@@ -320,10 +399,9 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxUpRes
       log('the sandbox needs a complete slurm.conf: rendering this include-mode spec in full mode')
       spec = { ...spec, cluster: { ...spec.cluster, render: { ...spec.cluster.render, mode: 'full' } } }
     }
-    const host = checkHostname(options.hostname ?? osHostname())
     const nodes = emulatedNodes(spec, perGroup, ctx.ports.firstNode)
     const rendered = renderCluster(spec, {
-      site: sandboxSite(paths, spec, host, ctx.ports),
+      site: sandboxSite(paths, spec, host, ctx.ports, version),
       nodeAddresses: nodeAddresses(nodes, host),
       ...(options.revision !== undefined ? { revision: options.revision } : {}),
     })
@@ -350,7 +428,7 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxUpRes
     }
     if (options.beforeController) await options.beforeController({ SLURM_CONF: paths.slurmConf })
 
-    const devicesCreated = await ensureDevices(ctx.exec, gpuDeviceFiles(spec, nodes), paths.devicesRecord)
+    const devicesCreated = await ensureDevices(ctx.exec, gpuDeviceFiles(spec, nodes), paths.devicesRecord, location.rootfs)
     if (devicesCreated.length > 0) log(`created GPU stand-in devices (c 1 3): ${devicesCreated.join(' ')}`)
 
     // slurmctld: start, or take the new files the way this Slurm release allows. The
@@ -390,6 +468,8 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxUpRes
       devicesCreated,
       jobsDir: paths.jobs,
       slurmVersion: version,
+      release: location.release,
+      ...(location.rootfs ? { rootfs: location.rootfs } : {}),
       durationMs: Date.now() - startedAt,
     }
   })
@@ -435,14 +515,14 @@ export async function sandboxReload(options: SandboxReloadOptions = {}): Promise
   const startedAt = Date.now()
   requireRoot('reload')
   const log = options.log ?? (() => undefined)
-  const paths = sandboxPaths(resolveStateDir(process.env, options.stateDir))
-  const { programs: found, missing } = findPrograms()
-  if (missing.length > 0) throw new SandboxError(`missing ${missing.join(', ')}; run ops/sandbox/install.sh as root`)
-  const programs = found as SandboxPrograms
+  const location = locate(options)
+  const paths = location.paths
+  const found = await sandboxPrograms(location, false, log)
+  const programs = found.programs
   const slurmConf = await readFile(paths.slurmConf, 'utf8').catch(() => undefined)
   if (slurmConf === undefined) throw new SandboxError(`${paths.slurmConf} does not exist: boot the sandbox first (steward sandbox up)`)
   return withLock(paths, log, async () => {
-    const ctx = context(paths, options, programs)
+    const ctx = context(location, options, found)
     const ids = await identities(ctx)
     const version = await slurmVersion(ctx.exec, programs)
     const clusterName = /^ClusterName=(\S+)/m.exec(slurmConf)?.[1]
@@ -467,7 +547,7 @@ export async function sandboxReload(options: SandboxReloadOptions = {}): Promise
     }
     const gres = files['gres.conf'] ?? ''
     const devices = [...new Set([...gres.matchAll(/\sFile=(\S+)/g)].flatMap((m) => expandDevices(m[1] as string)))].sort()
-    const devicesCreated = await ensureDevices(ctx.exec, devices, paths.devicesRecord)
+    const devicesCreated = await ensureDevices(ctx.exec, devices, paths.devicesRecord, location.rootfs)
     if (devicesCreated.length > 0) log(`created GPU stand-in devices (c 1 3): ${devicesCreated.join(' ')}`)
 
     const needed = configChange(previous?.applied, next, releaseNumber(version))
@@ -542,12 +622,17 @@ async function cancelAllJobs(ctx: SandboxContext): Promise<number> {
 /** Stops every daemon of the sandbox (idempotent) and removes the device files it created. Root only. */
 export async function sandboxDown(options: SandboxDownOptions = {}): Promise<SandboxDownResult> {
   requireRoot('down')
-  const paths = sandboxPaths(resolveStateDir(process.env, options.stateDir))
-  const result: SandboxDownResult = { stateDir: paths.root, stopped: [], cancelledJobs: 0, removedDevices: [], purged: false }
-  if (!(await exists(paths.root))) return result
+  const location = locate(options)
+  const paths = location.paths
+  const result: SandboxDownResult = { stateDir: location.stateDir, stopped: [], cancelledJobs: 0, removedDevices: [], purged: false }
   const log = options.log ?? (() => undefined)
+  if (!(await exists(paths.root))) {
+    // A root whose sandbox never started (or a half-made one) still goes with --purge.
+    if (options.purge && location.rootfs) result.purged = await purgeRootState(location)
+    return result
+  }
   return withLock(paths, log, async () => {
-    const ctx = context(paths, options, programPaths())
+    const ctx = context(location, options, await downPrograms(location))
     const ids = await identities(ctx)
     const ctldPid = await ourPid(paths.slurmctldPid, ids.slurmctld)
     if (ctldPid !== undefined && (await controllerUp(ctx).catch(() => false))) result.cancelledJobs = await cancelAllJobs(ctx)
@@ -566,16 +651,48 @@ export async function sandboxDown(options: SandboxDownOptions = {}): Promise<San
       if (r.pid !== undefined) result.stopped.push(name)
     }
     await rm(paths.mungeSocket, { force: true })
-    result.removedDevices = await removeCreatedDevices(paths.devicesRecord)
+    result.removedDevices = await removeCreatedDevices(paths.devicesRecord, location.rootfs)
     if (result.stopped.length > 0) log(`stopped ${result.stopped.join(', ')}`)
     if (options.purge) {
       if (!(await exists(paths.marker))) throw new SandboxError(`${paths.root} has no ${paths.marker}: not purging a directory the sandbox did not make`)
       // The lock file goes with the directory; withLock's removal is then a no-op.
-      await rm(paths.root, { recursive: true, force: true })
-      result.purged = true
+      if (location.rootfs) result.purged = await purgeRootState(location)
+      else {
+        await rm(paths.root, { recursive: true, force: true })
+        result.purged = true
+      }
     }
     return result
   })
+}
+
+/**
+ * Deletes the state directory of a sandbox in a root: the root itself (made again by
+ * the next `up`) and the sandbox's files in it. Refuses while anything is mounted below
+ * it (the daemons' /proc mounts live in their own namespaces and are gone with them).
+ */
+async function purgeRootState(location: SandboxLocation): Promise<boolean> {
+  const dir = location.stateDir
+  if (!(await exists(dir))) return false
+  if (rootMarker(location.rootfs as string) === undefined && !(await exists(`${location.rootfs as string}.partial`)) && !(await exists(location.paths.marker))) {
+    throw new SandboxError(`${dir} holds no sandbox root: not purging a directory the sandbox did not make`)
+  }
+  const mounts = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '')
+  const below = mounts.split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(`${dir}/`))
+  if (below.length > 0) throw new SandboxError(`not purging ${dir}: ${below.join(', ')} mounted below it`)
+  await rm(dir, { recursive: true, force: true })
+  return true
+}
+
+/** Programs of a sandbox for stopping it: the root's, or the host's (bare paths for missing ones). */
+async function downPrograms(location: SandboxLocation): Promise<FoundPrograms> {
+  if (location.rootfs && rootMarker(location.rootfs) !== undefined) {
+    return findRootPrograms(location.rootfs, sandboxExecutor(location)).catch((err: unknown) => {
+      if (err instanceof SandboxInstallError) return { programs: programPaths() }
+      throw err
+    })
+  }
+  return { programs: programPaths() }
 }
 
 /** Programs found on this machine; for ones that are missing the bare name (nothing runs that we could stop). */
@@ -619,6 +736,12 @@ export interface SandboxStatus {
   clusterName?: string
   nodesPerGroup?: number
   slurmVersion?: string
+  /** The release this sandbox is for (`22.05` or `24.11`). */
+  release: SandboxRelease
+  /** The Debian root the daemons run in (a release other than the host's). */
+  rootfs?: string
+  /** `make-root.sh`'s note in a complete root: suite, Slurm version, date. */
+  rootNote?: string
   daemons: DaemonStatus[]
   /** Every daemon of the last `up` runs. */
   running: boolean
@@ -631,9 +754,10 @@ export interface SandboxStatus {
  * as a non-root user processes' environments are unreadable, so run it as root.
  */
 export async function sandboxStatus(options: SandboxOptions = {}): Promise<SandboxStatus> {
-  const paths = sandboxPaths(resolveStateDir(process.env, options.stateDir))
+  const location = locate(options)
+  const paths = location.paths
   const record = await readRecord(paths)
-  const ctx = context(paths, options, programPaths())
+  const ctx = context(location, options, await downPrograms(location))
   const ids = await identities(ctx)
   const one = async (name: string, pidFile: string, identity: (typeof ids)['munged'], logFile: string, node?: string): Promise<DaemonStatus> => {
     const pid = await readPidFile(pidFile)
@@ -650,17 +774,25 @@ export async function sandboxStatus(options: SandboxOptions = {}): Promise<Sandb
   for (const node of nodes) daemons.push(await one('slurmd', slurmdPidFile(paths, node), ids.slurmd(node), slurmdLogFile(paths, node), node))
   const wanted = new Set(record?.nodes.map((n) => n.name) ?? [])
   return {
-    stateDir: paths.root,
+    stateDir: location.stateDir,
     slurmConf: paths.slurmConf,
     configured: record !== undefined,
     ...(record ? { clusterName: record.clusterName, nodesPerGroup: record.nodesPerGroup, slurmVersion: record.slurmVersion } : {}),
+    release: location.release,
+    ...(location.rootfs ? { rootfs: location.rootfs } : {}),
+    ...(location.rootfs && rootMarker(location.rootfs) ? { rootNote: rootMarker(location.rootfs) } : {}),
     daemons,
     running: record !== undefined && daemons.every((d) => d.alive || (d.name === 'slurmd' && !wanted.has(d.node ?? ''))),
-    devices: await createdDevices(paths.devicesRecord),
+    devices: await createdDevices(paths.devicesRecord, location.rootfs),
   }
 }
 
 /** The environment that points `sinfo`, `sbatch`, `sacctmgr`, ... at the sandbox. */
-export function sandboxEnv(options: Pick<SandboxOptions, 'stateDir'> = {}): { SLURM_CONF: string } {
-  return { SLURM_CONF: sandboxPaths(resolveStateDir(process.env, options.stateDir)).slurmConf }
+export function sandboxEnv(options: Pick<SandboxOptions, 'stateDir' | 'release'> = {}): { SLURM_CONF: string } {
+  return { SLURM_CONF: locate(options).paths.slurmConf }
+}
+
+/** Where the sandbox of a release is and how to reach it (`release` default: `STEWARD_SANDBOX_SLURM` or the host's). */
+export function sandboxTarget(options: Pick<SandboxOptions, 'stateDir' | 'release'> = {}): SandboxLocation {
+  return locate(options)
 }

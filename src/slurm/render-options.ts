@@ -27,7 +27,14 @@ export interface SiteSettings {
    */
   accountingStoragePass?: string
   proctrackType: string
+  /** `TaskPlugin=`; omitted when empty (Slurm 24.11 has no task/none: no plugin is "none"). */
   taskPlugin: string
+  /**
+   * cgroup.conf's `CgroupPlugin=`; default `autodetect` (22.05 and later). The 24.11
+   * sandbox says `disabled`: its slurmd daemons run in a root without a cgroup filesystem,
+   * and 24.11's slurmd initialises the cgroup plugin even with proctrack/linuxproc.
+   */
+  cgroupPlugin?: string
   /** Written as `SlurmdParameters=` when set (the sandbox uses `config_overrides`). */
   slurmdParameters?: string
   /** Directory that holds gres.conf/cgroup.conf, for `Include` in include mode. */

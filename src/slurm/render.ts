@@ -5,7 +5,8 @@
 import type { ClusterSpec } from '../spec/schema.js'
 import { specHash } from '../spec/load.js'
 import type { RenderOptions } from './render-options.js'
-import { slurmConfModel, gresLines, slurmRelease, workerGroups } from './view-model.js'
+import { provisioningParameters, sharedUsers } from '../hyperpod/files.js'
+import { cgroupPlugin, slurmConfModel, gresLines, workerGroups } from './view-model.js'
 import { template } from './templates.js'
 
 /** One rendered file: its name in the config directory and its content. */
@@ -36,9 +37,16 @@ export function renderCluster(spec: ClusterSpec, options: RenderOptions = {}): R
       ? { name: 'slurm.conf', content: template('slurm.conf')(model) }
       : { name: 'steward.conf', content: template('steward.conf')(model) },
     { name: 'gres.conf', content: template('gres.conf')({ header, clusterName: spec.cluster.name, lines: gresLines(spec) }) },
-    { name: 'cgroup.conf', content: template('cgroup.conf')({ header, autodetect: slurmRelease(spec.cluster.slurmVersion) >= 2205 }) },
+    { name: 'cgroup.conf', content: template('cgroup.conf')({ header, cgroupPlugin: cgroupPlugin(spec, options) }) },
     { name: 'pam_slurm_adopt.conf', content: template('pam_slurm_adopt')({ header, computeNodes: spec.nodeGroups.map((g) => g.nodes).join(',') || '(none)' }) },
   ]
+  if (spec.hyperpod) {
+    // The whole of HyperPod's files: the spec says which groups are controller and login.
+    const hyperpod = { ...spec, hyperpod: spec.hyperpod }
+    files.push({ name: 'provisioning_parameters.json', content: `${JSON.stringify(provisioningParameters(hyperpod), null, 2)}\n` })
+    files.push({ name: 'shared_users.txt', content: sharedUsers(spec) })
+    return files
+  }
   const groups = workerGroups(spec)
   if (groups.length > 0) {
     const document = {

@@ -128,6 +128,15 @@ export function partitionLine(r: ResolvedPartition, groups: Map<string, NodeGrou
   return fields.join(' ')
 }
 
+/**
+ * cgroup.conf's `CgroupPlugin`: the site's, else `autodetect` from 22.05 (cgroup v1 or
+ * v2, whichever the node runs), else none (older releases automount v1 instead).
+ */
+export function cgroupPlugin(spec: ClusterSpec, options: RenderOptions): string | undefined {
+  if (options.site?.cgroupPlugin) return options.site.cgroupPlugin
+  return slurmRelease(spec.cluster.slurmVersion) >= 2205 ? 'autodetect' : undefined
+}
+
 /** `GresTypes` and `AccountingStorageTRES` follow the GRES the node groups use. */
 export function gresTypes(spec: ClusterSpec): string[] {
   const types = new Set<string>()
@@ -188,11 +197,15 @@ export function slurmConfModel(spec: ClusterSpec, options: RenderOptions) {
   }
 }
 
-/** HyperPod's `worker_groups`: each instance group joins the first partition that uses its nodes. */
+/**
+ * HyperPod's `worker_groups`: each instance group joins the first partition that uses its
+ * nodes; an instance group shared by several node groups is listed once (its first).
+ */
 export function workerGroups(spec: ClusterSpec): Array<{ instance_group_name: string; partition_name: string }> {
   const partitions = resolvePartitions(spec)
+  const seen = new Set<string>()
   return spec.nodeGroups
-    .filter((g) => g.instanceGroup !== undefined)
+    .filter((g) => g.instanceGroup !== undefined && !seen.has(g.instanceGroup) && seen.add(g.instanceGroup) !== undefined)
     .map((g) => ({
       instance_group_name: g.instanceGroup as string,
       partition_name: partitions.find((r) => r.partition.nodeGroups.includes(g.name))?.partition.name ?? g.name,

@@ -39,8 +39,8 @@ export const TIME_RE = /^(?:UNLIMITED|\d+(?:-\d{1,2})?(?::\d{1,2}){0,2})$/
 export const SLURM_VERSION_RE = /^\d{2}\.\d{2}(?:\.\d+)?$/
 /** An IPv4 or IPv6 address or a host name. */
 export const ADDRESS_RE = /^(?:(?:\d{1,3}\.){3}\d{1,3}|[\d:A-Fa-f]{2,39}|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$/
-/** A HyperPod instance group name. */
-export const INSTANCE_GROUP_RE = /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/
+/** A SageMaker HyperPod instance group or cluster name, as AWS documents it: `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$` (`-` never first or last). */
+export const INSTANCE_GROUP_RE = /^[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}$/
 /** A QoS flag such as `DenyOnLimit`. */
 export const QOS_FLAG_RE = /^[A-Za-z]{1,40}$/
 /** An e-mail address: dot-separated domain labels, then a top-level domain of letters. */

@@ -154,6 +154,29 @@ export const User = strict({
 })
 export type User = Static<typeof User>
 
+/** A SageMaker HyperPod instance group name (`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`). */
+export const INSTANCE_GROUP_PATTERN = INSTANCE_GROUP_RE.source
+const InstanceGroupName = Type.String({ pattern: INSTANCE_GROUP_PATTERN, maxLength: 63, description: 'HyperPod instance group name: letters, digits and - (not first or last), at most 63' })
+
+export const HyperPodInstanceGroup = strict({
+  name: InstanceGroupName,
+  instanceType: Type.String({ pattern: '^ml\\.[a-z0-9]{1,12}\\.[a-z0-9]{1,16}$', maxLength: 31, description: 'SageMaker instance type such as ml.p5.48xlarge' }),
+  count: Type.Integer({ minimum: 0, maximum: 10_000 }),
+})
+
+/** HyperPod's side of the cluster: what `cluster-config.json` and `provisioning_parameters.json` hold. */
+export const HyperPod = strict({
+  clusterName: Type.String({ pattern: INSTANCE_GROUP_PATTERN, maxLength: 63, description: 'HyperPod cluster name' }),
+  controllerGroup: InstanceGroupName,
+  loginGroup: Type.Optional(InstanceGroupName),
+  fsx: Type.Optional(strict({
+    dnsName: Type.String({ pattern: '^fs-[0-9a-f]{8,17}\\.fsx\\.[a-z]{2}(?:-[a-z]+)+-[0-9]\\.amazonaws\\.com$', maxLength: 80, description: 'FSx for Lustre DNS name such as fs-0123456789abcdef0.fsx.us-west-2.amazonaws.com' }),
+    mountName: Type.String({ pattern: '^[A-Za-z0-9]{1,8}$', maxLength: 8, description: 'FSx for Lustre mount name (up to 8 letters and digits)' }),
+  })),
+  instanceGroups: Type.Array(HyperPodInstanceGroup, { minItems: 1, maxItems: 100 }),
+})
+export type HyperPod = Static<typeof HyperPod>
+
 export const ClusterSpec = strict({
   apiVersion: Type.Literal('steward/v1'),
   cluster: Cluster,
@@ -162,10 +185,11 @@ export const ClusterSpec = strict({
   departments: Type.Array(Department, { maxItems: LIMITS.departments }),
   sharedPartitions: Type.Optional(Type.Array(SharedPartition, { maxItems: LIMITS.sharedPartitions })),
   users: Type.Array(User, { maxItems: LIMITS.users }),
+  hyperpod: Type.Optional(HyperPod),
 }, 'The desired state of one Slurm cluster (spec-format.md)')
 export type ClusterSpec = Static<typeof ClusterSpec>
 
 /** The schemas by name, for the API's OpenAPI document and body validation. */
 export const schemas: Record<string, TSchema> = {
-  ClusterSpec, Cluster, NodeGroup, Qos, Department, Supervisor, Partition, SharedPartition, User,
+  ClusterSpec, Cluster, NodeGroup, Qos, Department, Supervisor, Partition, SharedPartition, User, HyperPod,
 }

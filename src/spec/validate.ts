@@ -15,6 +15,7 @@ import { expandDevices } from '../slurm/view-model.js'
 import { NAME_RE } from './names.js'
 import { LIMITS } from './limits.js'
 import type { ResolvedPartition } from './model.js'
+import { hyperpodRules } from './hyperpod-rules.js'
 
 /** Slurm refuses more nodes than this (the hostlist and node-table limit). */
 export const MAX_NODES = LIMITS.nodes
@@ -99,6 +100,7 @@ function semanticRules(spec: Spec, problems: Problems): void {
   userRules(spec, qosNames, problems)
   if (expandable) gpuLimitWarnings(spec, partitions, problems)
   versionRules(spec, problems)
+  hyperpodRules(spec, problems)
 }
 
 type Entry = [string | undefined, string]

@@ -45,7 +45,7 @@ t.test('a precompiled file the runtime refuses falls back to the sources', async
   for (const entry of Object.values(precompiled)) (entry?.spec as { compiler: unknown }).compiler = [1, '<1.0.0']
   const loaded = loadTemplates(sources, precompiled)
   t.equal(loaded.precompiled, false)
-  t.match(loaded.templates.get('cgroup.conf')?.(context) ?? '', /CgroupPlugin/)
+  t.match(loaded.templates.get('cgroup.conf')?.(context) ?? '', /ConstrainDevices=yes/)
 })
 
 t.test('a missing precompiled file is no error', async (t) => {
