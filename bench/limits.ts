@@ -115,8 +115,6 @@ async function stallOf(app: FastifyInstance, input: Input, url: string, token: s
   let status = 0
   let bytes = 0
   for (let i = 0; i < RUNS; i++) {
-    // Collect the bench's own garbage first (node --expose-gc), so a pause is the request's.
-    (globalThis as { gc?: () => void }).gc?.()
     histogram.enable()
     const start = performance.now()
     const res = await app.inject({
