@@ -71,7 +71,7 @@ function largestSpec(): ClusterSpec {
 }
 
 /** The largest such spec whose JSON fits in 1 MB: fewer users, the rest at the limits. */
-function largestSpecUnder1MB(): ClusterSpec {
+export function largestSpecUnder1MB(): ClusterSpec {
   let users: number = LIMITS.users
   for (;;) {
     const spec = limitSpec({ nodes: LIMITS.nodes, groups: 1_024, qos: LIMITS.qos, accounts: LIMITS.accounts, supervisors: 4, users, shared: 64 })
@@ -114,6 +114,12 @@ async function stallOf(app: FastifyInstance, input: Input, url: string, token: s
   let maxMs = 0
   let status = 0
   let bytes = 0
+  // One warm-up request, not measured: the first call of a code path compiles it (JIT,
+  // lazy modules, the worker's start), once per process, not per request.
+  await app.inject({
+    method, url, ...(method === 'GET' ? {} : { payload: input.body }),
+    headers: { 'content-type': input.contentType, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  })
   for (let i = 0; i < RUNS; i++) {
     histogram.enable()
     const start = performance.now()
@@ -174,14 +180,17 @@ export async function benchLimits(report: Report): Promise<void> {
         stalls[`${url}${who ? '' : ' (no token)'} ${input.name}`] = `${r.status}, loop stall <= ${r.stallMs.toFixed(1)} ms (answer in <= ${r.maxMs.toFixed(0)} ms)${ratio}`
       }
     }
-    // Not in the worker (yet): a cluster admin storing a spec validates it on the event loop.
+    // A cluster admin storing the spec: validated in the same pool, off the event loop.
     const admin = newTokenSecret()
     await store.createToken({ secretHash: hashTokenSecret(admin), role: 'admin', departments: [], user: null, description: 'bench', createdBy: 'bench' })
-    await store.createCluster('limits', 'bench')
-    const put = await stallOf(app, under1MB, '/v1/clusters/limits/spec', admin, 'PUT')
-    stalls[`PUT /v1/clusters/limits/spec ${under1MB.name} (admin, not counted)`] = `${put.status}, loop stall <= ${put.stallMs.toFixed(1)} ms`
+    const cluster = (JSON.parse(under1MB.body) as { cluster: { name: string } }).cluster.name
+    await store.createCluster(cluster, 'bench')
+    const put = await stallOf(app, under1MB, `/v1/clusters/${cluster}/spec`, admin, 'PUT')
+    if (put.status !== 200) throw new Error(`PUT of ${under1MB.name} answered ${put.status}`)
+    worst = Math.max(worst, put.stallMs)
+    stalls[`PUT /v1/clusters/${cluster}/spec ${under1MB.name} (admin)`] = `${put.status}, loop stall <= ${put.stallMs.toFixed(1)} ms (answer in <= ${put.maxMs.toFixed(0)} ms)`
     stalls[`no request stalls the loop > ${STALL_LIMIT_MS} ms`] = `${worst <= STALL_LIMIT_MS ? 'yes' : 'NO'} (worst ${worst.toFixed(1)} ms = ${(worst / Math.max(idle.stallMs, 1)).toFixed(1)}x the baseline's stall)`
-    report(`requests of at most 1 MB through the app in-process (${RUNS} runs each, max)`, stalls)
+    report(`requests of at most 1 MB through the app in-process (${RUNS} runs each after one warm-up, max)`, stalls)
   } finally {
     await app.close()
     await store.close()

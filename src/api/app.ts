@@ -12,6 +12,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { installErrorHandler } from './errors.js'
 import { checkJsonNesting } from '../spec/nesting.js'
+import type { ValidationResult } from '../spec/problems.js'
 import { installAuth } from './auth.js'
 import { specRoutes, type SpecRateLimits } from './routes/spec.js'
 import { createSpecPool, type SpecPool } from '../spec/pool.js'
@@ -77,11 +78,16 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
   await app.register(schemaRoutes, { prefix: '/v1' })
   const store = deps.store
   if (store) {
-    const revisions = createRevisionService(store, { uidBase: deps.uidBase })
+    const pool = deps.specPool ?? createSpecPool()
+    if (!deps.specPool) app.addHook('onClose', async () => pool.close())
+    // Stored specs are checked in the pool too: a 1 MB spec's rules take longer than the
+    // event loop may be held (see bench limits).
+    const revisions = createRevisionService(store, {
+      uidBase: deps.uidBase,
+      validate: async (spec) => JSON.parse(await pool.run('validate', 'json', JSON.stringify(spec))) as ValidationResult,
+    })
     await app.register(async (scope) => {
       installAuth(scope, { store, limiter: deps.authLimiter })
-      const pool = deps.specPool ?? createSpecPool()
-      if (!deps.specPool) scope.addHook('onClose', async () => pool.close())
       await scope.register(specRoutes(pool, deps.specRateLimits))
       await scope.register(clusterRoutes({ store, revisions }))
       await scope.register(resourceRoutes({ revisions }))

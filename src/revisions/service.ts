@@ -11,7 +11,7 @@ import type { ClusterSpec } from '../spec/schema.js'
 import { ClusterSpec as ClusterSpecSchema } from '../spec/schema.js'
 import { structuralProblems } from '../spec/structure.js'
 import { validateSpec } from '../spec/validate.js'
-import { SpecInvalidError, type Problem } from '../spec/problems.js'
+import { SpecInvalidError, type Problem, type ValidationResult } from '../spec/problems.js'
 import { diffSpecs } from '../spec/diff.js'
 import type { Principal } from '../auth/policy.js'
 import { checkSpecChange } from '../auth/spec-change.js'
@@ -51,10 +51,23 @@ function checkStructure(value: unknown, cluster?: string): ClusterSpec {
 
 /** The semantic rules of a structurally valid spec: its warnings, or a `SpecInvalidError` (422). */
 function checkRules(spec: ClusterSpec): Problem[] {
-  const result = validateSpec(spec)
+  return rulesOutcome(validateSpec(spec))
+}
+
+function rulesOutcome(result: ValidationResult): Problem[] {
   if (!result.ok) throw new SpecInvalidError(result.errors, 'semantic')
   return result.errors
 }
+
+/**
+ * Lets other requests run between the steps of a large write: each step of a 1 MB spec
+ * (reading, checking, storing, auditing) takes tens of milliseconds, and together they
+ * would hold the event loop for longer than any request may.
+ */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/** Runs the whole validation of a spec, e.g. in a worker thread; the default runs it here. */
+export type SpecValidator = (spec: ClusterSpec) => Promise<ValidationResult>
 
 export interface PutOptions {
   /** Whose change it is: what it may change is checked against the stored spec. */
@@ -137,8 +150,9 @@ function uidPlan(previous: ClusterSpec | undefined, spec: ClusterSpec, allocate:
   }
 }
 
-export function createRevisionService(store: Store, options: { uidBase?: number } = {}): RevisionService {
+export function createRevisionService(store: Store, options: { uidBase?: number; validate?: SpecValidator } = {}): RevisionService {
   const uidBase = options.uidBase ?? 100_000
+  const validate: SpecValidator = options.validate ?? (async (spec) => validateSpec(spec))
 
   async function latest(cluster: string): Promise<RevisionRecord> {
     const record = await store.getCluster(cluster)
@@ -152,11 +166,13 @@ export function createRevisionService(store: Store, options: { uidBase?: number 
       const allocate = usersWithoutUid(value, options.allocateUids ?? [])
       const cur = await store.getCluster(cluster)
       const previous = cur.latestRevision > 0 ? (await store.getRevision(cluster, cur.latestRevision)).spec : undefined
+      await yieldToEventLoop()
       const spec = checkStructure(withStandInUids(value, allocate), cluster)
       // What the principal may change is decided before the rules run, so a refusal reads
       // the same whatever else the spec holds (a hidden user and a missing one alike).
       checkSpecChange(options.principal, previous, spec, allocate)
-      const warnings = checkRules(spec)
+      const warnings = rulesOutcome(await validate(spec))
+      await yieldToEventLoop()
       // A non-admin's change was checked against `previous`: it is stored only on top of it.
       const expectedLatest = options.expectedLatest ?? (options.principal.role === 'admin' ? undefined : cur.latestRevision)
       const revision = await store.appendRevision(cluster, {
@@ -164,6 +180,7 @@ export function createRevisionService(store: Store, options: { uidBase?: number 
         uids: uidPlan(previous, spec, allocate, uidBase),
         spec: (allocated) => ({ ...spec, users: spec.users.map((u) => (allocate.has(u.name) ? { ...u, uid: allocated.get(u.name) ?? u.uid } : u)) }),
       })
+      await yieldToEventLoop()
       await store.appendAudit({
         actor: by.actor, source: by.source, cluster,
         action: options.action ?? 'spec.put',

@@ -69,3 +69,18 @@ t.test('a store seeded before seeding reserved uids gets them reserved at start-
   t.same(await reserveMissingUids(store), [{ cluster: 'campus', user: 'frank', uid: 200_006, reason: 'uid 200006 belongs to intruder' }], 'run again: nothing new')
   t.equal(await store.allocateUid('newcomer', 200_001), 200_007)
 })
+
+t.test('the rules run in the validator the service is given (the API passes its worker pool), and its refusal stores nothing', async (t) => {
+  const store = await fresh(t)
+  await store.createCluster('campus', '')
+  const seen: string[] = []
+  const revisions = createRevisionService(store, {
+    validate: async (spec) => {
+      seen.push(spec.cluster.name)
+      return { ok: false, errors: [{ path: '/qos/0', message: 'refused by the validator', severity: 'error' }] }
+    },
+  })
+  await t.rejects(revisions.put('campus', campus(), by, { principal: SYSTEM_PRINCIPAL, message: 'm' }), { name: 'SpecInvalidError', kind: 'semantic' })
+  t.same(seen, ['campus'], 'the injected validator ran once')
+  t.equal((await store.getCluster('campus')).latestRevision, 0, 'no revision stored')
+})
