@@ -8,6 +8,7 @@ import { Type, type Static, type TSchema, type TObject, type TProperties } from 
 import {
   Count, DEVICE_PATTERN, FreeText, HostName, Hostlist, Name, PositiveCount, SlurmTime, TresMap, UserName,
 } from './names.js'
+import { LoginNodes, LoginPool, Sessions } from './login-schema.js'
 
 const strict = <T extends TProperties>(properties: T, description?: string): TObject<T> =>
   Type.Object(properties, { additionalProperties: false, ...(description ? { description } : {}) })
@@ -157,10 +158,13 @@ export const ClusterSpec = strict({
   departments: Type.Array(Department),
   sharedPartitions: Type.Optional(Type.Array(SharedPartition)),
   users: Type.Array(User),
+  loginNodes: Type.Optional(LoginNodes),
+  sessions: Type.Optional(Sessions),
 }, 'The desired state of one Slurm cluster (spec-format.md)')
 export type ClusterSpec = Static<typeof ClusterSpec>
 
 /** The schemas by name, for the API's OpenAPI document and body validation. */
 export const schemas: Record<string, TSchema> = {
   ClusterSpec, Cluster, NodeGroup, Qos, Department, Supervisor, Partition, SharedPartition, User,
+  LoginNodes, LoginPool, Sessions,
 }

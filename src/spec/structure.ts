@@ -47,6 +47,13 @@ function describe(error: ValueError): string {
   }
 }
 
+/** The member of a union of objects tagged by a literal `type` that `value` names, if any. */
+function taggedVariant(schema: TSchema, value: unknown): TSchema | undefined {
+  if (!Array.isArray(schema.anyOf) || typeof value !== 'object' || value === null) return undefined
+  const tag = (value as { type?: unknown }).type
+  return (schema.anyOf as TSchema[]).find((s) => s.properties?.type?.const !== undefined && s.properties.type.const === tag)
+}
+
 /**
  * Every structural problem of `value` against `schema`, one per path (the first, most
  * specific message wins), with `prefix` prepended to each path.
@@ -58,6 +65,12 @@ export function structuralProblems(schema: TSchema, value: unknown, prefix = '')
   for (const error of check.Errors(value)) {
     const path = `${prefix}${error.path}`
     if (byPath.has(path)) continue
+    // A tagged union ({type: a, ...} | {type: b, ...}): report against the variant the value names.
+    const variant = error.type === ValueErrorType.Union ? taggedVariant(error.schema, error.value) : undefined
+    if (variant) {
+      for (const p of structuralProblems(variant, error.value, path)) if (!byPath.has(p.path)) byPath.set(p.path, p)
+      continue
+    }
     // A union error on a parent whose child already reported is noise.
     if (error.type === ValueErrorType.Union && [...byPath.keys()].some((p) => p.startsWith(`${path}/`))) continue
     byPath.set(path, { path, message: describe(error), severity: 'error' })

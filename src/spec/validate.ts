@@ -13,6 +13,7 @@ import { countHostlist, expandHostlist, HostlistError } from '../slurm/hostlist.
 import { timeToSeconds } from '../slurm/time.js'
 import { expandDevices } from '../slurm/view-model.js'
 import { NAME_PATTERN } from './names.js'
+import { loginNodeRules } from './login-rules.js'
 
 /** Slurm refuses more nodes than this (the hostlist and node-table limit). */
 export const MAX_NODES = 65_536
@@ -77,6 +78,7 @@ function semanticRules(spec: Spec, problems: Problems): void {
   userRules(spec, qosNames, problems)
   if (expandable) gpuLimitWarnings(spec, problems)
   versionRules(spec, problems)
+  loginNodeRules(spec, problems)
 }
 
 type Entry = [string | undefined, string]
