@@ -39,6 +39,11 @@ function template(name: string): Template {
   return compiled
 }
 
+/** Renders `templates/<name>.hbs` with the project's one Handlebars instance (other capabilities' files). */
+export function renderTemplate(name: string, context: unknown): string {
+  return template(name)(context)
+}
+
 /** The managed-file header: who owns the file, from which spec, and not to edit it. */
 export function managedHeader(spec: ClusterSpec, options: RenderOptions, comment = '#'): string {
   const revision = options.revision !== undefined ? `, revision ${options.revision}` : ''
