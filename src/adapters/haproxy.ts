@@ -39,6 +39,22 @@ export function unixSocketRuntime(path: string, timeoutMs = 5000): HaproxyRuntim
   }
 }
 
+/**
+ * Reload through the master CLI of a master-worker HAProxy (`haproxy -W -S PATH`): the new
+ * worker takes new connections; the old one keeps its established sessions until they end.
+ * Resolves once the runtime API answers again.
+ */
+export function masterCliReload(masterSocket: string, runtime: HaproxyRuntime): () => Promise<void> {
+  return async () => {
+    await unixSocketRuntime(masterSocket).command('reload')
+    for (let attempt = 0; attempt < 50; attempt++) {
+      await new Promise((r) => setTimeout(r, 100))
+      if (await runtime.command('show info').then((a) => a.includes('Pid:'), () => false)) return
+    }
+    throw new BalancerError(`HAProxy did not come back after a reload through ${masterSocket}`)
+  }
+}
+
 export interface HaproxyHost {
   /** Where the configuration lives and `haproxy -c` runs (the balancer host). */
   executor: Executor
