@@ -7,6 +7,7 @@ import { renderCommand, validateCommand } from './spec-commands.js'
 import { sandboxCommand } from './sandbox.js'
 import { tokenCommand } from './token.js'
 import { applyCommand, importCommand, planCommand } from './accounting.js'
+import { loginNodesCommand } from './login-nodes.js'
 import { USAGE, UsageError } from './usage.js'
 
 type Command = (args: string[]) => Promise<number>
@@ -19,6 +20,7 @@ const commands: Record<string, Command> = {
   plan: planCommand,
   apply: applyCommand,
   import: importCommand,
+  'login-nodes': loginNodesCommand,
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

@@ -115,3 +115,29 @@ export async function loginNodeStatus(pools: DesiredPool[], deps: LoginNodeDeps)
   }
   return out
 }
+
+/**
+ * Waits until a drained node has no session left or its deadline passes, then ends what is
+ * left (`expire`). Stops as soon as the node is no longer draining (an admin said `ready`).
+ * Polls every `pollMs`; `background` lets the process exit meanwhile. Returns how it ended.
+ */
+export async function finishDrain(pools: DesiredPool[], node: string, deadline: Date, deps: LoginNodeDeps, options: { pollMs?: number; background?: boolean } = {}): Promise<'empty' | 'expired' | 'readied'> {
+  const pollMs = options.pollMs ?? 30_000
+  const { pool } = findMember(pools, node)
+  const executor = deps.nodeExecutor(pool, node)
+  for (;;) {
+    const now = deps.now?.() ?? new Date()
+    const state = (await deps.balancerFor(pool).members(pool)).find((m) => m.node === node)?.state
+    if (state !== 'drain') return 'readied'
+    if (now >= deadline) {
+      await expireNode(pools, node, deps)
+      return 'expired'
+    }
+    if ((await countSessions(executor, node)) === 0) return 'empty'
+    await new Promise((r) => {
+      const timer = setTimeout(r, Math.min(pollMs, deadline.getTime() - now.getTime()))
+      // In the service the wait must not keep a stopping process alive.
+      if (options.background) timer.unref()
+    })
+  }
+}

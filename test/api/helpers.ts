@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { buildApp } from '../../src/api/app.js'
+import { buildApp, type AppDeps } from '../../src/api/app.js'
 import { createStore } from '../../src/store/index.js'
 import { hashTokenSecret, newTokenSecret } from '../../src/auth/tokens.js'
 import type { Role, Store } from '../../src/store/types.js'
@@ -26,9 +26,9 @@ async function token(store: Store, role: Role, departments: string[], user: stri
 }
 
 /** Builds the app on a fresh store seeded with the campus cluster at revision 1. */
-export async function seeded(store?: Store): Promise<Seeded> {
+export async function seeded(store?: Store, deps: Omit<AppDeps, 'store'> = {}, spec: object = campusSpec()): Promise<Seeded> {
   const s = store ?? await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-api-')) })
-  const app = await buildApp({ store: s })
+  const app = await buildApp({ ...deps, store: s })
   const tokens = {
     admin: await token(s, 'admin', [], null),
     nlp: await token(s, 'department-admin', ['nlp'], null),
@@ -42,7 +42,7 @@ export async function seeded(store?: Store): Promise<Seeded> {
   })
   const created = await as('admin', { method: 'POST', url: '/v1/clusters', payload: { name: 'campus', description: 'Campus cluster' } })
   if (created.statusCode !== 201) throw new Error(`seeding failed: ${created.body}`)
-  const put = await as('admin', { method: 'PUT', url: '/v1/clusters/campus/spec', payload: campusSpec() })
+  const put = await as('admin', { method: 'PUT', url: '/v1/clusters/campus/spec', payload: spec })
   if (put.statusCode !== 200) throw new Error(`seeding failed: ${put.body}`)
   return { app, store: s, tokens, as }
 }
