@@ -5,6 +5,7 @@
 import { benchRender } from './render.js'
 import { benchApi } from './api.js'
 import { benchAccounting } from './accounting.js'
+import { benchLogin } from './login.js'
 import type { Report } from './timing.js'
 
 const report: Report = (name, fields) => {
@@ -17,6 +18,7 @@ const benches: Record<string, (report: Report) => Promise<void>> = {
   render: benchRender,
   api: benchApi,
   accounting: benchAccounting,
+  login: benchLogin,
 }
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -9,6 +9,8 @@ export interface Config {
   logLevel: string
   dataDir: string
   databaseUrl: string | undefined
+  /** How the service reaches login nodes (SSH user and key, HAProxy config dir); off without a key. */
+  loginNodes: { user: string; identity: string; haproxyDir: string } | undefined
 }
 
 /** Thrown for a missing or malformed environment variable. */
@@ -29,5 +31,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError(`HOST must be an address or host name, got "${host}"`)
   const databaseUrl = env.DATABASE_URL || undefined
   if (databaseUrl && !/^postgres(?:ql)?:\/\//.test(databaseUrl)) throw new ConfigError('DATABASE_URL must be a postgres:// URL')
-  return { port, host, logLevel, dataDir: env.STEWARD_DATA_DIR ?? './data', databaseUrl }
+  const loginUser = env.STEWARD_LOGIN_USER ?? 'root'
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(loginUser)) throw new ConfigError(`STEWARD_LOGIN_USER must be a POSIX user name, got "${loginUser}"`)
+  const haproxyDir = env.STEWARD_HAPROXY_DIR ?? '/etc/haproxy'
+  if (!/^\/[A-Za-z0-9._/-]*$/.test(haproxyDir)) throw new ConfigError(`STEWARD_HAPROXY_DIR must be an absolute path, got "${haproxyDir}"`)
+  const identity = env.STEWARD_LOGIN_IDENTITY || undefined
+  const loginNodes = identity ? { user: loginUser, identity, haproxyDir } : undefined
+  return { port, host, logLevel, dataDir: env.STEWARD_DATA_DIR ?? './data', databaseUrl, loginNodes }
 }

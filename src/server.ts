@@ -18,6 +18,8 @@ import type { ControllerProfile } from './apply/profile.js'
 import { acceptSpec, parseSpecText } from './spec/load.js'
 import { hashTokenSecret, newTokenSecret } from './auth/tokens.js'
 import { sandboxUp } from './sandbox/index.js'
+import { createLoginAccess } from './login-nodes/access.js'
+import type { ClusterSpec } from './spec/schema.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
 
@@ -90,7 +92,11 @@ async function start(): Promise<void> {
       return profile
     },
   })
-  const server = await buildApp({ store, engine }, { logger: { level: config.logLevel } })
+  const login = config.loginNodes
+  const loginAccess = login
+    ? (_cluster: string, spec: ClusterSpec) => createLoginAccess({ spec, nodeUser: login.user, identity: login.identity, haproxyDir: login.haproxyDir })
+    : undefined
+  const server = await buildApp({ store, engine, loginAccess }, { logger: { level: config.logLevel } })
   late.app = server
   for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
   if ((await store.listClusters({ limit: 1 })).items.length === 0) await seed(store, engine, controllers, server.log)

@@ -7,7 +7,10 @@
  * and an unreachable node are clear errors that change nothing.
  */
 import t from 'tap'
-import { writeFileSync, readFileSync } from 'node:fs'
+import { writeFileSync, readFileSync, existsSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { stringify } from 'yaml'
 import { join } from 'node:path'
 import { createLoginLab, type LoginLab } from '../support/login-lab.js'
 import { poolHostKeys } from '../../src/login-nodes/host-keys.js'
@@ -157,4 +160,32 @@ t.test('a broken sshd drop-in is refused by sshd -t and the node keeps its files
   await t.rejects(installLoginNode({ node: n.node, executor: createLocalExecutor(), paths: n.paths, reloadSshd: ['true'], sshdBin: '/usr/sbin/sshd' }, broken, undefined, 'broken'),
     { name: 'LoginNodeInstallError', message: /sshd -t failed on login node stwlogin-3.*put back/s })
   t.equal(readFileSync(join(n.paths.sshdDropInDir, '90-hpc-steward.conf'), 'utf8'), before)
+})
+
+t.test('the CLI drives the same pool: status, drain with a notice, ready', async (t) => {
+  const root = fileURLToPath(new URL('../..', import.meta.url))
+  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is missing: run npm run build first')
+  const specFile = join(lab.base, 'spec.yaml')
+  writeFileSync(specFile, stringify(lab.spec))
+  const steward = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [join(root, 'bin', 'steward.js'), 'login-nodes', ...args, '--spec', specFile, '--identity', lab.clientKey, '--user', 'root', '--haproxy-dir', lab.base],
+      { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }))
+  })
+  const status = await steward('status', '--json')
+  t.equal(status.code, 0, status.stderr)
+  t.match(JSON.parse(status.stdout), [{ pool: 'lab', node: 'stwlogin-1', state: 'ready', health: 'healthy' }, { node: 'stwlogin-2' }, { node: 'stwlogin-3' }])
+  const session = lab.open('sl_alice', '127.0.0.90', lab.nodes[0]!.port)
+  session.send('echo "on=$STEWARD_NODE"')
+  await session.waitFor(/on=stwlogin-1/)
+  const drain = await steward('drain', 'stwlogin-1', '--grace', '3')
+  t.equal(drain.code, 0, drain.stderr)
+  t.match(drain.stdout, /stwlogin-1 \(pool lab\) takes no new sessions; [1-9]\d* session\(s\) notified/)
+  await session.waitFor(/Login node stwlogin-1 is being taken out of service/)
+  t.match((await steward('status')).stdout, /lab\tstwlogin-1\t127\.0\.0\.1:\d+\tdrain\thealthy\t[1-9]/)
+  t.equal((await steward('ready', 'stwlogin-1')).code, 0)
+  t.match((await lab.balancer.members(lab.pool)).find((m) => m.node === 'stwlogin-1'), { state: 'ready' })
+  const unknown = await steward('drain', 'nope-1')
+  t.equal(unknown.code, 1)
+  t.match(unknown.stderr, /"nope-1" is not a login node of any pool/)
+  await session.close()
 })

@@ -45,6 +45,7 @@ export interface LabNode {
 
 export interface LoginLab {
   base: string
+  clientKey: string
   spec: ClusterSpec
   pool: DesiredPool
   pools: DesiredPool[]
@@ -86,6 +87,8 @@ export async function createLoginLab(): Promise<LoginLab> {
   }
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(base, 'client')])
   const clientPub = readFileSync(join(base, 'client.pub'), 'utf8')
+  // The service reaches login nodes as root (who, wall to every terminal).
+  writeFileSync(join(base, 'keys', 'root'), clientPub, { mode: 0o644 })
   for (const user of LAB_USERS) {
     await run('id', [user]).catch(() => run('useradd', ['-m', '-s', '/bin/bash', user]))
     writeFileSync(join(base, 'keys', user), clientPub, { mode: 0o644 })
@@ -125,14 +128,15 @@ export async function createLoginLab(): Promise<LoginLab> {
       `Include ${paths.sshdDropInDir}/*.conf`,
       'ListenAddress 127.0.0.1', `Port ${ports[i]}`, `HostKey ${join(paths.hostKeyDir, 'ssh_host_ed25519_key')}`, `PidFile ${pidFile}`,
       `AuthorizedKeysFile ${join(base, 'keys')}/%u`, 'UsePAM yes', 'StrictModes no', 'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no', 'PermitRootLogin no', 'PrintMotd no', 'PrintLastLog no', `SetEnv STEWARD_NODE=${node}`,
+      'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', 'PrintMotd no', 'PrintLastLog no', `SetEnv STEWARD_NODE=${node}`,
       'MaxStartups 100:30:200', '',
     ].join('\n'))
     return { node, port: ports[i] as number, paths, pidFile, sshdBin }
   })
 
-  const configPath = join(base, 'haproxy.cfg')
-  const masterSocket = join(base, 'haproxy-master.sock')
+  // Where src/login-nodes/access.ts looks for them, so the CLI drives this HAProxy too.
+  const configPath = join(base, 'haproxy-lab.cfg')
+  const masterSocket = `${runtimeSocket}.master`
   const runtime = unixSocketRuntime(runtimeSocket)
   const local = createLocalExecutor()
   const balancer = createHaproxyBalancer({
@@ -168,7 +172,7 @@ export async function createLoginLab(): Promise<LoginLab> {
   }
 
   return {
-    base, spec, pool, pools, nodes, listenPort, runtimeSocket, configPath, balancer,
+    base, clientKey: join(base, 'client'), spec, pool, pools, nodes, listenPort, runtimeSocket, configPath, balancer,
     deps: { balancerFor: () => balancer, nodeExecutor: () => local },
     async startSshd(node) {
       await run(node.sshdBin, ['-f', node.paths.sshdConfig])
