@@ -11,6 +11,8 @@ export interface Config {
   databaseUrl: string | undefined
   /** How the service reaches login nodes (SSH user and key, HAProxy config dir); off without a key. */
   loginNodes: { user: string; identity: string; haproxyDir: string } | undefined
+  /** Publish the cluster policy to SSM Parameter Store on every apply (`STEWARD_PUBLISH_POLICY=1`). */
+  publishPolicy: boolean
 }
 
 /** Thrown for a missing or malformed environment variable. */
@@ -37,5 +39,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^\/[A-Za-z0-9._/-]*$/.test(haproxyDir)) throw new ConfigError(`STEWARD_HAPROXY_DIR must be an absolute path, got "${haproxyDir}"`)
   const identity = env.STEWARD_LOGIN_IDENTITY || undefined
   const loginNodes = identity ? { user: loginUser, identity, haproxyDir } : undefined
-  return { port, host, logLevel, dataDir: env.STEWARD_DATA_DIR ?? './data', databaseUrl, loginNodes }
+  const publish = env.STEWARD_PUBLISH_POLICY ?? '0'
+  if (publish !== '0' && publish !== '1') throw new ConfigError(`STEWARD_PUBLISH_POLICY must be 0 or 1, got "${publish}"`)
+  return { port, host, logLevel, dataDir: env.STEWARD_DATA_DIR ?? './data', databaseUrl, loginNodes, publishPolicy: publish === '1' }
 }

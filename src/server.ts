@@ -12,7 +12,8 @@ import { buildApp } from './api/app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { createStore } from './store/index.js'
 import type { Store } from './store/types.js'
-import { createApplyEngine, type ApplyEngine } from './apply/engine.js'
+import { createApplyEngine, type ApplyEngine, type ApplyHook } from './apply/engine.js'
+import { loginNodesHook, policyHook } from './login-nodes/apply-hooks.js'
 import { ControllersConfigError, parseControllers, profileFromConfig, type ControllersConfig } from './apply/controllers.js'
 import type { ControllerProfile } from './apply/profile.js'
 import { acceptSpec, parseSpecText } from './spec/load.js'
@@ -22,6 +23,19 @@ import { createLoginAccess } from './login-nodes/access.js'
 import type { ClusterSpec } from './spec/schema.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
+
+function loginAccessOf(login: NonNullable<Config['loginNodes']>, spec: ClusterSpec) {
+  return createLoginAccess({ spec, nodeUser: login.user, identity: login.identity, haproxyDir: login.haproxyDir })
+}
+
+/** The apply steps of login nodes (with a login-node key) and of the policy parameter (STEWARD_PUBLISH_POLICY=1). */
+function applyHooks(config: Config): ApplyHook[] {
+  const hooks: ApplyHook[] = []
+  const login = config.loginNodes
+  if (login) hooks.push(loginNodesHook({ access: (spec) => loginAccessOf(login, spec), hostKeyDir: join(config.dataDir, 'login-host-keys') }))
+  if (config.publishPolicy) hooks.push(policyHook())
+  return hooks
+}
 
 function fail(message: string): never {
   process.stderr.write(`hpc-steward: ${message}\n`)
@@ -83,6 +97,7 @@ async function start(): Promise<void> {
   const engine = createApplyEngine({
     store,
     log: engineLog,
+    hooks: applyHooks(config),
     profileFor: async (cluster) => {
       let profile = profiles.get(cluster)
       if (!profile) {
@@ -93,9 +108,7 @@ async function start(): Promise<void> {
     },
   })
   const login = config.loginNodes
-  const loginAccess = login
-    ? (_cluster: string, spec: ClusterSpec) => createLoginAccess({ spec, nodeUser: login.user, identity: login.identity, haproxyDir: login.haproxyDir })
-    : undefined
+  const loginAccess = login ? (_cluster: string, spec: ClusterSpec) => loginAccessOf(login, spec) : undefined
   const server = await buildApp({ store, engine, loginAccess }, { logger: { level: config.logLevel } })
   late.app = server
   for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')

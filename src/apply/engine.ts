@@ -24,11 +24,24 @@ export interface EngineLogger {
   error(obj: object, msg: string): void
 }
 
+/**
+ * A capability's step in every apply (login nodes, the policy parameter): it runs after
+ * Slurm is verified and before the apply commits; when it throws, the apply rolls back.
+ * Returns the step's output line.
+ */
+export interface ApplyHook {
+  name: string
+  detail: string
+  run(context: { cluster: string; revision: number; applyId: string; spec: ClusterSpec }): Promise<string>
+}
+
 export interface ApplyEngineDeps {
   store: Store
   /** The controller of a cluster. */
   profileFor(cluster: string): Promise<ControllerProfile>
   log: EngineLogger
+  /** Steps of other capabilities, in order. */
+  hooks?: ApplyHook[]
 }
 
 /** The files of a spec that go onto the controller, rendered for that site. */
@@ -139,6 +152,11 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
         }
         return { result: undefined, output: notes.join('; ') }
       })
+      for (const hook of deps.hooks ?? []) {
+        await step(hook.name, hook.detail, async () => ({
+          result: undefined, output: await hook.run({ cluster: apply.cluster, revision: apply.revision, applyId: apply.id, spec }),
+        }))
+      }
       await step('commit', 'remove the previous files kept aside', async () => {
         await commitInstall(ex, dir)
         return { result: undefined, output: '' }

@@ -4,9 +4,8 @@
  */
 import type { ClusterSpec } from '../spec/schema.js'
 import type { HaproxyBalancer } from '../spec/login-schema.js'
-import { managedHeader, renderTemplate } from '../slurm/render.js'
-import type { RenderOptions } from '../slurm/render-options.js'
-import type { DesiredMember, DesiredPool } from './model.js'
+import { renderTemplate } from '../slurm/render.js'
+import { loginFileHeader, type DesiredMember, type DesiredPool } from './model.js'
 
 /** Names HAProxy uses for a pool's frontend and backend. */
 export function haproxyNames(pool: string): { frontend: string; backend: string } {
@@ -25,7 +24,6 @@ export interface HaproxyRenderInput {
   leaving?: DesiredMember[]
   /** Idle timeout of client and server side; default 24h (SSH sessions are long). */
   idleTimeout?: string
-  options?: RenderOptions
 }
 
 /** The whole configuration file of the pool's HAProxy. */
@@ -34,7 +32,7 @@ export function renderHaproxyConfig(input: HaproxyRenderInput): string {
   if (pool.balancer.type !== 'haproxy') throw new TypeError(`pool ${pool.name} is not an HAProxy pool`)
   const members = [...pool.members, ...(input.leaving ?? [])]
   return renderTemplate('haproxy-login.cfg', {
-    header: managedHeader(input.spec, input.options ?? {}),
+    header: loginFileHeader(input.spec),
     pool: pool.name,
     ...haproxyNames(pool.name),
     listen: pool.balancer.listen,

@@ -88,6 +88,15 @@ export interface PoolPlan {
   operations: PoolOperation[]
 }
 
+/**
+ * The header of a login-node or balancer file. Unlike the Slurm files' header it names no
+ * spec hash: a spec change that does not touch these files must not rewrite them (that
+ * would reload sshd and HAProxy for nothing).
+ */
+export function loginFileHeader(spec: ClusterSpec, comment = '#'): string {
+  return `${comment} Managed by HPC Steward: do not edit, changes are overwritten on the next apply.\n${comment} Cluster ${spec.cluster.name}, login nodes.`
+}
+
 /** `host` or `host:port` of a member, for messages and HAProxy server lines. */
 export function targetLabel(target: MemberTarget): string {
   return `${target.id}:${target.port}`

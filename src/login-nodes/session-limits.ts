@@ -4,8 +4,8 @@
  * idle limit) and a read-only TMOUT for shells. Pure: paths and contents only.
  */
 import type { ClusterSpec } from '../spec/schema.js'
-import { managedHeader, renderTemplate } from '../slurm/render.js'
-import type { RenderOptions } from '../slurm/render-options.js'
+import { loginFileHeader } from './model.js'
+import { renderTemplate } from '../slurm/render.js'
 
 /** Where a login node keeps each file (Debian's layout by default; tests point elsewhere). */
 export interface LoginNodePaths {
@@ -46,10 +46,10 @@ const ALIVE_INTERVAL = 60
 const ALIVE_COUNT_MAX = 3
 
 /** The session-limit files of every login node of the spec; none without `sessions.ssh`. */
-export function sessionLimitFiles(spec: ClusterSpec, paths: LoginNodePaths = DEBIAN_PATHS, options: RenderOptions = {}): NodeFile[] {
+export function sessionLimitFiles(spec: ClusterSpec, paths: LoginNodePaths = DEBIAN_PATHS): NodeFile[] {
   const ssh = spec.sessions?.ssh
   if (!ssh) return []
-  const header = managedHeader(spec, options)
+  const header = loginFileHeader(spec)
   const files: NodeFile[] = []
   if (ssh.maxPerUser !== undefined) {
     const lines = [

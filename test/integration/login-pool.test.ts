@@ -21,6 +21,7 @@ import { planPool } from '../../src/login-nodes/plan.js'
 import { createHaproxyBalancer, unixSocketRuntime } from '../../src/adapters/haproxy.js'
 import { createLocalExecutor, type Executor } from '../../src/adapters/executor.js'
 import { renderHaproxyConfig } from '../../src/login-nodes/haproxy-config.js'
+import { loginNodesHook } from '../../src/login-nodes/apply-hooks.js'
 
 let lab: LoginLab
 
@@ -187,5 +188,31 @@ t.test('the CLI drives the same pool: status, drain with a notice, ready', async
   const unknown = await steward('drain', 'nope-1')
   t.equal(unknown.code, 1)
   t.match(unknown.stderr, /"nope-1" is not a login node of any pool/)
+  await session.close()
+})
+
+t.test('the apply step: nothing to do on an unchanged spec; a new limit reaches every node, sshd reloaded, sessions kept', async (t) => {
+  const session = lab.open('sl_alice', '127.0.0.91', lab.nodes[2]!.port)
+  session.send('echo "on=$STEWARD_NODE"')
+  await session.waitFor(/on=stwlogin-3/)
+  const hook = loginNodesHook({
+    access: () => ({ ...lab.deps, close: async () => undefined }),
+    hostKeyDir: join(lab.base, 'state'),
+    pathsFor: (_pool, node) => lab.nodes.find((n) => n.node === node)!.paths,
+    reloadSshd: (_pool, node) => ['pkill', '-HUP', '-F', lab.nodes.find((n) => n.node === node)!.pidFile],
+  })
+  const same = await hook.run({ cluster: 'campus', revision: 2, applyId: 'hook-1', spec: lab.spec })
+  t.equal(same, 'stwlogin-1: up to date; stwlogin-2: up to date; stwlogin-3: up to date; pool lab: up to date')
+  const changed = structuredClone(lab.spec)
+  changed.sessions!.ssh!.maxPerUser = 3
+  changed.users.push({ name: 'newcomer', uid: 200199 })
+  const out = await hook.run({ cluster: 'campus', revision: 3, applyId: 'hook-2', spec: changed })
+  t.match(out, /stwlogin-1: installed .*90-hpc-steward-logins\.conf; stwlogin-2: installed .*; stwlogin-3: installed .*; pool lab: up to date/)
+  for (const n of lab.nodes) t.match(readFileSync(join(n.paths.limitsDir, '90-hpc-steward-logins.conf'), 'utf8'), /\*\thard\tmaxlogins\t3/)
+  await new Promise((r) => setTimeout(r, 500))
+  const login = await lab.ssh('sl_carol', '127.0.0.92', 'echo "landed=$STEWARD_NODE"')
+  t.match(login.stdout, /landed=stwlogin-/, 'sshd answers after the reload')
+  session.send('echo "still=$STEWARD_NODE"')
+  await session.waitFor(/still=stwlogin-3/)
   await session.close()
 })
