@@ -70,6 +70,7 @@ t.test('first apply: settings and registrations; second apply: nothing', async (
   t.same(again.operations, [], 'idempotent')
   const members = await createNlbBalancer(elb).members(three())
   t.same(members.map((m) => m.node).sort(), ['login-1', 'login-2', 'login-3'])
+  t.same(members.map((m) => `${m.state}/${m.health}`), ['ready/healthy', 'ready/healthy', 'ready/healthy'], 'health as the target group reports it')
 })
 
 t.test('drain deregisters and stays drained across applies; ready brings the node back', async (t) => {
