@@ -8,6 +8,7 @@ import { benchAccounting } from './accounting.js'
 import { benchLimits } from './limits.js'
 import { benchCli } from './cli.js'
 import { benchPeer } from './peer.js'
+import { benchLogin } from './login.js'
 import type { Report } from './timing.js'
 
 const report: Report = (name, fields) => {
@@ -23,6 +24,7 @@ const benches: Record<string, (report: Report) => Promise<void>> = {
   limits: benchLimits,
   cli: benchCli,
   peer: benchPeer,
+  login: benchLogin,
 }
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -9,6 +9,10 @@ export interface Config {
   logLevel: string
   dataDir: string
   databaseUrl: string | undefined
+  /** How the service reaches login nodes (SSH user and key, HAProxy config dir); off without a key. */
+  loginNodes: { user: string; identity: string; haproxyDir: string; hostKeys: Record<string, string> } | undefined
+  /** Publish the cluster policy to SSM Parameter Store on every apply (`STEWARD_PUBLISH_POLICY=1`). */
+  publishPolicy: boolean
 }
 
 /** Thrown for a missing or malformed environment variable. */
@@ -29,5 +33,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError(`HOST must be an address or host name, got "${host}"`)
   const databaseUrl = env.DATABASE_URL || undefined
   if (databaseUrl && !/^postgres(?:ql)?:\/\//.test(databaseUrl)) throw new ConfigError('DATABASE_URL must be a postgres:// URL')
-  return { port, host, logLevel, dataDir: env.STEWARD_DATA_DIR ?? './data', databaseUrl }
+  const loginUser = env.STEWARD_LOGIN_USER ?? 'root'
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(loginUser)) throw new ConfigError(`STEWARD_LOGIN_USER must be a POSIX user name, got "${loginUser}"`)
+  const haproxyDir = env.STEWARD_HAPROXY_DIR ?? '/etc/haproxy'
+  if (!/^\/[\w./-]*$/.test(haproxyDir)) throw new ConfigError(`STEWARD_HAPROXY_DIR must be an absolute path, got "${haproxyDir}"`)
+  const identity = env.STEWARD_LOGIN_IDENTITY || undefined
+  const loginNodes = identity ? { user: loginUser, identity, haproxyDir, hostKeys: loginHostKeysOf(env.STEWARD_LOGIN_HOST_KEYS) } : undefined
+  const publish = env.STEWARD_PUBLISH_POLICY ?? '0'
+  if (publish !== '0' && publish !== '1') throw new ConfigError(`STEWARD_PUBLISH_POLICY must be 0 or 1, got "${publish}"`)
+  return { port, host, logLevel, dataDir: env.STEWARD_DATA_DIR ?? './data', databaseUrl, loginNodes, publishPolicy: publish === '1' }
+}
+
+/** `STEWARD_LOGIN_HOST_KEYS`: a JSON object of login node name to its host key fingerprint. */
+function loginHostKeysOf(text: string | undefined): Record<string, string> {
+  if (!text) return {}
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new ConfigError('STEWARD_LOGIN_HOST_KEYS must be JSON: {"login-1": "SHA256:...", ...}')
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('STEWARD_LOGIN_HOST_KEYS must be a JSON object of node name to fingerprint')
+  const keys: Record<string, string> = {}
+  for (const [node, fp] of Object.entries(value)) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(node) || typeof fp !== 'string' || !/^SHA256:[A-Za-z0-9+/]{43}$/.test(fp)) {
+      throw new ConfigError(`STEWARD_LOGIN_HOST_KEYS: "${node}" must map a host name to SHA256:... as ssh-keygen -lf prints it`)
+    }
+    keys[node] = fp
+  }
+  return keys
 }

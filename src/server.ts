@@ -12,7 +12,8 @@ import { buildApp } from './api/app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { createStore } from './store/index.js'
 import type { Store } from './store/types.js'
-import { createApplyEngine, type ApplyEngine } from './apply/engine.js'
+import { createApplyEngine, type ApplyEngine, type ApplyHook } from './apply/engine.js'
+import { loginNodesHook, policyHook } from './login-nodes/apply-hooks.js'
 import { ControllersConfigError, parseControllers, profileFromConfig, type ControllersConfig } from './apply/controllers.js'
 import type { ControllerProfile } from './apply/profile.js'
 import { acceptSpec, parseSpecText } from './spec/load.js'
@@ -20,8 +21,28 @@ import { hashTokenSecret, newTokenSecret } from './auth/tokens.js'
 import { sandboxUp } from './sandbox/index.js'
 import { createRevisionService } from './revisions/service.js'
 import { reserveMissingUids, seedCluster } from './revisions/seed.js'
+import { createLoginAccess, loginHostKeys } from './login-nodes/access.js'
+import type { ClusterSpec } from './spec/schema.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
+
+function loginAccessOf(login: NonNullable<Config['loginNodes']>, spec: ClusterSpec, poolKeyDir: string) {
+  const hostKeys = loginHostKeys({ cluster: spec.cluster.name, pinned: login.hostKeys, poolKeyDir })
+  return createLoginAccess({ spec, nodeUser: login.user, identity: login.identity, haproxyDir: login.haproxyDir, hostKeys })
+}
+
+/** Where the service keeps each login pool's shared host key. */
+const loginHostKeyDir = (config: Config): string => join(config.dataDir, 'login-host-keys')
+
+/** The apply steps of login nodes (with a login-node key) and of the policy parameter (STEWARD_PUBLISH_POLICY=1). */
+function applyHooks(config: Config): ApplyHook[] {
+  const hooks: ApplyHook[] = []
+  const login = config.loginNodes
+  const hostKeyDir = loginHostKeyDir(config)
+  if (login) hooks.push(loginNodesHook({ access: (spec) => loginAccessOf(login, spec, hostKeyDir), hostKeyDir }))
+  if (config.publishPolicy) hooks.push(policyHook())
+  return hooks
+}
 
 function fail(message: string): never {
   process.stderr.write(`hpc-steward: ${message}\n`)
@@ -82,6 +103,7 @@ async function start(): Promise<void> {
   const engine = createApplyEngine({
     store,
     log: engineLog,
+    hooks: applyHooks(config),
     profileFor: async (cluster) => {
       let profile = profiles.get(cluster)
       if (!profile) {
@@ -91,7 +113,9 @@ async function start(): Promise<void> {
       return profile
     },
   })
-  const server = await buildApp({ store, engine }, { logger: { level: config.logLevel } })
+  const login = config.loginNodes
+  const loginAccess = login ? (_cluster: string, spec: ClusterSpec) => loginAccessOf(login, spec, loginHostKeyDir(config)) : undefined
+  const server = await buildApp({ store, engine, loginAccess }, { logger: { level: config.logLevel } })
   late.app = server
   for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
   if ((await store.listClusters({ limit: 1 })).items.length === 0) await seed(store, engine, controllers, server.log)

@@ -19,8 +19,12 @@ export interface SshTarget {
   port: number
   username: string
   privateKeyPath: string
-  /** The pinned fingerprint of the controller's host key, `SHA256:` and 43 base64 characters. */
-  hostKey: string
+  /**
+   * The pinned fingerprint of the host's key, `SHA256:` and 43 base64 characters; or
+   * several, any of which is accepted (a login node before and after it gets its pool's
+   * shared key). Never empty: there is no trust on first use.
+   */
+  hostKey: string | readonly string[]
   /** Environment for every command (e.g. SLURM_CONF), passed with `env`, never a shell. */
   env?: Record<string, string>
   /** Seconds to wait for the connection. */
@@ -53,6 +57,13 @@ export function hostKeyFingerprint(key: Buffer): string {
   return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=$/, '')}` // 32 bytes: 43 characters and one '=' of padding
 }
 
+/** The fingerprint of an OpenSSH public key line (`ssh-ed25519 AAAA... comment`). */
+export function publicKeyFingerprint(line: string): string {
+  const blob = line.trim().split(/\s+/)[1]
+  if (!blob) throw new ExecError('not an OpenSSH public key line')
+  return hostKeyFingerprint(Buffer.from(blob, 'base64'))
+}
+
 /** Checks a pinned fingerprint's form; throws `ExecError` saying what is expected. */
 export function checkHostKey(hostKey: string): string {
   if (!new RegExp(HOST_KEY_PATTERN).test(hostKey)) {
@@ -75,7 +86,9 @@ export function remoteWriteSteps(temp: string, path: string, mode: number): stri
 export function createSshExecutor(target: SshTarget): SshExecutor {
   const ssh = new NodeSSH()
   let connecting: Promise<NodeSSH> | undefined
-  const hostKey = checkHostKey(target.hostKey)
+  const pinned = (typeof target.hostKey === 'string' ? [target.hostKey] : [...target.hostKey]).map(checkHostKey)
+  if (pinned.length === 0) throw new ExecError(`no host key is pinned for ${target.host}: give its SHA256 fingerprint (ssh-keygen -lf on that host)`)
+  const hostKey = pinned.join(' or ')
   // The C locale on the controller: stable output and messages whatever its default.
   const envPrefix = ['LC_ALL=C', ...Object.entries(target.env ?? {}).map(([k, v]) => `${k}=${v}`)]
   const label = `ssh://${target.username}@${target.host}:${target.port}`
@@ -91,11 +104,11 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
           readyTimeout: (target.readyTimeoutSeconds ?? 20) * 1000,
           hostVerifier: (key: Buffer) => {
             offered = hostKeyFingerprint(key)
-            return offered === hostKey
+            return pinned.includes(offered)
           },
         })
       } catch (err) {
-        if (offered !== undefined && offered !== hostKey) {
+        if (offered !== undefined && !pinned.includes(offered)) {
           throw new HostKeyMismatchError(`refusing ${label}: its host key is ${offered}, not the pinned ${hostKey}; if the controller's key really changed, pin the new one (ssh-keygen -lf on the controller)`, { cause: err })
         }
         throw new ExecError(`cannot connect to ${label}: ${(err as Error).message}`, { cause: err })

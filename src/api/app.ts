@@ -22,6 +22,7 @@ import { resourceRoutes } from './routes/resources.js'
 import { adminRoutes } from './routes/admin.js'
 import { applyRoutes } from './routes/applies.js'
 import type { ApplyEngine } from '../apply/engine.js'
+import { loginNodeRoutes, type LoginAccessFactory } from './routes/login-nodes.js'
 
 /** Largest request body: a spec for a 65,536-node cluster with many users fits. */
 export const BODY_LIMIT = 8 * 1024 * 1024
@@ -38,6 +39,8 @@ export interface AppDeps {
   authLimiter?: FailureLimiter
   /** Plan, apply and drift need a controller; without an engine those routes do not exist. */
   engine?: ApplyEngine
+  /** How to reach a cluster's login pools; without it the login-node routes do not exist. */
+  loginAccess?: LoginAccessFactory
 }
 
 /** Builds the application (not listening). */
@@ -93,6 +96,7 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       await scope.register(resourceRoutes({ revisions }))
       await scope.register(adminRoutes({ store }))
       if (deps.engine) await scope.register(applyRoutes({ store, engine: deps.engine }))
+      if (deps.loginAccess) await scope.register(loginNodeRoutes({ store, access: deps.loginAccess, log: (message, err) => scope.log.error({ err }, message) }))
     }, { prefix: '/v1' })
   }
   return app

@@ -12,6 +12,8 @@ import { LiveStateError, PlanClashError } from '../accounting/errors.js'
 import { ExecError } from '../adapters/executor.js'
 import { SacctmgrParseError } from '../slurm/sacctmgr.js'
 import { NoControllerError } from '../apply/profile.js'
+import { BalancerError, UnknownLoginNodeError } from '../login-nodes/model.js'
+import { LoginNodeError } from '../login-nodes/drain.js'
 
 /** Thrown for a missing, malformed or revoked token (HTTP 401). */
 export class UnauthorizedError extends Error {
@@ -39,6 +41,9 @@ const byClass: Array<[new (...args: never[]) => Error, number, string]> = [
   [LiveStateError, 502, 'ControllerError'],
   [ExecError, 502, 'ControllerUnreachable'],
   [SacctmgrParseError, 502, 'ControllerError'],
+  [UnknownLoginNodeError, 404, 'NotFound'],
+  [BalancerError, 502, 'BalancerError'],
+  [LoginNodeError, 502, 'LoginNodeError'],
 ]
 
 /** Installs the error and not-found handlers on `app`. */

@@ -29,6 +29,17 @@ export interface EngineLogger {
   error(obj: object, msg: string): void
 }
 
+/**
+ * A capability's step in every apply (login nodes, the policy parameter): it runs after
+ * Slurm is verified and before the apply commits; when it throws, the apply rolls back.
+ * Returns the step's output line.
+ */
+export interface ApplyHook {
+  name: string
+  detail: string
+  run(context: { cluster: string; revision: number; applyId: string; spec: ClusterSpec }): Promise<string>
+}
+
 export interface ApplyEngineDeps {
   store: Store
   /** The controller of a cluster. */
@@ -40,6 +51,8 @@ export interface ApplyEngineDeps {
    * ms between attempts. Default: about two minutes in all.
    */
   bookkeepingRetryMs?: readonly number[]
+  /** Steps of other capabilities, in order. */
+  hooks?: ApplyHook[]
 }
 
 const BOOKKEEPING_RETRY_MS = [250, 500, 1000, 2000, 4000, 8000, 15_000, 30_000, 30_000, 30_000]
@@ -200,6 +213,12 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
           }
           return { result: undefined, output: notes.join('; ') }
         })
+        for (const hook of deps.hooks ?? []) {
+          await step(hook.name, hook.detail, async () => {
+            await lock.check()
+            return { result: undefined, output: await hook.run({ cluster: apply.cluster, revision: apply.revision, applyId: apply.id, spec }) }
+          })
+        }
         await step('commit', 'mark the journal committed; remove the previous files kept aside', async () => {
           await lock.check()
           await commitInstall(ex, dir, apply.id)

@@ -21,6 +21,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   apply: async () => (await import('./accounting.js')).applyCommand,
   import: async () => (await import('./accounting.js')).importCommand,
   hyperpod: async () => (await import('./hyperpod.js')).hyperpodCommand,
+  'login-nodes': async () => (await import('./login-nodes.js')).loginNodesCommand,
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

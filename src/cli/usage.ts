@@ -16,6 +16,13 @@ Accounting (QoS, accounts, users) as code:
     TARGET: --sandbox | --local | --controller ssh://user@host[:port] --identity KEYFILE --host-key SHA256:...
     also: --no-posix, --protect-account NAME (repeatable), --protect-user NAME (repeatable)
 
+Login nodes (pools from the spec; nodes over SSH with --identity KEY [--user root]):
+  login-nodes status --spec FILE [--json]               every pool member: balancer state, health, sessions
+  login-nodes drain NODE --spec FILE [--grace M] [--wait]  no new sessions now; users get a wall notice;
+                                                          --wait ends what is left when the grace runs out
+  login-nodes ready NODE --spec FILE                      take new sessions again
+    also: --haproxy-dir DIR (where haproxy-<pool>.cfg lives, default /etc/haproxy)
+
 Service:
   token create --role admin|department-admin|researcher [--cluster C] [--department D]... [--user U] [--description TEXT]
                                     create an API token in the service's store; prints the secret once

@@ -15,6 +15,11 @@ export interface RenderedFile {
   content: string
 }
 
+/** Renders `templates/<name>.hbs` with the project's one Handlebars instance (other capabilities' files). */
+export function renderTemplate(name: string, context: unknown): string {
+  return template(name)(context)
+}
+
 /** The managed-file header: who owns the file, from which spec, and not to edit it. */
 export function managedHeader(spec: ClusterSpec, options: RenderOptions, comment = '#'): string {
   const revision = options.revision !== undefined ? `, revision ${options.revision}` : ''

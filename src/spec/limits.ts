@@ -26,6 +26,8 @@ export const LIMITS = {
   nodeGroupsPerPartition: 4_096,
   users: 50_000,
   qosPerUser: 128,
+  loginPools: 64,
+  loginNodesPerPool: 4_096,
   /**
    * Characters of all partition lines' `Nodes=`, `AllowAccounts=` and `AllowQos=` values
    * together: what a spec can make slurm.conf grow by beyond its own size. A partition

@@ -9,6 +9,7 @@ import {
   ADDRESS_RE, Count, DEVICE_RE, EMAIL_RE, FreeText, HOME_RE, HOME_ROOT_PATTERN, INSTANCE_GROUP_RE, QOS_FLAG_RE, SLURM_VERSION_RE, HostName, Hostlist, Name, PositiveCount, PosixId, SlurmTime, TresMap, UserName,
 } from './names.js'
 import { LIMITS } from './limits.js'
+import { LoginNodes, LoginPool, Sessions } from './login-schema.js'
 
 const strict = <T extends TProperties>(properties: T, description?: string): TObject<T> =>
   Type.Object(properties, { additionalProperties: false, ...(description ? { description } : {}) })
@@ -186,10 +187,13 @@ export const ClusterSpec = strict({
   sharedPartitions: Type.Optional(Type.Array(SharedPartition, { maxItems: LIMITS.sharedPartitions })),
   users: Type.Array(User, { maxItems: LIMITS.users }),
   hyperpod: Type.Optional(HyperPod),
+  loginNodes: Type.Optional(LoginNodes),
+  sessions: Type.Optional(Sessions),
 }, 'The desired state of one Slurm cluster (spec-format.md)')
 export type ClusterSpec = Static<typeof ClusterSpec>
 
 /** The schemas by name, for the API's OpenAPI document and body validation. */
 export const schemas: Record<string, TSchema> = {
   ClusterSpec, Cluster, NodeGroup, Qos, Department, Supervisor, Partition, SharedPartition, User, HyperPod,
+  LoginNodes, LoginPool, Sessions,
 }

@@ -50,13 +50,19 @@ function describe(error: ValueError): string {
   }
 }
 
+/** The member of a union of objects tagged by a literal `type` that `value` names, if any. */
+function taggedVariant(schema: TSchema, value: unknown): TSchema | undefined {
+  if (!Array.isArray(schema.anyOf) || typeof value !== 'object' || value === null) return undefined
+  const tag = (value as { type?: unknown }).type
+  return (schema.anyOf as TSchema[]).find((s) => s.properties?.type?.const !== undefined && s.properties.type.const === tag)
+}
+
 /** What the schema says about a value: its problems, and whether a size limit was hit. */
 export interface StructuralReport {
   problems: Problem[]
   /** A list over `maxItems`: too big to check further (the semantic rules scale with lists). */
   overLimit: boolean
 }
-
 
 /**
  * The structural problems of `value` against `schema`, one per path (the first, most
@@ -68,20 +74,33 @@ export function structuralReport(schema: TSchema, value: unknown, max = Number.P
   // Paths with a problem below them, so a union error on a parent is dropped in O(depth).
   const parents = new Set<string>()
   let overLimit = false
-  for (const error of Errors(schema, value)) {
-    if (error.type === ValueErrorType.ArrayMaxItems) overLimit = true
-    const path = `${prefix}${error.path}`
-    if (byPath.has(path)) continue
-    // A union error on a parent whose child already reported is noise.
-    if (error.type === ValueErrorType.Union && parents.has(path)) continue
-    if (byPath.size >= max) break
-    byPath.set(path, { path, message: describe(error), severity: 'error' })
+  const add = (problem: Problem): void => {
+    const path = problem.path
+    if (byPath.has(path) || byPath.size >= max) return
+    byPath.set(path, problem)
     for (let i = path.lastIndexOf('/'); i >= 0; i = path.lastIndexOf('/', i - 1)) {
       const parent = path.slice(0, i)
       if (parents.has(parent)) break
       parents.add(parent)
       if (i === 0) break
     }
+  }
+  for (const error of Errors(schema, value)) {
+    if (byPath.size >= max) break
+    if (error.type === ValueErrorType.ArrayMaxItems) overLimit = true
+    const path = `${prefix}${error.path}`
+    if (byPath.has(path)) continue
+    // A tagged union ({type: a, ...} | {type: b, ...}): report against the variant the value names.
+    const variant = error.type === ValueErrorType.Union ? taggedVariant(error.schema, error.value) : undefined
+    if (variant) {
+      const inner = structuralReport(variant, error.value, max - byPath.size, path)
+      overLimit ||= inner.overLimit
+      inner.problems.forEach(add)
+      continue
+    }
+    // A union error on a parent whose child already reported is noise.
+    if (error.type === ValueErrorType.Union && parents.has(path)) continue
+    add({ path, message: describe(error), severity: 'error' })
   }
   return { problems: [...byPath.values()], overLimit }
 }

@@ -16,6 +16,7 @@ import { NAME_RE } from './names.js'
 import { LIMITS } from './limits.js'
 import type { ResolvedPartition } from './model.js'
 import { hyperpodRules } from './hyperpod-rules.js'
+import { loginNodeRules } from './login-rules.js'
 
 /** Slurm refuses more nodes than this (the hostlist and node-table limit). */
 export const MAX_NODES = LIMITS.nodes
@@ -101,6 +102,7 @@ function semanticRules(spec: Spec, problems: Problems): void {
   if (expandable) gpuLimitWarnings(spec, partitions, problems)
   versionRules(spec, problems)
   hyperpodRules(spec, problems)
+  loginNodeRules(spec, problems)
 }
 
 type Entry = [string | undefined, string]

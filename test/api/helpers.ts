@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { buildApp } from '../../src/api/app.js'
+import { buildApp, type AppDeps } from '../../src/api/app.js'
 import { createStore } from '../../src/store/index.js'
 import { hashTokenSecret, newTokenSecret } from '../../src/auth/tokens.js'
 import type { Role, Store } from '../../src/store/types.js'
@@ -36,10 +36,11 @@ export function specFor(name: string) {
 /**
  * Builds the app on a fresh store seeded with the campus cluster at revision 1, and a
  * second cluster `lab` with the same departments (so a token of one is tried on the other).
+ * `campus` replaces the campus spec (its cluster name must stay `campus`).
  */
-export async function seeded(store?: Store): Promise<Seeded> {
+export async function seeded(store?: Store, deps: Omit<AppDeps, 'store'> = {}, campus: object = specFor('campus')): Promise<Seeded> {
   const s = store ?? await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-api-')) })
-  const app = await buildApp({ store: s })
+  const app = await buildApp({ ...deps, store: s })
   const admin = await token(s, 'admin', [], null, null)
   const inject = (secret: string | undefined, options: InjectOptions) => app.inject({
     ...options,
@@ -48,7 +49,7 @@ export async function seeded(store?: Store): Promise<Seeded> {
   for (const [name, description] of [['campus', 'Campus cluster'], ['lab', 'Lab cluster']] as const) {
     const created = await inject(admin, { method: 'POST', url: '/v1/clusters', payload: { name, description } })
     if (created.statusCode !== 201) throw new Error(`seeding failed: ${created.body}`)
-    const put = await inject(admin, { method: 'PUT', url: `/v1/clusters/${name}/spec`, payload: specFor(name) })
+    const put = await inject(admin, { method: 'PUT', url: `/v1/clusters/${name}/spec`, payload: name === 'campus' ? campus : specFor(name) })
     if (put.statusCode !== 200) throw new Error(`seeding failed: ${put.body}`)
   }
   const tokens = {

@@ -1,0 +1,97 @@
+/**
+ * Login nodes of a cluster (admin only): status of every pool member, drain (no new
+ * sessions at once, a wall notice to the users logged in, sessions kept for the grace
+ * period, then ended) and ready. Pools come from the applied revision (the newest when
+ * none was applied yet).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { Name, HostName } from '../../spec/names.js'
+import { requireAdmin } from '../../auth/policy.js'
+import type { Store } from '../../store/types.js'
+import type { ClusterSpec } from '../../spec/schema.js'
+import { desiredPools } from '../../login-nodes/model.js'
+import { drainNode, finishDrain, loginNodeStatus, readyNode, type LoginNodeDeps } from '../../login-nodes/drain.js'
+import { actorOf, principalOf } from '../auth.js'
+import { ClusterParams, errorResponses } from '../schemas.js'
+
+/** Gives the deps to reach a cluster's pools (from its spec); `close` lets go of connections. */
+export type LoginAccessFactory = (cluster: string, spec: ClusterSpec) => LoginNodeDeps & { close(): Promise<void> }
+
+const NodeParams = Type.Object({ cluster: Name, node: HostName }, { additionalProperties: false })
+const MemberStatus = Type.Object({
+  pool: Type.String(), node: Type.String(), target: Type.String(),
+  state: Type.Union([Type.Literal('ready'), Type.Literal('drain'), Type.Literal('maint'), Type.Literal('absent')]),
+  health: Type.String(), sessions: Type.Union([Type.Integer(), Type.Null()]), connections: Type.Union([Type.Integer(), Type.Null()]),
+  error: Type.Optional(Type.String()),
+})
+const DrainBody = Type.Object({
+  graceMinutes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1440, description: 'minutes the sessions may go on (default: the pool\'s drainGraceMinutes)' })),
+}, { additionalProperties: false })
+
+export function loginNodeRoutes(deps: { store: Store; access: LoginAccessFactory; log?: (message: string, err?: unknown) => void }): FastifyPluginAsyncTypebox {
+  const { store, access } = deps
+
+  async function specOf(cluster: string): Promise<ClusterSpec> {
+    const record = await store.getCluster(cluster)
+    return (await store.getRevision(cluster, record.appliedRevision ?? record.latestRevision)).spec
+  }
+
+  async function withAccess<T>(cluster: string, body: (pools: ReturnType<typeof desiredPools>, d: LoginNodeDeps) => Promise<T>, keep = false): Promise<T> {
+    const spec = await specOf(cluster)
+    const d = access(cluster, spec)
+    try {
+      return await body(desiredPools(spec), d)
+    } finally {
+      if (!keep) await d.close()
+    }
+  }
+
+  return async (app) => {
+    app.get('/clusters/:cluster/login-nodes', {
+      schema: { summary: 'Every login pool member with its balancer state, health and session count (admin)', params: ClusterParams, response: { 200: Type.Object({ items: Type.Array(MemberStatus) }), ...errorResponses } },
+    }, async (request) => {
+      requireAdmin(principalOf(request), 'read login nodes')
+      return { items: await withAccess(request.params.cluster, (pools, d) => loginNodeStatus(pools, d)) }
+    })
+
+    app.post('/clusters/:cluster/login-nodes/:node/drain', {
+      schema: {
+        summary: 'Drain a login node: no new sessions now, a wall notice to its users, sessions ended when the grace period runs out (admin)',
+        params: NodeParams, body: DrainBody,
+        response: { 200: Type.Object({ pool: Type.String(), node: Type.String(), deadline: Type.String(), sessions: Type.Integer() }), ...errorResponses },
+      },
+    }, async (request) => {
+      requireAdmin(principalOf(request), 'drain login nodes')
+      const { cluster, node } = request.params
+      const spec = await specOf(cluster)
+      const pools = desiredPools(spec)
+      const d = access(cluster, spec)
+      let result
+      try {
+        result = await drainNode(pools, node, request.body?.graceMinutes, d)
+      } catch (err) {
+        await d.close()
+        throw err
+      }
+      const { actor, source } = actorOf(request)
+      await store.appendAudit({ actor, source, cluster, action: 'login-node.drain', resource: `clusters/${cluster}/login-nodes/${node}`, change: { deadline: result.deadline, sessions: result.sessions } })
+      // The grace period runs in this process (lost if it restarts: drain again); `ready` before the deadline stops it.
+      void finishDrain(pools, node, new Date(result.deadline), d, { background: true })
+        .catch((err: unknown) => deps.log?.(`finishing the drain of ${node} failed`, err))
+        .finally(() => d.close())
+      return result
+    })
+
+    app.post('/clusters/:cluster/login-nodes/:node/ready', {
+      schema: { summary: 'Take a drained login node back (admin)', params: NodeParams, response: { 200: Type.Object({ pool: Type.String(), node: Type.String() }), ...errorResponses } },
+    }, async (request) => {
+      requireAdmin(principalOf(request), 'ready login nodes')
+      const { cluster, node } = request.params
+      const result = await withAccess(cluster, (pools, d) => readyNode(pools, node, d))
+      const { actor, source } = actorOf(request)
+      await store.appendAudit({ actor, source, cluster, action: 'login-node.ready', resource: `clusters/${cluster}/login-nodes/${node}`, change: {} })
+      return result
+    })
+  }
+}

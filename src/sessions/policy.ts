@@ -1,0 +1,73 @@
+/**
+ * The cluster policy the service publishes to SSM Parameter Store on every apply
+ * (`/hpc-steward/<cluster>/policy`) for the Lambdas: session limits and overrides, who is
+ * who (identity -> POSIX name), contacts. One schema, used by the publisher (to build it)
+ * and by the Lambdas (to check what they read). Pure.
+ */
+import { Type, type Static } from '@sinclair/typebox'
+import type { ClusterSpec } from '../spec/schema.js'
+
+export const POLICY_VERSION = 1
+
+const Limit = Type.Integer({ minimum: 1, maximum: 1000 })
+
+export const Policy = Type.Object({
+  version: Type.Literal(POLICY_VERSION),
+  cluster: Type.String({ pattern: '^[a-z][a-z0-9_-]{0,39}$' }),
+  sessions: Type.Object({
+    ssh: Type.Object({ maxPerUser: Type.Optional(Limit), idleTimeoutMinutes: Type.Optional(Type.Integer({ minimum: 1 })) }),
+    ssm: Type.Object({
+      maxPerUser: Type.Optional(Limit),
+      maxDurationMinutes: Type.Optional(Type.Integer({ minimum: 1 })),
+      idleTimeoutMinutes: Type.Optional(Type.Integer({ minimum: 1 })),
+    }),
+    /** POSIX name -> that user's limit (SSH logins per node and Session Manager sessions). */
+    overrides: Type.Record(Type.String(), Limit),
+  }),
+  /** Identity (POSIX name, e-mail) -> POSIX name; a session's owner is looked up by its session name. */
+  users: Type.Record(Type.String(), Type.String()),
+  /** POSIX name -> e-mail, for notices. */
+  contacts: Type.Record(Type.String(), Type.String()),
+  /** Budgets, once the spec has them (another capability fills this). */
+  budgets: Type.Union([Type.Null(), Type.Unknown()]),
+})
+export type Policy = Static<typeof Policy>
+
+/** The SSM parameter name of a cluster's policy. */
+export function policyParameterName(cluster: string): string {
+  return `/hpc-steward/${cluster}/policy`
+}
+
+/** The policy of a valid spec. Key order is fixed, so the same spec gives the same text. */
+export function buildPolicy(spec: ClusterSpec): Policy {
+  const users: Record<string, string> = {}
+  const contacts: Record<string, string> = {}
+  for (const u of [...spec.users].sort((a, b) => a.name.localeCompare(b.name))) {
+    users[u.name] = u.name
+    if (u.email) {
+      users[u.email.toLowerCase()] = u.name
+      contacts[u.name] = u.email
+    }
+  }
+  const s = spec.sessions
+  const overrides: Record<string, number> = {}
+  for (const o of [...(s?.overrides ?? [])].sort((a, b) => a.user.localeCompare(b.user))) overrides[o.user] = o.maxPerUser
+  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
+  return {
+    version: POLICY_VERSION,
+    cluster: spec.cluster.name,
+    sessions: {
+      ssh: defined({ maxPerUser: s?.ssh?.maxPerUser, idleTimeoutMinutes: s?.ssh?.idleTimeoutMinutes }),
+      ssm: defined({ maxPerUser: s?.ssm?.maxPerUser, maxDurationMinutes: s?.ssm?.maxDurationMinutes, idleTimeoutMinutes: s?.ssm?.idleTimeoutMinutes }),
+      overrides,
+    },
+    users,
+    contacts,
+    budgets: null,
+  }
+}
+
+/** The parameter's text: stable JSON, so "changed" means the policy changed. */
+export function policyText(policy: Policy): string {
+  return JSON.stringify(policy)
+}
