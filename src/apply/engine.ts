@@ -29,15 +29,31 @@ export interface EngineLogger {
   error(obj: object, msg: string): void
 }
 
+/** What an apply tells a capability's step. */
+export interface ApplyHookContext {
+  cluster: string
+  revision: number
+  applyId: string
+  spec: ClusterSpec
+  /** Throws `ApplyLockLostError` when this apply no longer holds the cluster's lock: call before each change. */
+  checkLock(): Promise<void>
+}
+
 /**
- * A capability's step in every apply (login nodes, the policy parameter): it runs after
- * Slurm is verified and before the apply commits; when it throws, the apply rolls back.
- * Returns the step's output line.
+ * A capability's part of every apply (login nodes, the policy parameter), in two phases
+ * like the controller's files: `run` stages its change after Slurm is verified (nothing
+ * final yet; when it throws, the apply rolls back); `commit` makes it final once the
+ * controller's files are committed (a failure then is reported, never rolled back: the
+ * next apply finishes it); `rollback` undoes what `run` staged when the apply fails
+ * before its commit, also after a `run` that failed half-way. Each returns its step's
+ * output line.
  */
 export interface ApplyHook {
   name: string
   detail: string
-  run(context: { cluster: string; revision: number; applyId: string; spec: ClusterSpec }): Promise<string>
+  run(context: ApplyHookContext): Promise<string>
+  commit?(context: ApplyHookContext): Promise<string>
+  rollback?(context: ApplyHookContext): Promise<string>
 }
 
 export interface ApplyEngineDeps {
@@ -170,6 +186,9 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
     // before: the controller's files are untouched; installed: the journal can restore the
     // old set; committed: the new set is final, whatever fails afterwards.
     const at: { phase: 'before' | 'installed' | 'committed' } = { phase: 'before' }
+    // Capability steps that ran (or began to), and what they are told.
+    const staged: ApplyHook[] = []
+    const hookContext: ApplyHookContext = { cluster: apply.cluster, revision: apply.revision, applyId: apply.id, spec, checkLock: () => lock.check() }
     try {
       try {
         await store.updateApply(apply.id, { status: 'running' })
@@ -216,17 +235,18 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
         for (const hook of deps.hooks ?? []) {
           await step(hook.name, hook.detail, async () => {
             await lock.check()
-            return { result: undefined, output: await hook.run({ cluster: apply.cluster, revision: apply.revision, applyId: apply.id, spec }) }
+            staged.push(hook)
+            return { result: undefined, output: await hook.run(hookContext) }
           })
         }
-        await step('commit', 'mark the journal committed; remove the previous files kept aside', async () => {
+        await step('commit', 'mark the journal committed; remove the previous files kept aside; commit the other steps', async () => {
           await lock.check()
           await commitInstall(ex, dir, apply.id)
           at.phase = 'committed'
-          return { result: undefined, output: 'the new files are final' }
+          return { result: undefined, output: ['the new files are final', ...await commitHooks(staged, hookContext)].join('; ') }
         })
       } catch (err) {
-        if (at.phase !== 'committed' && !(await fail(apply, profile, lock, step, at.phase, err))) return await store.getApply(apply.id)
+        if (at.phase !== 'committed' && !(await fail(apply, profile, lock, step, at.phase, err, { staged, context: hookContext }))) return await store.getApply(apply.id)
         // Committed: what failed was bookkeeping (or the commit's own record); the files stay.
         log.error({ err, cluster: apply.cluster, applyId: apply.id }, 'apply committed; recording it failed, retrying')
       }
@@ -248,7 +268,7 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
    * the journal showed the install committed after all (the commit's answer was lost):
    * then the apply completes instead.
    */
-  async function fail(apply: ApplyRecord, profile: ControllerProfile, lock: ApplyLock, step: Step, phase: 'before' | 'installed', err: unknown): Promise<boolean> {
+  async function fail(apply: ApplyRecord, profile: ControllerProfile, lock: ApplyLock, step: Step, phase: 'before' | 'installed', err: unknown, hooks: { staged: readonly ApplyHook[]; context: ApplyHookContext }): Promise<boolean> {
     log.error({ err, cluster: apply.cluster, applyId: apply.id }, 'apply failed')
     let status: ApplyRecord['status'] = 'failed'
     let error = (err as Error).message
@@ -257,6 +277,7 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
     } else if (phase === 'installed') {
       try {
         await lock.check()
+        await rollbackHooks(hooks.staged, hooks.context, step)
         const outcome = await step('roll back', 'restore the previous files and reload Slurm', async () => {
           const restored = await restoreFromJournal(profile.executor, profile.configDir)
           if (restored.kind === 'committed') return { result: restored.kind, output: 'the journal says the new files were committed: they are final, nothing is rolled back' }
@@ -275,6 +296,32 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
     }
     await store.updateApply(apply.id, { status, error, finishedAt: now() })
     return false
+  }
+
+  /** Makes each staged capability step final; a failure is told in the output, never thrown (the files are committed). */
+  async function commitHooks(hooks: readonly ApplyHook[], context: ApplyHookContext): Promise<string[]> {
+    const notes: string[] = []
+    for (const hook of hooks) {
+      if (!hook.commit) continue
+      try {
+        notes.push(`${hook.name}: ${await hook.commit(context)}`)
+      } catch (err) {
+        log.error({ err, cluster: context.cluster, applyId: context.applyId }, `committing ${hook.name} failed`)
+        notes.push(`${hook.name}: committing failed (${(err as Error).message}); the next apply finishes it`)
+      }
+    }
+    return notes
+  }
+
+  /** Undoes the staged capability steps, newest first, each as a step of its own. */
+  async function rollbackHooks(hooks: readonly ApplyHook[], context: ApplyHookContext, step: Step): Promise<void> {
+    for (const hook of [...hooks].reverse()) {
+      const undo = hook.rollback
+      if (!undo) continue
+      await step(`roll back ${hook.name}`, `undo what ${hook.name} staged`, async () => ({ result: undefined, output: await undo(context) })).catch((err: unknown) => {
+        log.error({ err, cluster: context.cluster, applyId: context.applyId }, `rolling back ${hook.name} failed`)
+      })
+    }
   }
 
   async function reload(profile: ControllerProfile, action: 'reconfigure' | 'restart', reasons: string[], step: Step, lock: ApplyLock): Promise<void> {

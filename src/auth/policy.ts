@@ -46,11 +46,26 @@ export function canManageDepartment(p: Principal, department: string): boolean {
   return isAdmin(p) || (p.role === 'department-admin' && p.departments.includes(department))
 }
 
-/** Departments whose supervisors list `user`. */
+/** Each user's departments, built once per spec object (specs are not mutated once read). */
+const userDepartments = new WeakMap<ClusterSpec, Map<string, string[]>>()
+
+/** Departments whose supervisors list `user`: one map per spec, so a check of every user is linear. */
 export function departmentsOfUser(spec: ClusterSpec, user: string): string[] {
-  return spec.departments
-    .filter((d) => (d.supervisors ?? []).some((s) => s.users.includes(user)))
-    .map((d) => d.name)
+  let index = userDepartments.get(spec)
+  if (!index) {
+    index = new Map()
+    for (const d of spec.departments) {
+      for (const s of d.supervisors ?? []) {
+        for (const u of s.users) {
+          const list = index.get(u)
+          if (!list) index.set(u, [d.name])
+          else if (list[list.length - 1] !== d.name) list.push(d.name)
+        }
+      }
+    }
+    userDepartments.set(spec, index)
+  }
+  return index.get(user) ?? []
 }
 
 /**

@@ -12,8 +12,12 @@ import { SpecInvalidError } from '../spec/problems.js'
 import { unknownUser } from '../spec/validate.js'
 import { ForbiddenError, canEditUser, canManageDepartment, canSeeUser, isAdmin, type Principal } from './policy.js'
 
-/** Top-level sections only a cluster admin may change. */
-const ADMIN_ONLY_SECTIONS = ['apiVersion', 'cluster', 'nodeGroups', 'qos', 'sharedPartitions'] as const
+/**
+ * The top-level sections a department admin may change (within the rules below); every
+ * other section, present or added later (login nodes, sessions, HyperPod...), is a
+ * cluster admin's.
+ */
+const TENANT_SECTIONS: ReadonlySet<string> = new Set(['departments', 'users'])
 
 /** Fields of a department that only a cluster admin may change. */
 const ADMIN_ONLY_DEPARTMENT_FIELDS = ['name', 'fairshare', 'partitions', 'allowedQos', 'organization', 'gid'] as const
@@ -35,8 +39,11 @@ export function checkSpecChange(p: Principal, before: ClusterSpec | undefined, a
   if (isAdmin(p)) return
   if (p.role !== 'department-admin') throw new ForbiddenError('researchers cannot change the spec')
   if (!before) throw new ForbiddenError('only cluster admins may store the first spec of a cluster')
-  for (const section of ADMIN_ONLY_SECTIONS) {
-    if (!same(before[section], after[section])) throw new ForbiddenError(`only cluster admins may change ${section}`, `/${section}`)
+  const sections = new Set([...Object.keys(before), ...Object.keys(after)])
+  for (const section of sections) {
+    if (TENANT_SECTIONS.has(section)) continue
+    const key = section as keyof ClusterSpec
+    if (!same(before[key], after[key])) throw new ForbiddenError(`only cluster admins may change ${section}`, `/${section}`)
   }
   checkDepartments(p, before, after)
   checkUsers(p, before, after, pendingUids)

@@ -51,7 +51,7 @@ export async function loginNodesCommand(args: string[]): Promise<number> {
         console.log(`${node} (pool ${result.pool}) takes no new sessions; ${result.sessions} session(s) notified; they may run until ${result.deadline}`)
         if (values.wait) {
           const how = await finishDrain(pools, node, new Date(result.deadline), access, { pollMs: 10_000 })
-          console.log({ empty: `${node} has no session left`, expired: `${node}'s grace period ran out: its remaining sessions were ended`, readied: `${node} was made ready again` }[how])
+          console.log({ empty: `${node} has no session left`, expired: `${node}'s grace period ran out: its remaining sessions were ended`, readied: `${node} was made ready again`, superseded: `${node} was drained again with another deadline` }[how])
         }
         return 0
       }

@@ -121,21 +121,32 @@ export async function loginNodeStatus(pools: DesiredPool[], deps: LoginNodeDeps)
  * left (`expire`). Stops as soon as the node is no longer draining (an admin said `ready`).
  * Polls every `pollMs`; `background` lets the process exit meanwhile. Returns how it ended.
  */
-export async function finishDrain(pools: DesiredPool[], node: string, deadline: Date, deps: LoginNodeDeps, options: { pollMs?: number; background?: boolean } = {}): Promise<'empty' | 'expired' | 'readied'> {
+export async function finishDrain(pools: DesiredPool[], node: string, deadline: Date, deps: LoginNodeDeps, options: { pollMs?: number; background?: boolean; signal?: AbortSignal } = {}): Promise<'empty' | 'expired' | 'readied' | 'superseded'> {
   const pollMs = options.pollMs ?? 30_000
   const { pool } = findMember(pools, node)
   const executor = deps.nodeExecutor(pool, node)
   for (;;) {
+    // A later drain (with its own deadline) or a ready took over: this wait must not end any session.
+    if (options.signal?.aborted) return 'superseded'
     const now = deps.now?.() ?? new Date()
     const state = (await deps.balancerFor(pool).members(pool)).find((m) => m.node === node)?.state
     if (state !== 'drain') return 'readied'
+    if (options.signal?.aborted) return 'superseded'
     if (now >= deadline) {
       await expireNode(pools, node, deps)
       return 'expired'
     }
     if ((await countSessions(executor, node)) === 0) return 'empty'
-    await new Promise((r) => {
-      const timer = setTimeout(r, Math.min(pollMs, deadline.getTime() - now.getTime()))
+    await new Promise<void>((r) => {
+      const wake = (): void => {
+        clearTimeout(timer)
+        r()
+      }
+      const timer = setTimeout(() => {
+        options.signal?.removeEventListener('abort', wake)
+        r()
+      }, Math.min(pollMs, deadline.getTime() - now.getTime()))
+      options.signal?.addEventListener('abort', wake, { once: true })
       // In the service the wait must not keep a stopping process alive.
       if (options.background) timer.unref()
     })

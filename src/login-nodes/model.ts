@@ -115,7 +115,8 @@ function desiredPool(pool: LoginPool): DesiredPool {
     sshPort,
     drainGraceMinutes: pool.drainGraceMinutes ?? DEFAULT_DRAIN_GRACE_MINUTES,
     members: expandHostlist(pool.nodes).map((node) => {
-      const given = pool.targets?.[node]
+      // Own keys only: a node may be named `constructor` or `toString`.
+      const given = pool.targets && Object.hasOwn(pool.targets, node) ? pool.targets[node] : undefined
       const [id, port] = given ? given.split(':') : [node, undefined]
       return { node, target: { id: id ?? node, port: port ? Number(port) : sshPort } }
     }),

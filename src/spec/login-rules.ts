@@ -121,7 +121,7 @@ function targetRules(pool: LoginPool, nodes: string[], path: string, problems: P
   }
   if (pool.balancer?.type === 'nlb') {
     for (const node of nodes) {
-      if (!(node in targets)) problems.error(`${path}/targets`, `node "${node}" has no target: an NLB pool needs the ${pool.balancer.targetType === 'instance' ? 'instance id' : 'IP address'} of every node`)
+      if (!Object.hasOwn(targets, node)) problems.error(`${path}/targets`, `node "${node}" has no target: an NLB pool needs the ${pool.balancer.targetType === 'instance' ? 'instance id' : 'IP address'} of every node`)
     }
   }
 }

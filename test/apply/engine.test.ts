@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { parse } from 'yaml'
 import { createLocalExecutor, type ExecResult, type Executor } from '../../src/adapters/executor.js'
-import { createApplyEngine } from '../../src/apply/engine.js'
+import { createApplyEngine, type ApplyHook } from '../../src/apply/engine.js'
 import { JOURNAL, installFiles, readJournal } from '../../src/apply/install.js'
 import { systemdProfile, type ControllerProfile } from '../../src/apply/profile.js'
 import { controllerFiles } from '../../src/apply/engine.js'
@@ -221,4 +221,45 @@ t.test('an apply that loses its lock mid-apply stops before its next controller-
       }
     },
   })
+})
+
+/** A capability step that records what the engine asks of it. */
+function recordingHook(name: string, events: string[], fail?: 'run' | 'commit'): ApplyHook {
+  return {
+    name,
+    detail: name,
+    async run(ctx) {
+      await ctx.checkLock()
+      events.push(`${name}.run`)
+      if (fail === 'run') throw new Error(`${name} failed`)
+      return 'staged'
+    },
+    async commit() {
+      events.push(`${name}.commit`)
+      if (fail === 'commit') throw new Error(`${name} could not commit`)
+      return 'final'
+    },
+    async rollback() {
+      events.push(`${name}.rollback`)
+      return 'put back'
+    },
+  }
+}
+
+t.test('capability steps are committed with the controller\'s files, and rolled back with them when a later step fails', async (t) => {
+  const { dir, store } = await fixture(t)
+  const events: string[] = []
+  const { profile } = fakeController(dir)
+  const engine = createApplyEngine({ store, log: quiet, profileFor: async () => profile, hooks: [recordingHook('login', events), recordingHook('policy', events, 'run')] })
+  const failed = await engine.wait((await engine.start('campus', undefined, 'test')).id)
+  t.equal(failed.status, 'rolled-back', failed.error ?? '')
+  t.same(events, ['login.run', 'policy.run', 'policy.rollback', 'login.rollback'], 'both staged steps are undone, newest first; nothing committed')
+  t.match(readFileSync(join(dir, 'slurm.conf'), 'utf8'), /# the old file/)
+
+  events.length = 0
+  const engine2 = createApplyEngine({ store, log: quiet, profileFor: async () => profile, hooks: [recordingHook('login', events), recordingHook('policy', events, 'commit')] })
+  const done = await engine2.wait((await engine2.start('campus', undefined, 'test')).id)
+  t.equal(done.status, 'succeeded', 'a step that cannot commit after the controller committed does not undo the apply')
+  t.same(events, ['login.run', 'policy.run', 'login.commit', 'policy.commit'])
+  t.match(done.steps.find((s) => s.name === 'commit')?.output ?? '', /login: final; policy: committing failed \(policy could not commit\); the next apply finishes it/)
 })

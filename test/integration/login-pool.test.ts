@@ -191,7 +191,7 @@ t.test('the CLI drives the same pool: status, drain with a notice, ready', async
   await session.close()
 })
 
-t.test('the apply step: nothing to do on an unchanged spec; a new limit reaches every node, sshd reloaded, sessions kept', async (t) => {
+t.test('the apply step: nothing to do on an unchanged spec; a staged change rolled back leaves the old files; a new limit reaches every node at the commit, sshd reloaded, sessions kept', async (t) => {
   const session = lab.open('sl_alice', '127.0.0.91', lab.nodes[2]!.port)
   session.send('echo "on=$STEWARD_NODE"')
   await session.waitFor(/on=stwlogin-3/)
@@ -201,12 +201,20 @@ t.test('the apply step: nothing to do on an unchanged spec; a new limit reaches 
     pathsFor: (_pool, node) => lab.nodes.find((n) => n.node === node)!.paths,
     reloadSshd: (_pool, node) => ['pkill', '-HUP', '-F', lab.nodes.find((n) => n.node === node)!.pidFile],
   })
-  const same = await hook.run({ cluster: 'campus', revision: 2, applyId: 'hook-1', spec: lab.spec })
-  t.equal(same, 'stwlogin-1: up to date; stwlogin-2: up to date; stwlogin-3: up to date; pool lab: up to date')
+  const context = (revision: number, applyId: string, spec: typeof lab.spec) => ({ cluster: 'campus', revision, applyId, spec, checkLock: async () => undefined })
+  t.equal(await hook.run(context(2, 'hook-1', lab.spec)), 'stwlogin-1: up to date; stwlogin-2: up to date; stwlogin-3: up to date')
+  t.equal(await hook.commit!(context(2, 'hook-1', lab.spec)), 'stwlogin-1: up to date; stwlogin-2: up to date; stwlogin-3: up to date; pool lab: up to date')
   const changed = structuredClone(lab.spec)
   changed.sessions!.ssh!.maxPerUser = 3
   changed.users.push({ name: 'newcomer', uid: 200199 })
-  const out = await hook.run({ cluster: 'campus', revision: 3, applyId: 'hook-2', spec: changed })
+  // An apply that fails before its commit: every node staged, then put back.
+  const before = lab.nodes.map((n) => readFileSync(join(n.paths.limitsDir, '90-hpc-steward-logins.conf'), 'utf8'))
+  t.match(await hook.run(context(3, 'hook-2', changed)), /stwlogin-1: staged .*; stwlogin-2: staged .*; stwlogin-3: staged .*/)
+  t.match(await hook.rollback!(context(3, 'hook-2', changed)), /put back the previous files on stwlogin-1, stwlogin-2, stwlogin-3/)
+  t.same(lab.nodes.map((n) => readFileSync(join(n.paths.limitsDir, '90-hpc-steward-logins.conf'), 'utf8')), before, 'a rolled-back apply leaves the old files on every node')
+  // The same change applied: staged on every node, then final at the commit.
+  await hook.run(context(4, 'hook-3', changed))
+  const out = await hook.commit!(context(4, 'hook-3', changed))
   t.match(out, /stwlogin-1: installed .*90-hpc-steward-logins\.conf; stwlogin-2: installed .*; stwlogin-3: installed .*; pool lab: up to date/)
   for (const n of lab.nodes) t.match(readFileSync(join(n.paths.limitsDir, '90-hpc-steward-logins.conf'), 'utf8'), /\*\thard\tmaxlogins\t3/)
   await new Promise((r) => setTimeout(r, 500))

@@ -32,6 +32,7 @@ const DrainBody = Type.Object({
 export function loginNodeRoutes(deps: { store: Store; access: LoginAccessFactory; log?: (message: string, err?: unknown) => void }): FastifyPluginAsyncTypebox {
   const { store, access } = deps
 
+  const drains = drainWaits()
   async function specOf(cluster: string): Promise<ClusterSpec> {
     const record = await store.getCluster(cluster)
     return (await store.getRevision(cluster, record.appliedRevision ?? record.latestRevision)).spec
@@ -76,10 +77,15 @@ export function loginNodeRoutes(deps: { store: Store; access: LoginAccessFactory
       }
       const { actor, source } = actorOf(request)
       await store.appendAudit({ actor, source, cluster, action: 'login-node.drain', resource: `clusters/${cluster}/login-nodes/${node}`, change: { deadline: result.deadline, sessions: result.sessions } })
-      // The grace period runs in this process (lost if it restarts: drain again); `ready` before the deadline stops it.
-      void finishDrain(pools, node, new Date(result.deadline), d, { background: true })
+      // The grace period runs in this process (lost if it restarts: drain again). One wait
+      // per node: a new drain or a `ready` ends the previous one before it can cut sessions.
+      const signal = drains.begin(cluster, node)
+      void finishDrain(pools, node, new Date(result.deadline), d, { background: true, signal })
         .catch((err: unknown) => deps.log?.(`finishing the drain of ${node} failed`, err))
-        .finally(() => d.close())
+        .finally(() => {
+          drains.end(cluster, node, signal)
+          return d.close()
+        })
       return result
     })
 
@@ -88,10 +94,34 @@ export function loginNodeRoutes(deps: { store: Store; access: LoginAccessFactory
     }, async (request) => {
       requireAdmin(principalOf(request), 'ready login nodes')
       const { cluster, node } = request.params
+      drains.cancel(cluster, node)
       const result = await withAccess(cluster, (pools, d) => readyNode(pools, node, d))
       const { actor, source } = actorOf(request)
       await store.appendAudit({ actor, source, cluster, action: 'login-node.ready', resource: `clusters/${cluster}/login-nodes/${node}`, change: {} })
       return result
     })
+  }
+}
+
+/** The background wait of each draining node, so that a new drain or a `ready` ends the old one. */
+function drainWaits() {
+  const waits = new Map<string, AbortController>()
+  const key = (cluster: string, node: string): string => `${cluster}/${node}`
+  return {
+    /** Ends the node's previous wait, if any, and starts a new one. */
+    begin(cluster: string, node: string): AbortSignal {
+      waits.get(key(cluster, node))?.abort()
+      const controller = new AbortController()
+      waits.set(key(cluster, node), controller)
+      return controller.signal
+    },
+    cancel(cluster: string, node: string): void {
+      waits.get(key(cluster, node))?.abort()
+      waits.delete(key(cluster, node))
+    },
+    /** Forgets a finished wait (unless a newer one replaced it). */
+    end(cluster: string, node: string, signal: AbortSignal): void {
+      if (waits.get(key(cluster, node))?.signal === signal) waits.delete(key(cluster, node))
+    },
   }
 }
