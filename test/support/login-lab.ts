@@ -74,6 +74,8 @@ export interface OpenSession {
 
 /** Builds the lab (users, keys, PAM services, spec); starts nothing yet. */
 export async function createLoginLab(): Promise<LoginLab> {
+  // HAProxy, sshd, ssh, wall and pam_limits from Debian's packages (idempotent; .ci/run runs it too).
+  await run('bash', [new URL('../../ops/haproxy/install.sh', import.meta.url).pathname], { timeout: 5 * 60 * 1000 })
   const base = mkdtempSync('/tmp/steward-login-')
   // sshd reads a user's authorized keys as that user: the directories must be searchable.
   chmodSync(base, 0o755)
