@@ -168,10 +168,18 @@ t.test('the CLI drives the same pool: status, drain with a notice, ready', async
   if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is missing: run npm run build first')
   const specFile = join(lab.base, 'spec.yaml')
   writeFileSync(specFile, stringify(lab.spec))
-  const steward = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+  const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(process.execPath, [join(root, 'bin', 'steward.js'), 'login-nodes', ...args, '--spec', specFile, '--identity', lab.clientKey, '--user', 'root', '--haproxy-dir', lab.base],
       { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }))
   })
+  // The nodes present the pool's key (installed above): the CLI trusts it from the service's key directory.
+  const steward = (...args: string[]) => run([...args, '--host-key-dir', join(lab.base, 'state')])
+  const unpinned = await run(['drain', 'stwlogin-1'])
+  t.equal(unpinned.code, 1, 'without a pinned host key nothing is done')
+  t.match(unpinned.stderr, /no host key is pinned for/)
+  const wrong = await run(['drain', 'stwlogin-1', '--host-key', `stwlogin-1=SHA256:${'A'.repeat(43)}`])
+  t.equal(wrong.code, 1)
+  t.match(wrong.stderr, /host key is SHA256:\S+, not the pinned SHA256:A{43}/)
   const status = await steward('status', '--json')
   t.equal(status.code, 0, status.stderr)
   t.match(JSON.parse(status.stdout), [{ pool: 'lab', node: 'stwlogin-1', state: 'ready', health: 'healthy' }, { node: 'stwlogin-2' }, { node: 'stwlogin-3' }])
