@@ -60,6 +60,8 @@ const Cluster = strict({
     securityGroupId: Type.Optional(pattern('^sg-[0-9a-f]{8,17}$', 'a security group id, sg-...')),
   }),
   service: Type.Optional(strict({
+    /** Pin the AMI (recommended): without it the latest Amazon Linux 2023 is resolved at each deploy, and a new release replaces the instance. */
+    imageId: Type.Optional(pattern('^ami-[0-9a-f]{8,17}$', 'an AMI id, ami-...')),
     instanceType: Type.Optional(pattern('^[a-z][a-z0-9-]*\\.[a-z0-9]+$', 'an EC2 instance type, e.g. t3.small', 40)),
     store: Type.Optional(Type.Union([
       strict({ type: Type.Literal('ebs'), sizeGiB: Type.Optional(Type.Integer({ minimum: 8, maximum: 1024 })) }),

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { AssetHashType, Duration, RemovalPolicy, Stack, type StackProps, CfnOutput, Tags } from 'aws-cdk-lib'
+import { AssetHashType, Duration, Size, RemovalPolicy, Stack, type StackProps, CfnOutput, Tags } from 'aws-cdk-lib'
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch'
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions'
 import * as ec2 from 'aws-cdk-lib/aws-ec2'
@@ -26,7 +26,7 @@ import { NagSuppressions } from 'cdk-nag'
 import type { Construct } from 'constructs'
 import { POLICY_VERSION, policyParameterName, policyText, type Policy } from '../../src/sessions/policy.js'
 import type { ClusterTarget, OwnedPool } from './config.js'
-import { serviceUserData } from './user-data.js'
+import { serviceUserData, serviceUserDataParts } from './user-data.js'
 
 /** Where the service keeps its state on the instance (the encrypted data volume's mount). */
 export const STATE_DIR = '/var/lib/hpc-steward'
@@ -104,7 +104,9 @@ export class StewardStack extends Stack {
     })
     const identityParameterArn = this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: cluster.controller.identityParameter.slice(1) })
     const statements: iam.PolicyStatement[] = [
-      new iam.PolicyStatement({ sid: 'SessionManagerAgent', actions: ['ssm:UpdateInstanceInformation', 'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'], resources: ['*'] }),
+      // The Session Manager agent (admin access with no inbound port). The role cannot name its own instance (a cycle), so: any instance of the account and region.
+      new iam.PolicyStatement({ sid: 'SessionManagerAgentRegister', actions: ['ssm:UpdateInstanceInformation'], resources: [this.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })] }),
+      new iam.PolicyStatement({ sid: 'SessionManagerAgentChannels', actions: ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'], resources: ['*'] }),
       new iam.PolicyStatement({ sid: 'PublishPolicy', actions: ['ssm:GetParameter', 'ssm:PutParameter'], resources: [policyParameter.parameterArn] }),
       new iam.PolicyStatement({ sid: 'ControllerKey', actions: ['ssm:GetParameter'], resources: [identityParameterArn] }),
       new iam.PolicyStatement({
@@ -136,7 +138,7 @@ export class StewardStack extends Stack {
       const dbSg = new ec2.SecurityGroup(this, 'DatabaseSg', { vpc, description: `HPC Steward store of ${name}: PostgreSQL from the service only`, allowAllOutbound: false })
       dbSg.addIngressRule(serviceSg, ec2.Port.tcp(5432), 'PostgreSQL from the HPC Steward service')
       const db = new rds.DatabaseInstance(this, 'Database', {
-        engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
+        engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_9 }),
         instanceType: new ec2.InstanceType(store.instanceClass ?? 't4g.micro'),
         vpc,
         vpcSubnets: { subnets: vpc.privateSubnets },
@@ -149,10 +151,12 @@ export class StewardStack extends Stack {
         deletionProtection: true,
         backupRetention: Duration.days(7),
         iamAuthentication: false,
+        instanceIdentifier: `hpc-steward-${name}`,
         cloudwatchLogsExports: ['postgresql'],
-        cloudwatchLogsRetention: retention,
         removalPolicy: RemovalPolicy.SNAPSHOT,
       })
+      // The exported log's group, made here with a retention (cloudwatchLogsRetention would add a custom-resource Lambda).
+      db.node.addDependency(new logs.LogGroup(this, 'DatabaseLogs', { logGroupName: `/aws/rds/instance/hpc-steward-${name}/postgresql`, retention, removalPolicy: RemovalPolicy.DESTROY }))
       const secret = db.secret
       if (!secret) throw new Error('RDS did not make a credentials secret')
       statements.push(new iam.PolicyStatement({ sid: 'DatabaseSecret', actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }))
@@ -160,39 +164,48 @@ export class StewardStack extends Stack {
       NagSuppressions.addResourceSuppressions(db, [
         { id: 'AwsSolutions-RDS3', reason: 'One small instance for one service; Multi-AZ doubles the cost and the service tolerates a restart. Turn it on in the stack for a stricter availability target.' },
         { id: 'AwsSolutions-RDS11', reason: 'The database is reachable only from the service security group; a non-default port adds nothing.' },
-      ])
-      NagSuppressions.addResourceSuppressions(secret, [
         { id: 'AwsSolutions-SMG4', reason: 'The service reads the password at every start; rotation needs a rotation Lambda in the VPC, left to the admin (docs/deploy-aws.md).' },
-      ])
+      ], true)
     }
     const servicePolicy = new iam.Policy(this, 'ServicePolicy', { statements })
     role.attachInlinePolicy(servicePolicy)
     NagSuppressions.addResourceSuppressions(servicePolicy, [{
       id: 'AwsSolutions-IAM5',
-      reason: 'Resource "*" only where AWS has no resource-level permission (the Session Manager agent calls; ELBv2 Describe* calls); KMS keys are limited to alias/aws/ssm via SSM; log streams are those of the service log group (names made by the agent). See docs/deploy-aws.md.',
-      appliesTo: ['Resource::*', { regex: '/^Resource::arn:<AWS::Partition>:kms:.*:key\\/\\*$/' }, { regex: '/^Resource::<ServiceLogs[0-9A-F]+\\.Arn>:log-stream:\\*$/' }],
+      reason: 'Resource "*" only where AWS has no resource-level permission (ssmmessages channels; ELBv2 Describe* calls); UpdateInstanceInformation cannot name the instance that assumes the role (a dependency cycle); KMS keys are limited to alias/aws/ssm via SSM; log streams are those of the service log group (names made by the agent). See docs/deploy-aws.md.',
+      appliesTo: ['Resource::*', { regex: '/^Resource::arn:<AWS::Partition>:kms:.*:key\\/\\*$/' }, { regex: '/^Resource::arn:<AWS::Partition>:ec2:.*:instance\\/\\*$/' }, { regex: '/^Resource::<ServiceLogs[0-9A-F]+\\.Arn>:log-stream:\\*$/' }],
     }])
 
     const instance = new ec2.Instance(this, 'Service', {
       vpc,
       vpcSubnets: { subnets: vpc.privateSubnets.slice(0, 1) },
       instanceType: new ec2.InstanceType(cluster.service?.instanceType ?? 't3.small'),
-      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+      machineImage: cluster.service?.imageId ? ec2.MachineImage.genericLinux({ [props.target.region]: cluster.service.imageId }) : ec2.MachineImage.latestAmazonLinux2023(),
       securityGroup: serviceSg,
       role,
       requireImdsv2: true,
       detailedMonitoring: true,
       blockDevices: [
         { deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(30, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) },
-        ...(store.type === 'ebs' ? [{ deviceName: '/dev/xvdb', volume: ec2.BlockDeviceVolume.ebs(store.sizeGiB ?? 20, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3, deleteOnTermination: false }) }] : []),
       ],
-      userData: ec2.UserData.custom(serviceUserData({
+      userData: serviceUserDataParts(serviceUserData({
         region: this.region, cluster: name, sourceBucket: source.s3BucketName, sourceKey: source.s3ObjectKey,
         logGroup: serviceLogs.logGroupName, stateDir: STATE_DIR, dataVolume: store.type === 'ebs' ? '/dev/xvdb' : undefined,
         controller: cluster.controller, database, loginPools: (cluster.loginPools ?? []).length > 0,
       })),
-      userDataCausesReplacement: true,
+      // A changed script (a new source asset) is applied by a stop/start, and the script runs at every boot: the instance and its data stay.
+      userDataCausesReplacement: false,
     })
+    if (store.type === 'ebs') {
+      // Its own resource, not a block device of the instance: it outlives the instance and is kept (as a snapshot) when the stack goes.
+      const volume = new ec2.Volume(this, 'DataVolume', {
+        availabilityZone: cluster.vpc.availabilityZones[0]!,
+        size: Size.gibibytes(store.sizeGiB ?? 20),
+        volumeType: ec2.EbsDeviceVolumeType.GP3,
+        encrypted: true,
+        removalPolicy: RemovalPolicy.SNAPSHOT,
+      })
+      new ec2.CfnVolumeAttachment(this, 'DataVolumeAttachment', { instanceId: instance.instanceId, volumeId: volume.volumeId, device: '/dev/xvdb' })
+    }
     instance.node.addDependency(servicePolicy)
     // The subnet fixes the zone; the zone CDK copies from the config's list would only be a second, possibly wrong, source.
     instance.instance.addPropertyDeletionOverride('AvailabilityZone')

@@ -1,10 +1,11 @@
 /**
- * The service instance's first-boot script (Amazon Linux 2023): Node.js 20 and the build
+ * The service instance's boot script (Amazon Linux 2023): Node.js 20 and the build
  * tools, the data volume, the service's source from its S3 asset, the environment, a
  * systemd unit running `npm start` as the `steward` user, and the CloudWatch agent
  * shipping its log. Every value comes from the validated config or a CloudFormation token
  * (ids and names AWS makes), never from free text.
  */
+import * as ec2 from 'aws-cdk-lib/aws-ec2'
 
 export interface UserDataProps {
   region: string
@@ -22,6 +23,18 @@ export interface UserDataProps {
 }
 
 const APP_DIR = '/opt/hpc-steward'
+
+/**
+ * The script as multipart user data with a cloud-config part that makes cloud-init run it
+ * at every boot (not only the first): CloudFormation applies a changed script by stopping
+ * and starting the instance, and the script is idempotent.
+ */
+export function serviceUserDataParts(script: string): ec2.MultipartUserData {
+  const parts = new ec2.MultipartUserData()
+  parts.addPart(ec2.MultipartBody.fromRawBody({ contentType: 'text/cloud-config; charset="utf-8"', body: 'cloud_final_modules:\n  - [scripts-user, always]\n' }))
+  parts.addPart(ec2.MultipartBody.fromUserData(ec2.UserData.custom(script)))
+  return parts
+}
 
 /** The user-data script. */
 export function serviceUserData(p: UserDataProps): string {
@@ -83,15 +96,18 @@ export function serviceUserData(p: UserDataProps): string {
     'id steward >/dev/null 2>&1 || useradd --system --home-dir /var/lib/hpc-steward --shell /sbin/nologin steward',
     `mkdir -p '${p.stateDir}' /etc/hpc-steward /var/log/hpc-steward '${APP_DIR}'`,
     ...(p.dataVolume ? [
-      `while [ ! -e '${p.dataVolume}' ]; do sleep 2; done`,
+      // CloudFormation attaches the volume once the instance runs: wait for it (at most 10 minutes).
+      `for i in $(seq 300); do [ -e '${p.dataVolume}' ] && break; sleep 2; done; [ -e '${p.dataVolume}' ]`,
+      // A new (blank) volume gets a file system; one with data is only mounted.
       `blkid '${p.dataVolume}' >/dev/null || mkfs.xfs '${p.dataVolume}'`,
       `grep -q '${p.stateDir}' /etc/fstab || echo '${p.dataVolume} ${p.stateDir} xfs defaults,nofail 0 2' >> /etc/fstab`,
-      `mount -a`,
+      `mountpoint -q '${p.stateDir}' || mount '${p.stateDir}'`,
     ] : []),
     `mkdir -p '${p.stateDir}/data' && chown -R steward:steward '${p.stateDir}' /var/log/hpc-steward`,
     `aws s3 cp --region '${p.region}' 's3://${p.sourceBucket}/${p.sourceKey}' /tmp/hpc-steward.zip`,
     `rm -rf '${APP_DIR}'/* && unzip -q /tmp/hpc-steward.zip -d '${APP_DIR}' && rm /tmp/hpc-steward.zip`,
     `chown -R steward:steward '${APP_DIR}'`,
+    'systemctl stop hpc-steward.service 2>/dev/null || true',
     `sudo -u steward bash -c 'cd ${APP_DIR} && npm ci --no-audit --no-fund'`,
     heredoc('/etc/hpc-steward/env.base', env.join('\n')),
     heredoc('/usr/local/libexec/hpc-steward-prestart', prestart),
@@ -100,6 +116,7 @@ export function serviceUserData(p: UserDataProps): string {
     heredoc('/opt/aws/amazon-cloudwatch-agent/etc/hpc-steward.json', agent),
     '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/hpc-steward.json',
     'systemctl daemon-reload',
-    'systemctl enable --now hpc-steward.service',
+    'systemctl enable hpc-steward.service',
+    'systemctl restart hpc-steward.service',
   ].join('\n')
 }

@@ -40,7 +40,7 @@ t.test('no Allow statement has a wildcard action; Resource "*" only for actions 
   const unscoped = statements.filter((s) => s.Effect === 'Allow' && s.Resource === '*').flatMap(actionsOf).sort()
   t.same(unscoped, [
     'elasticloadbalancing:DescribeTags', 'elasticloadbalancing:DescribeTargetGroupAttributes', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetHealth',
-    'ssm:DescribeSessions', 'ssm:UpdateInstanceInformation',
+    'ssm:DescribeSessions',
     'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel',
   ], 'each is in the permissions table of docs/deploy-aws.md')
   const docs = readFileSync(join(ROOT, 'docs', 'deploy-aws.md'), 'utf8')
@@ -80,8 +80,10 @@ t.test('the service: encrypted EBS store, SSH to the controller, npm start under
   template.hasResourceProperties('AWS::EC2::Instance', {
     InstanceType: 't3.small',
     SubnetId: 'subnet-0123456789abcdef0',
-    BlockDeviceMappings: Match.arrayWith([Match.objectLike({ DeviceName: '/dev/xvdb', Ebs: Match.objectLike({ Encrypted: true, DeleteOnTermination: false, VolumeSize: 20 }) })]),
+    BlockDeviceMappings: [Match.objectLike({ DeviceName: '/dev/xvda', Ebs: Match.objectLike({ Encrypted: true }) })],
   })
+  template.hasResource('AWS::EC2::Volume', { Properties: { Encrypted: true, Size: 20, VolumeType: 'gp3', AvailabilityZone: 'eu-west-1a' }, DeletionPolicy: 'Snapshot' })
+  template.hasResourceProperties('AWS::EC2::VolumeAttachment', { Device: '/dev/xvdb' })
   template.resourceCountIs('AWS::RDS::DBInstance', 0)
   template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: 'sg-0123456789abcdef0', FromPort: 22, ToPort: 22, IpProtocol: 'tcp' })
   const userData = JSON.stringify(ofType('AWS::EC2::Instance')[0]![1].Properties?.UserData)
@@ -90,6 +92,7 @@ t.test('the service: encrypted EBS store, SSH to the controller, npm start under
   t.match(userData, '\\"hostKey\\":\\"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\\"')
   t.match(userData, 'ssh://root@10.1.0.10:22')
   t.match(userData, 'mkfs.xfs')
+  t.match(userData, 'scripts-user, always', 'the script runs at every boot')
 })
 
 t.test('login pools: the owned NLB (TCP 22, TCP health check) and access to the existing target group', async (t) => {
@@ -123,6 +126,7 @@ t.test('policy parameter and Session Manager preferences', async (t) => {
     Content: Match.objectLike({ sessionType: 'Standard_Stream', inputs: Match.objectLike({ runAsEnabled: true, runAsDefaultUser: 'ssm-user', idleSessionTimeout: '15', maxSessionDuration: '720', cloudWatchLogGroupName: Match.anyValue() }) }),
   })
   for (const [, g] of ofType('AWS::Logs::LogGroup')) t.equal(g.Properties?.RetentionInDays, 30, `${String(g.Properties?.LogGroupName)} has a retention`)
+  template.resourceCountIs('AWS::Lambda::Function', 1)
   template.resourceCountIs('AWS::SNS::Topic', 0)
   template.resourceCountIs('AWS::Budgets::Budget', 0)
 })
@@ -141,9 +145,13 @@ t.test('an RDS store: encrypted PostgreSQL, reachable from the service only; no 
   rds.hasResourceProperties('AWS::RDS::DBInstance', { Engine: 'postgres', StorageEncrypted: true, DeletionProtection: true, PubliclyAccessible: false })
   rds.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 5432, ToPort: 5432 })
   rds.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 0)
+  rds.resourceCountIs('AWS::Lambda::Function', 1)
+  rds.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/rds/instance/hpc-steward-campus/postgresql', RetentionInDays: 30 })
+  for (const r of Object.values(rds.findResources('AWS::IAM::Role')) as { Properties: Record<string, unknown> }[]) t.notOk(r.Properties.ManagedPolicyArns)
   rds.hasResourceProperties('AWS::SSM::Document', { Name: 'SSM-SessionManagerRunShell' })
   const instance = Object.values(rds.findResources('AWS::EC2::Instance'))[0] as { Properties: { BlockDeviceMappings: unknown[]; UserData: unknown } }
   t.equal(instance.Properties.BlockDeviceMappings.length, 1, 'root volume only')
+  rds.resourceCountIs('AWS::EC2::Volume', 0)
   t.match(JSON.stringify(instance.Properties.UserData), 'DATABASE_URL=postgres://')
   t.same(Annotations.fromStack(stacks[0]!).findError('*', Match.stringLikeRegexp('AwsSolutions-.*')), [])
   t.notOk(JSON.stringify(rds.toJSON()).includes('"Action":"*"'))
