@@ -45,7 +45,8 @@ export function serviceUserData(p: UserDataProps): string {
   const env = [
     'NODE_ENV=production', 'HOST=127.0.0.1', 'PORT=8080', `AWS_REGION=${p.region}`,
     `STEWARD_DATA_DIR=${p.stateDir}/data`, 'STEWARD_PUBLISH_POLICY=1',
-    `STEWARD_CONTROLLERS=${controllers}`,
+    // Single quotes: systemd's EnvironmentFile keeps the JSON's double quotes inside them.
+    `STEWARD_CONTROLLERS='${controllers}'`,
     ...(p.loginPools ? [`STEWARD_LOGIN_IDENTITY=${key}`] : []),
   ]
   const agent = JSON.stringify({
