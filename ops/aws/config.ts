@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { Value, ValueErrorType } from '@sinclair/typebox/value'
+import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value'
 import { parse } from 'yaml'
 import { ADDRESS_RE, Name, UserName } from '../../src/spec/names.js'
 import { TARGET_GROUP_ARN_PATTERN } from '../../src/spec/login-schema.js'
@@ -111,10 +111,30 @@ function fieldOf(pointer: string): string {
     .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '') || '(top level)'
 }
 
-/** Schema problems as `field: message`, one per field, the most specific message kept. */
+/**
+ * The errors to report: a union's error is replaced by the errors of the variant it came
+ * closest to (the fewest errors) when they are inside the value, so the message
+ * names the exact field (`loginPools[1].targetGroupArn`), not the union.
+ */
+function leafErrors(errors: Iterable<ValueError>): ValueError[] {
+  const out: ValueError[] = []
+  for (const e of errors) {
+    if (e.type !== ValueErrorType.Union || e.errors.length === 0) {
+      out.push(e)
+      continue
+    }
+    const variants = e.errors.map((it) => leafErrors(it))
+    const best = variants.reduce((a, b) => (b.length < a.length ? b : a))
+    // Only an object variant says more (its fields); a union of literals keeps its own message.
+    out.push(...(best.length && best.every((v) => v.path.length > e.path.length) ? best : [e]))
+  }
+  return out
+}
+
+/** Schema problems as `field: message`, one per field. */
 function schemaProblems(schema: TSchema, value: unknown): string[] {
   const byField = new Map<string, string>()
-  for (const e of Value.Errors(schema, value)) {
+  for (const e of leafErrors(Value.Errors(schema, value))) {
     const field = fieldOf(e.path)
     let message = e.schema.description ? `must be ${e.schema.description}` : e.message.toLowerCase()
     if (e.value === undefined) message = `is required (${e.schema.description ?? e.message})`

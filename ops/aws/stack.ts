@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { AssetHashType, Duration, Size, RemovalPolicy, Stack, type StackProps, CfnOutput, Tags } from 'aws-cdk-lib'
+import { AssetHashType, Validations, Duration, Size, RemovalPolicy, Stack, type StackProps, CfnOutput, Tags } from 'aws-cdk-lib'
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch'
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions'
 import * as ec2 from 'aws-cdk-lib/aws-ec2'
@@ -204,6 +204,8 @@ export class StewardStack extends Stack {
         encrypted: true,
         removalPolicy: RemovalPolicy.SNAPSHOT,
       })
+      // An EBS volume lives in one zone, which must be the instance's: the first private subnet's, from the config.
+      Validations.of(volume).acknowledge({ id: 'CloudFormation-Validate::W3010', reason: 'the zone of the first private subnet, where the instance runs' })
       new ec2.CfnVolumeAttachment(this, 'DataVolumeAttachment', { instanceId: instance.instanceId, volumeId: volume.volumeId, device: '/dev/xvdb' })
     }
     instance.node.addDependency(servicePolicy)

@@ -28,7 +28,8 @@ t.test('each bad field is named, all at once', async (t) => {
   t.match(await problemsOf((c) => { (firstCluster(c).vpc as Record<string, unknown>).id = 'vpc-xyz' }), [/^clusters\[0\]\.vpc\.id: must be a VPC id/])
   t.match(await problemsOf((c) => {
     ((firstCluster(c).loginPools as Record<string, unknown>[])[1] as Record<string, unknown>).targetGroupArn = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/login'
-  }), [/^clusters\[0\]\.loginPools\[1\]/])
+  }), [/^clusters\[0\]\.loginPools\[1\]\.targetGroupArn: must be a target group ARN/])
+  t.match(await problemsOf((c) => { firstCluster(c).service = { store: { type: 'rds', instanceClass: 'BAD' } } }), [/^clusters\[0\]\.service\.store\.instanceClass: must be an RDS class/])
   t.match(await problemsOf((c) => { firstCluster(c).alarmTopicArn = 'arn:aws:sns:eu-west-1:12345:x' }), [/^clusters\[0\]\.alarmTopicArn: must be an SNS topic ARN/])
   t.match(await problemsOf((c) => { c.account = '1234' }), [/^account: must be a 12-digit AWS account id/])
   t.match(await problemsOf((c) => { firstCluster(c).logRetentionDays = 31 }), [/^clusters\[0\]\.logRetentionDays: must be one of 1, 3/])
@@ -64,7 +65,9 @@ t.test('an unreadable or non-YAML file', async (t) => {
 t.test('the app: a bad config exits 2 with the field, no stack trace; a good one synthesizes', async (t) => {
   const app = join(ROOT, 'dist', 'ops', 'aws', 'app.js')
   t.ok(existsSync(app), `${app} exists (npm run build)`)
-  const run = (config: string) => spawnSync(process.execPath, [app], {
+  const isolated = spawnSync('unshare', ['-n', 'true']).status === 0
+  // No network either: in a network namespace of its own (no interface up) where unshare works (root on Linux).
+  const run = (config: string) => spawnSync(isolated ? 'unshare' : process.execPath, isolated ? ['-n', process.execPath, app] : [app], {
     encoding: 'utf8', timeout: 120_000,
     // No AWS credentials, region or profile: synthesis must not need them.
     env: { PATH: process.env.PATH, HOME: '/nonexistent', STEWARD_DEPLOY_CONFIG: config, CDK_OUTDIR: join(config, '..', 'out') },
@@ -73,10 +76,17 @@ t.test('the app: a bad config exits 2 with the field, no stack trace; a good one
   t.equal(missingVpc.status, 2)
   t.match(missingVpc.stderr, /clusters\[0\]\.vpc\.id: is required/)
   t.notOk(missingVpc.stderr.split('\n').some((line) => line.trimStart().startsWith('at ')), 'no stack trace')
+  const badArn = run(writeFixture((c) => { ((firstCluster(c).loginPools as Record<string, unknown>[])[1] as Record<string, unknown>).targetGroupArn = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/x' }))
+  t.equal(badArn.status, 2)
+  t.match(badArn.stderr, /clusters\[0\]\.loginPools\[1\]\.targetGroupArn: must be a target group ARN/)
+  t.notOk(badArn.stderr.split('\n').some((line) => line.trimStart().startsWith('at ')), 'no stack trace')
   const bad = spawnSync(process.execPath, [app], { encoding: 'utf8', env: { PATH: process.env.PATH, STEWARD_DEPLOY_CONFIG: writeFixture(), CDK_CONTEXT_JSON: JSON.stringify({ cluster: 'physics' }) } })
   t.equal(bad.status, 2)
   t.match(bad.stderr, 'cluster: unknown cluster "physics"')
-  const good = run(writeFixture())
+  if (!isolated) t.comment('unshare -n is not available: the app ran with the network')
+  const config = writeFixture()
+  const good = run(config)
   t.equal(good.status, 0, good.stderr)
   t.match(good.stderr, /synthesized HpcSteward-campus/)
+  t.ok(existsSync(join(config, '..', 'out', 'HpcSteward-campus.template.json')))
 })
