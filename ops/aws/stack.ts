@@ -135,6 +135,8 @@ export class StewardStack extends Stack {
     const store = cluster.service?.store ?? { type: 'ebs' as const }
     let database: { secretArn: string; host: string; port: string } | undefined
     if (store.type === 'rds') {
+      // RDS identifiers: letters, digits and single hyphens, no trailing hyphen.
+      const dbIdentifier = `hpc-steward-${name.replace(/[^a-z0-9]+/g, '-').replace(/-$/, '')}`
       const dbSg = new ec2.SecurityGroup(this, 'DatabaseSg', { vpc, description: `HPC Steward store of ${name}: PostgreSQL from the service only`, allowAllOutbound: false })
       dbSg.addIngressRule(serviceSg, ec2.Port.tcp(5432), 'PostgreSQL from the HPC Steward service')
       const db = new rds.DatabaseInstance(this, 'Database', {
@@ -151,12 +153,12 @@ export class StewardStack extends Stack {
         deletionProtection: true,
         backupRetention: Duration.days(7),
         iamAuthentication: false,
-        instanceIdentifier: `hpc-steward-${name}`,
+        instanceIdentifier: dbIdentifier,
         cloudwatchLogsExports: ['postgresql'],
         removalPolicy: RemovalPolicy.SNAPSHOT,
       })
       // The exported log's group, made here with a retention (cloudwatchLogsRetention would add a custom-resource Lambda).
-      db.node.addDependency(new logs.LogGroup(this, 'DatabaseLogs', { logGroupName: `/aws/rds/instance/hpc-steward-${name}/postgresql`, retention, removalPolicy: RemovalPolicy.DESTROY }))
+      db.node.addDependency(new logs.LogGroup(this, 'DatabaseLogs', { logGroupName: `/aws/rds/instance/${dbIdentifier}/postgresql`, retention, removalPolicy: RemovalPolicy.DESTROY }))
       const secret = db.secret
       if (!secret) throw new Error('RDS did not make a credentials secret')
       statements.push(new iam.PolicyStatement({ sid: 'DatabaseSecret', actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }))
@@ -229,7 +231,8 @@ export class StewardStack extends Stack {
 
   /** An NLB (TCP listener on 22, TCP health check on the pool's SSH port) and its target group. */
   private loginBalancer(vpc: ec2.IVpc, pool: OwnedPool, cluster: string): elbv2.NetworkTargetGroup {
-    const id = `Login${pool.name.replace(/[^a-z0-9]/g, '')}`
+    // Construct ids from the pool name, one to one (names are lower case, so the upper-case stand-ins cannot collide).
+    const id = `Login${pool.name.replaceAll('-', 'H').replaceAll('_', 'U')}`
     const subnets = pool.nlb.subnetIds.map((s, i) => ec2.Subnet.fromSubnetId(this, `${id}Subnet${i}`, s))
     const nlb = new elbv2.NetworkLoadBalancer(this, `${id}Nlb`, {
       vpc,
@@ -294,7 +297,6 @@ export class StewardStack extends Stack {
       logGroup,
       timeout: Duration.seconds(60),
       memorySize: 256,
-      reservedConcurrentExecutions: 2,
       deadLetterQueue: dlq,
       retryAttempts: 2,
       environment: { STEWARD_CLUSTER: cluster, STEWARD_POLICY_PARAMETER: policy.parameterName, POLICY_TTL_SECONDS: '60', POWERTOOLS_LOG_LEVEL: 'INFO' },

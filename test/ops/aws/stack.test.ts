@@ -139,15 +139,17 @@ t.test('cdk-nag AwsSolutions: no unsuppressed finding', async (t) => {
   t.same(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')), [])
 })
 
-t.test('an RDS store: encrypted PostgreSQL, reachable from the service only; no data volume', async (t) => {
+t.test('an RDS store: encrypted PostgreSQL, reachable from the service only; no data volume; two pools', async (t) => {
   const { stacks } = buildApp(await clusterTargets(writeFixture((c) => {
-    Object.assign(firstCluster(c), { service: { store: { type: 'rds' } }, loginPools: [] })
+    const nlb = { subnetIds: ['subnet-0123456789abcdef0'], targetType: 'ip' }
+    // Pool names that differ only in - and _ get their own constructs.
+    Object.assign(firstCluster(c), { name: 'campus', service: { store: { type: 'rds' } }, loginPools: [{ name: 'east-1', nlb }, { name: 'east_1', nlb }] })
     firstCluster(c).sessionManager = { runAsDefaultUser: 'ssm-user', defaultPreferences: true }
   })), { outdir: mkdtempSync(join(tmpdir(), 'steward-cdk-out-')) })
   const rds = Template.fromStack(stacks[0]!)
-  rds.hasResourceProperties('AWS::RDS::DBInstance', { Engine: 'postgres', StorageEncrypted: true, DeletionProtection: true, PubliclyAccessible: false })
+  rds.hasResourceProperties('AWS::RDS::DBInstance', { Engine: 'postgres', StorageEncrypted: true, DeletionProtection: true, PubliclyAccessible: false, DBInstanceIdentifier: 'hpc-steward-campus' })
   rds.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 5432, ToPort: 5432 })
-  rds.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 0)
+  rds.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 2)
   rds.resourceCountIs('AWS::Lambda::Function', 1)
   rds.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/rds/instance/hpc-steward-campus/postgresql', RetentionInDays: 30 })
   for (const r of Object.values(rds.findResources('AWS::IAM::Role')) as { Properties: Record<string, unknown> }[]) t.notOk(r.Properties.ManagedPolicyArns)
