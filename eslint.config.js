@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint'
 import regexp from 'eslint-plugin-regexp'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tap/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', '.tap/', 'coverage/', 'cdk.out/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   // Patterns meet user input (spec fields, headers, command output): one that backtracks

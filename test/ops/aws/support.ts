@@ -1,0 +1,62 @@
+/**
+ * Fixtures for the CDK app's tests: a spec (examples/campus.yaml with a login pool and
+ * Session Manager limits) and a deploy config in a temporary directory, and one synthesis.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse, stringify } from 'yaml'
+import { projectRoot } from '../../../src/project-root.js'
+
+export const ROOT = projectRoot()
+export const TG_ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/login/0123456789abcdef'
+
+/** The deploy config the tests start from: one cluster, one owned NLB pool, one existing target group. */
+export function baseConfig(): Record<string, unknown> {
+  return {
+    account: '123456789012',
+    region: 'eu-west-1',
+    clusters: [{
+      name: 'campus',
+      spec: 'spec.yaml',
+      vpc: { id: 'vpc-0123456789abcdef0', availabilityZones: ['eu-west-1a', 'eu-west-1b'], privateSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'] },
+      controller: { host: '10.1.0.10', user: 'root', hostKey: 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU', identityParameter: '/hpc-steward/campus/controller-key', securityGroupId: 'sg-0123456789abcdef0' },
+      service: { instanceType: 't3.small', store: { type: 'ebs', sizeGiB: 20 } },
+      sessionManager: { runAsDefaultUser: 'ssm-user' },
+      sessionLimit: { scheduleMinutes: 5 },
+      loginPools: [
+        { name: 'cloud', nlb: { subnetIds: ['subnet-0123456789abcdef0'], targetType: 'ip', sshPort: 22, drainGraceMinutes: 7 } },
+        { name: 'legacy', targetGroupArn: TG_ARN },
+      ],
+      alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:hpc-alarms',
+      logRetentionDays: 30,
+    }],
+  }
+}
+
+/** The spec: campus plus two NLB login pools and sessions.ssm limits. */
+export function fixtureSpec(): Record<string, unknown> {
+  const spec = parse(readFileSync(join(ROOT, 'examples', 'campus.yaml'), 'utf8')) as Record<string, unknown>
+  spec.loginNodes = {
+    pools: [
+      { name: 'cloud', nodes: 'cloud-login-[1-2]', balancer: { type: 'nlb', targetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/cloud/00000000000000aa', targetType: 'ip' }, targets: { 'cloud-login-1': '10.1.0.31', 'cloud-login-2': '10.1.0.32' } },
+      { name: 'legacy', nodes: 'old-login-1', balancer: { type: 'nlb', targetGroupArn: TG_ARN, targetType: 'instance' }, targets: { 'old-login-1': 'i-0123456789abcdef0' } },
+    ],
+  }
+  spec.sessions = { ssm: { maxPerUser: 2, maxDurationMinutes: 720, idleTimeoutMinutes: 15 } }
+  return spec
+}
+
+/** Writes the spec and the config (changed by `edit`) into a new directory; returns the config's path. */
+export function writeFixture(edit: (config: Record<string, unknown>, spec: Record<string, unknown>) => void = () => {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'steward-cdk-'))
+  const config = baseConfig()
+  const spec = fixtureSpec()
+  edit(config, spec)
+  writeFileSync(join(dir, 'spec.yaml'), stringify(spec))
+  writeFileSync(join(dir, 'deploy.yaml'), stringify(config))
+  return join(dir, 'deploy.yaml')
+}
+
+/** The first cluster of a config (for edits). */
+export const firstCluster = (config: Record<string, unknown>): Record<string, unknown> => (config.clusters as Record<string, unknown>[])[0] as Record<string, unknown>
