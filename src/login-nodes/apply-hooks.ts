@@ -103,12 +103,19 @@ export function loginNodesHook(options: LoginNodesHookOptions): ApplyHook {
   }
 }
 
-/** Publishes `/hpc-steward/<cluster>/policy` when it changed. */
+/**
+ * Publishes `/hpc-steward/<cluster>/policy` when it changed, at the apply's commit: the
+ * Lambdas must never act on the policy of an apply that was rolled back.
+ */
 export function policyHook(client?: SSMClient): ApplyHook {
   return {
     name: 'policy parameter',
-    detail: 'publish /hpc-steward/<cluster>/policy to SSM Parameter Store when it changed',
+    detail: 'build the cluster policy; at commit, publish /hpc-steward/<cluster>/policy to SSM Parameter Store when it changed',
     async run({ spec }) {
+      const policy = buildPolicy(spec)
+      return `policy of ${policy.cluster} built; published at the commit`
+    },
+    async commit({ spec }) {
       const result = await publishPolicy(buildPolicy(spec), client)
       return result.changed ? `${result.name} published (version ${result.version ?? '?'})` : `${result.name} unchanged`
     },

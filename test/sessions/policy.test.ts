@@ -6,6 +6,7 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/cl
 import { Value } from '@sinclair/typebox/value'
 import { buildPolicy, Policy, policyText } from '../../src/sessions/policy.js'
 import { publishPolicy } from '../../src/adapters/aws/ssm-policy.js'
+import { policyHook } from '../../src/login-nodes/apply-hooks.js'
 import type { ClusterSpec } from '../../src/spec/schema.js'
 
 const campus = () => parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
@@ -42,4 +43,17 @@ t.test('published only when changed; a new parameter is created; errors name the
   await t.rejects(publishPolicy(policy, client), { name: 'PolicyPublishError', message: /cannot read \/hpc-steward\/campus\/policy: denied/ })
   const big = { ...policy, contacts: Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`user${i}`, `user${i}@example.edu`])) }
   await t.rejects(publishPolicy(big, client), { message: /at most 8192/ })
+})
+
+t.test('the policy step publishes only at the apply\'s commit, never for an apply that is rolled back', async (t) => {
+  ssm.reset()
+  ssm.on(GetParameterCommand).rejects(Object.assign(new Error('missing'), { name: 'ParameterNotFound' }))
+  ssm.on(PutParameterCommand).resolves({ Version: 1 })
+  const hook = policyHook(new SSMClient({ region: 'us-east-1' }))
+  const context = { cluster: 'campus', revision: 2, applyId: 'a', spec: campus(), checkLock: async () => undefined }
+  t.match(await hook.run(context), /published at the commit/)
+  t.equal(ssm.commandCalls(PutParameterCommand).length, 0, 'nothing published while the apply may still roll back')
+  t.equal(hook.rollback, undefined, 'nothing to undo')
+  t.match(await hook.commit!(context), /\/hpc-steward\/campus\/policy published/)
+  t.equal(ssm.commandCalls(PutParameterCommand).length, 1)
 })
