@@ -2,6 +2,7 @@
  * Service configuration, read from the environment and checked once at start-up: a bad
  * value stops the process with the variable's name in the message.
  */
+import { HOST_KEY_RE, HOST_NAME_RE } from './spec/names.js'
 
 export interface Config {
   port: number
@@ -56,7 +57,7 @@ function loginHostKeysOf(text: string | undefined): Record<string, string> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('STEWARD_LOGIN_HOST_KEYS must be a JSON object of node name to fingerprint')
   const keys: Record<string, string> = {}
   for (const [node, fp] of Object.entries(value)) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(node) || typeof fp !== 'string' || !/^SHA256:[A-Za-z0-9+/]{43}$/.test(fp)) {
+    if (!HOST_NAME_RE.test(node) || typeof fp !== 'string' || !HOST_KEY_RE.test(fp)) {
       throw new ConfigError(`STEWARD_LOGIN_HOST_KEYS: "${node}" must map a host name to SHA256:... as ssh-keygen -lf prints it`)
     }
     keys[node] = fp

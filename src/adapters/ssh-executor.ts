@@ -13,6 +13,7 @@ import { basename, dirname, posix } from 'node:path'
 import { NodeSSH } from 'node-ssh'
 import { ExecError, type ExecOptions, type ExecResult, type Executor } from './executor.js'
 import { quoteArgv } from './shell-quote.js'
+import { HOST_KEY_RE } from '../spec/names.js'
 
 export interface SshTarget {
   host: string
@@ -45,7 +46,7 @@ export function parseSshUrl(url: string): { username: string; host: string; port
 }
 
 /** What a host key fingerprint looks like: `ssh-keygen -lf` output's second field. */
-export const HOST_KEY_PATTERN = '^SHA256:[A-Za-z0-9+/]{43}$'
+export const HOST_KEY_PATTERN = HOST_KEY_RE.source
 
 /** Thrown when the controller's host key is not the pinned one. */
 export class HostKeyMismatchError extends ExecError {
@@ -66,7 +67,7 @@ export function publicKeyFingerprint(line: string): string {
 
 /** Checks a pinned fingerprint's form; throws `ExecError` saying what is expected. */
 export function checkHostKey(hostKey: string): string {
-  if (!new RegExp(HOST_KEY_PATTERN).test(hostKey)) {
+  if (!HOST_KEY_RE.test(hostKey)) {
     throw new ExecError(`"${hostKey}" is not a host key fingerprint: give SHA256:... as \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` prints it on the controller`)
   }
   return hostKey

@@ -8,6 +8,7 @@ import { desiredPools } from '../login-nodes/model.js'
 import { drainNode, finishDrain, loginNodeStatus, readyNode } from '../login-nodes/drain.js'
 import { createLoginAccess, loginHostKeys } from '../login-nodes/access.js'
 import { UsageError } from './usage.js'
+import { HOST_KEY_RE, HOST_NAME_RE } from '../spec/names.js'
 
 const OPTIONS = {
   spec: { type: 'string' },
@@ -78,9 +79,11 @@ function oneNode(positionals: string[], what: string): string {
 function pinnedHostKeys(flags: readonly string[]): Record<string, string> {
   const pinned: Record<string, string> = {}
   for (const flag of flags) {
-    const match = /^([A-Za-z0-9][A-Za-z0-9.-]{0,252})=(SHA256:[A-Za-z0-9+/]{43})$/.exec(flag)
-    if (!match) throw new UsageError(`--host-key must be NODE=SHA256:... (ssh-keygen -lf on the node), got "${flag}"`)
-    pinned[match[1] as string] = match[2] as string
+    const at = flag.indexOf('=')
+    const node = flag.slice(0, at)
+    const fingerprint = flag.slice(at + 1)
+    if (at < 0 || !HOST_NAME_RE.test(node) || !HOST_KEY_RE.test(fingerprint)) throw new UsageError(`--host-key must be NODE=SHA256:... (ssh-keygen -lf on the node), got "${flag}"`)
+    pinned[node] = fingerprint
   }
   return pinned
 }

@@ -29,31 +29,16 @@ export class NoSpecError extends StoreNotFoundError {
 }
 
 /**
- * Validates a whole spec; structural errors and rule errors are told apart (400 vs 422).
- * With `cluster`, the spec must be that cluster's: its `cluster.name` is what an apply
- * writes as `ClusterName` and hands to sacctmgr.
+ * The spec's cluster name must be `cluster`: it is what an apply writes as `ClusterName`
+ * and hands to sacctmgr.
  */
-export function checkSpec(value: unknown, cluster?: string): { spec: ClusterSpec; warnings: Problem[] } {
-  const spec = checkStructure(value, cluster)
-  return { spec, warnings: checkRules(spec) }
-}
-
-/** The schema, and with `cluster` the spec's cluster name; a `SpecInvalidError` otherwise. */
-function checkStructure(value: unknown, cluster?: string): ClusterSpec {
-  const structure = structuralProblems(ClusterSpecSchema, value)
-  if (structure.length > 0) throw new SpecInvalidError(validateSpec(value).errors, 'structure')
-  const spec = value as ClusterSpec
-  if (cluster !== undefined && spec.cluster.name !== cluster) {
+function checkClusterName(spec: ClusterSpec, cluster: string): void {
+  if (spec.cluster.name !== cluster) {
     throw new SpecInvalidError([{ path: '/cluster/name', message: `the spec is for cluster "${spec.cluster.name}", not "${cluster}": a cluster stores only its own spec`, severity: 'error' }], 'semantic')
   }
-  return spec
 }
 
-/** The semantic rules of a structurally valid spec: its warnings, or a `SpecInvalidError` (422). */
-function checkRules(spec: ClusterSpec): Problem[] {
-  return rulesOutcome(validateSpec(spec))
-}
-
+/** A rules verdict: its warnings, or a `SpecInvalidError` (422). */
 function rulesOutcome(result: ValidationResult): Problem[] {
   if (!result.ok) throw new SpecInvalidError(result.errors, 'semantic')
   return result.errors
@@ -167,7 +152,12 @@ export function createRevisionService(store: Store, options: { uidBase?: number;
       const cur = await store.getCluster(cluster)
       const previous = cur.latestRevision > 0 ? (await store.getRevision(cluster, cur.latestRevision)).spec : undefined
       await yieldToEventLoop()
-      const spec = checkStructure(withStandInUids(value, allocate), cluster)
+      const candidate = withStandInUids(value, allocate)
+      // A broken structure is a 400 with every problem; those are found in the validator
+      // (a worker in the service), not on the event loop.
+      if (structuralProblems(ClusterSpecSchema, candidate).length > 0) throw new SpecInvalidError((await validate(candidate as ClusterSpec)).errors, 'structure')
+      const spec = candidate as ClusterSpec
+      checkClusterName(spec, cluster)
       // What the principal may change is decided before the rules run, so a refusal reads
       // the same whatever else the spec holds (a hidden user and a missing one alike).
       checkSpecChange(options.principal, previous, spec, allocate)

@@ -52,6 +52,9 @@ export const EMAIL_RE = /^[\w%+.-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2
  */
 export const HOME_RE = /^\/(?:[\w.-]+\/)*[\w.-]*$/
 
+/** An SSH host key fingerprint as `ssh-keygen -lf` prints it: `SHA256:` and 43 base64 characters. */
+export const HOST_KEY_RE = /^SHA256:[A-Za-z0-9+/]{43}$/
+
 /** The pattern strings of the above, for JSON Schema (`pattern`) and older callers. */
 export const NAME_PATTERN = NAME_RE.source
 export const USER_NAME_PATTERN = USER_NAME_RE.source
