@@ -6,10 +6,27 @@
  */
 import { Type, type Static } from '@sinclair/typebox'
 import type { ClusterSpec } from '../spec/schema.js'
+import { EMAIL_RE, NAME_RE } from '../spec/names.js'
 
 export const POLICY_VERSION = 1
 
 const Limit = Type.Integer({ minimum: 1, maximum: 1000 })
+
+/**
+ * One AWS budget of the cluster, for the budget-alert Lambda: whose it is (the cluster's
+ * own budget: department null) and who to tell.
+ */
+export const PolicyBudget = Type.Object({
+  department: Type.Union([Type.Null(), Type.String({ pattern: NAME_RE.source })]),
+  contacts: Type.Array(Type.String({ pattern: EMAIL_RE.source, maxLength: 254 }), { maxItems: 50 }),
+})
+export type PolicyBudget = Static<typeof PolicyBudget>
+
+/** The policy's `budgets`: AWS budget name -> its cluster part (the policy is one cluster's). */
+export const PolicyBudgets = Type.Object({
+  byName: Type.Record(Type.String({ minLength: 1, maxLength: 100, pattern: '^[^:\\\\]+$' }), PolicyBudget, { additionalProperties: false }),
+})
+export type PolicyBudgets = Static<typeof PolicyBudgets>
 
 export const Policy = Type.Object({
   version: Type.Literal(POLICY_VERSION),
@@ -28,8 +45,8 @@ export const Policy = Type.Object({
   users: Type.Record(Type.String(), Type.String()),
   /** POSIX name -> e-mail, for notices. */
   contacts: Type.Record(Type.String(), Type.String()),
-  /** Budgets, once the spec has them (another capability fills this). */
-  budgets: Type.Union([Type.Null(), Type.Unknown()]),
+  /** The cluster's AWS budgets, null when it has none. */
+  budgets: Type.Union([Type.Null(), PolicyBudgets]),
 })
 export type Policy = Static<typeof Policy>
 
@@ -38,8 +55,12 @@ export function policyParameterName(cluster: string): string {
   return `/hpc-steward/${cluster}/policy`
 }
 
-/** The policy of a valid spec. Key order is fixed, so the same spec gives the same text. */
-export function buildPolicy(spec: ClusterSpec): Policy {
+/**
+ * The policy of a valid spec. Key order is fixed, so the same spec gives the same text.
+ * `budgets` (budget name -> department and contacts) comes from the spec's budgets, mapped
+ * by the caller; without it the policy has none.
+ */
+export function buildPolicy(spec: ClusterSpec, budgets?: PolicyBudgets): Policy {
   const users: Record<string, string> = {}
   const contacts: Record<string, string> = {}
   for (const u of [...spec.users].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -63,8 +84,18 @@ export function buildPolicy(spec: ClusterSpec): Policy {
     },
     users,
     contacts,
-    budgets: null,
+    budgets: budgets ? sortedBudgets(budgets) : null,
   }
+}
+
+/** Budgets in name order, contacts lower-cased, sorted and unique: the same budgets give the same text. */
+function sortedBudgets(b: PolicyBudgets): PolicyBudgets {
+  const byName: Record<string, PolicyBudget> = {}
+  for (const name of Object.keys(b.byName).sort()) {
+    const entry = b.byName[name] as PolicyBudget
+    byName[name] = { department: entry.department, contacts: [...new Set(entry.contacts.map((c) => c.toLowerCase()))].sort() }
+  }
+  return { byName }
 }
 
 /** The parameter's text: stable JSON, so "changed" means the policy changed. */

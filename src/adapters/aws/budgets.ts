@@ -13,6 +13,7 @@ import {
   desiredBudget, describeStep, planBudget, type AwsBudgetInput, type BudgetNotificationSpec, type BudgetShape, type BudgetStep,
   type DesiredNotification, type LiveBudget, type Subscriber,
 } from '../../budgets/aws-budget.js'
+import type { BudgetReadback } from '../../budgets/aws-alert.js'
 
 /** A Budgets call failed; the message names the call and the budget. */
 export class AwsBudgetError extends Error {
@@ -65,14 +66,17 @@ export function createAwsBudgets(account: string, client: BudgetsClient = new Bu
   }
 
   /** The budget as AWS has it, or `undefined` when there is none. */
-  async function read(name: string): Promise<LiveBudget | undefined> {
-    let budget: Budget | undefined
+  async function describe(name: string): Promise<Budget | undefined> {
     try {
-      budget = (await client.send(new DescribeBudgetCommand({ AccountId: account, BudgetName: name }))).Budget
+      return (await client.send(new DescribeBudgetCommand({ AccountId: account, BudgetName: name }))).Budget
     } catch (err) {
       if ((err as Error).name === 'NotFoundException') return undefined
       throw new AwsBudgetError(`DescribeBudget of budget ${name} failed: ${(err as Error).name}: ${(err as Error).message}`, { cause: err })
     }
+  }
+
+  async function read(name: string): Promise<LiveBudget | undefined> {
+    const budget = await describe(name)
     if (!budget) return undefined
     const notifications: DesiredNotification[] = []
     let token: string | undefined
@@ -127,6 +131,19 @@ export function createAwsBudgets(account: string, client: BudgetsClient = new Bu
 
   return {
     read,
+    /** The budget's amount, spend and percentage notifications, for an alert the message left open; `undefined` when there is no such budget. */
+    async readback(name: string): Promise<BudgetReadback | undefined> {
+      const budget = await describe(name)
+      if (!budget) return undefined
+      const res = await call('DescribeNotificationsForBudget', name, () => client.send(new DescribeNotificationsForBudgetCommand({ AccountId: account, BudgetName: name, MaxResults: 100 })))
+      const spend = budget.CalculatedSpend
+      return {
+        limit: Number(budget.BudgetLimit?.Amount ?? Number.NaN), currency: budget.BudgetLimit?.Unit ?? '',
+        actual: Number(spend?.ActualSpend?.Amount ?? 0), forecasted: Number(spend?.ForecastedSpend?.Amount ?? 0),
+        notifications: (res.Notifications ?? []).filter((n) => n.ComparisonOperator === 'GREATER_THAN' && (n.ThresholdType ?? 'PERCENTAGE') === 'PERCENTAGE' && (n.NotificationType === 'ACTUAL' || n.NotificationType === 'FORECASTED'))
+          .map((n) => ({ type: n.NotificationType as 'ACTUAL' | 'FORECASTED', threshold: n.Threshold ?? 0 })),
+      }
+    },
     /**
      * Makes AWS match the input: describe, plan, then only the calls the plan lists.
      * A bad input or one beyond the quotas throws `AwsBudgetInputError` before any call.
