@@ -175,10 +175,15 @@ const percentOf = (amount: number, limit: number): number => Math.round((amount 
 
 /**
  * True when the message alone does not settle the alert: no type, no budget amount, or a
- * threshold given as an amount (its percentage is only certain against the notifications).
+ * threshold given as an amount that is not a whole percentage of it (`$266.66` of `$333.33`:
+ * which configured percentage it came from is only certain against the notifications).
  */
 export function needsReadback(p: ParsedAlert): boolean {
-  return !p.notificationType || p.budgetLimit === undefined || p.thresholdPercent === undefined
+  if (!p.notificationType || p.budgetLimit === undefined || !(p.budgetLimit > 0)) return true
+  if (p.thresholdPercent !== undefined) return false
+  if (p.thresholdAmount === undefined) return true
+  const percent = (p.thresholdAmount / p.budgetLimit) * 100
+  return Math.abs(percent - Math.round(percent)) > 1e-9
 }
 
 /**
