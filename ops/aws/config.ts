@@ -75,6 +75,18 @@ const Cluster = strict({
   }),
   sessionLimit: Type.Optional(strict({ scheduleMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 60 })) })),
   loginPools: Type.Optional(Type.Array(Type.Union([OwnedPool, ExistingPool], { description: '{name, nlb: {...}} or {name, targetGroupArn}' }), { maxItems: 20 })),
+  /**
+   * AWS Budgets alerts: the SNS topic Budgets notifies, the budget-alert Lambda (in the VPC,
+   * calling the service's API), the notices topic. Left out: no budget resources.
+   */
+  budgetAlerts: Type.Optional(strict({
+    /** The AWS budgets the service manages for this cluster (the spec's budget names): IAM and the topic policy are scoped to them. */
+    budgetNames: Type.Array(pattern('^[^:\\\\]{1,100}$', 'an AWS budget name: 1-100 characters without : or \\', 100), { minItems: 1, maxItems: 50 }),
+    /** The SecureString with the service API token the Lambda sends (the admin makes it; default /hpc-steward/<cluster>/api-token). */
+    tokenParameter: Type.Optional(pattern('^(?:/[\\w.-]+)+$', 'an SSM parameter name, /a/b/c', 1011)),
+    /** The customer-managed KMS key of that SecureString; without it, the AWS-managed alias/aws/ssm. */
+    tokenKeyArn: Type.Optional(pattern('^arn:aws(?:-cn|-us-gov)?:kms:[a-z]{2}(?:-[a-z]+)+-\\d:\\d{12}:key/[\\w-]{1,100}$', 'a KMS key ARN: arn:aws:kms:REGION:ACCOUNT:key/ID', 300)),
+  })),
   /** An SNS topic the alarms notify. */
   alarmTopicArn: Type.Optional(pattern('^arn:aws(?:-cn|-us-gov)?:sns:[a-z]{2}(?:-[a-z]+)+-\\d:\\d{12}:[\\w-]{1,256}$', 'an SNS topic ARN: arn:aws:sns:REGION:ACCOUNT:NAME', 400)),
   logRetentionDays: Type.Optional(Type.Union(RETENTION_DAYS.map((d) => Type.Literal(d)), { description: `one of ${RETENTION_DAYS.join(', ')}` })),
@@ -165,6 +177,12 @@ export function readDeployConfig(file: string): DeployConfig {
   config.clusters.forEach((c, i) => {
     if (seen.has(c.name)) problems.push(`clusters[${i}].name: cluster "${c.name}" is listed twice`)
     seen.add(c.name)
+    for (const [j, name] of (c.budgetAlerts?.budgetNames ?? []).entries()) {
+      if (name.includes('/action/')) problems.push(`clusters[${i}].budgetAlerts.budgetNames[${j}]: "${name}" contains "/action/", which AWS Budgets refuses`)
+      if (c.budgetAlerts?.budgetNames.indexOf(name) !== j) problems.push(`clusters[${i}].budgetAlerts.budgetNames[${j}]: "${name}" is listed twice`)
+    }
+    const key = c.budgetAlerts?.tokenKeyArn
+    if (key && (key.split(':')[4] !== config.account || key.split(':')[3] !== config.region)) problems.push(`clusters[${i}].budgetAlerts.tokenKeyArn: must be a key of account ${config.account} in ${config.region}`)
     for (const [j, p] of (c.loginPools ?? []).entries()) {
       if ('targetGroupArn' in p && p.targetGroupArn.split(':')[4] !== config.account) problems.push(`clusters[${i}].loginPools[${j}].targetGroupArn: belongs to account ${p.targetGroupArn.split(':')[4]}, not ${config.account}`)
     }

@@ -27,6 +27,7 @@ import type { Construct } from 'constructs'
 import { POLICY_VERSION, policyParameterName, policyText, type Policy } from '../../src/sessions/policy.js'
 import type { ClusterTarget, OwnedPool } from './config.js'
 import { serviceUserData, serviceUserDataParts } from './user-data.js'
+import { BudgetAlerts, budgetTopic, SERVICE_PORT, secureStringDecrypt, serviceBudgetStatements, tokenParameterName } from './budget-alert.js'
 
 /** Where the service keeps its state on the instance (the encrypted data volume's mount). */
 export const STATE_DIR = '/var/lib/hpc-steward'
@@ -77,6 +78,10 @@ export class StewardStack extends Stack {
       description: 'HPC Steward cluster policy (managed by the service: do not edit)',
     })
 
+    // AWS Budgets notifies this topic; the service puts its ARN in the budgets it makes.
+    const budgets = cluster.budgetAlerts
+    const budgetsTopic = budgets ? budgetTopic(this, name, budgets.budgetNames) : undefined
+
     // ---- the service -------------------------------------------------------------------
     const serviceLogs = new logs.LogGroup(this, 'ServiceLogs', { logGroupName: `/hpc-steward/${name}/service`, retention, removalPolicy: RemovalPolicy.DESTROY })
     const source = new s3assets.Asset(this, 'ServiceSource', {
@@ -109,11 +114,7 @@ export class StewardStack extends Stack {
       new iam.PolicyStatement({ sid: 'SessionManagerAgentChannels', actions: ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'], resources: ['*'] }),
       new iam.PolicyStatement({ sid: 'PublishPolicy', actions: ['ssm:GetParameter', 'ssm:PutParameter'], resources: [policyParameter.parameterArn] }),
       new iam.PolicyStatement({ sid: 'ControllerKey', actions: ['ssm:GetParameter'], resources: [identityParameterArn] }),
-      new iam.PolicyStatement({
-        sid: 'ControllerKeyDecrypt', actions: ['kms:Decrypt'],
-        resources: [this.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
-        conditions: { StringEquals: { 'kms:ViaService': `ssm.${this.region}.amazonaws.com` }, 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/aws/ssm' } },
-      }),
+      secureStringDecrypt(this, 'ControllerKeyDecrypt'),
       new iam.PolicyStatement({ sid: 'ServiceSource', actions: ['s3:GetObject'], resources: [source.bucket.arnForObjects(source.s3ObjectKey)] }),
       new iam.PolicyStatement({ sid: 'ServiceLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], resources: [serviceLogs.logGroupArn, `${serviceLogs.logGroupArn}:log-stream:*`] }),
     ]
@@ -130,6 +131,8 @@ export class StewardStack extends Stack {
         new iam.PolicyStatement({ sid: 'LoginPoolsWrite', actions: ['elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets', 'elasticloadbalancing:ModifyTargetGroup', 'elasticloadbalancing:ModifyTargetGroupAttributes', 'elasticloadbalancing:AddTags', 'elasticloadbalancing:RemoveTags'], resources: targetGroupArns }),
       )
     }
+
+    if (budgets) statements.push(...serviceBudgetStatements(this, budgets.budgetNames))
 
     // The store: an encrypted EBS volume (SQLite) or RDS PostgreSQL.
     const store = cluster.service?.store ?? { type: 'ebs' as const }
@@ -193,6 +196,7 @@ export class StewardStack extends Stack {
         region: this.region, cluster: name, sourceBucket: source.s3BucketName, sourceKey: source.s3ObjectKey,
         logGroup: serviceLogs.logGroupName, stateDir: STATE_DIR, dataVolume: store.type === 'ebs' ? '/dev/xvdb' : undefined,
         controller: cluster.controller, database, loginPools: (cluster.loginPools ?? []).length > 0,
+        budgetsTopicArn: budgetsTopic?.topicArn,
       })),
       // A changed script (a new source asset) is applied by a stop/start, and the script runs at every boot: the instance and its data stay.
       userDataCausesReplacement: false,
@@ -223,6 +227,15 @@ export class StewardStack extends Stack {
     }).addAlarmAction(...(alarmTopic ? [new cwActions.SnsAction(alarmTopic)] : []))
 
     this.sessionLimit(name, policyParameter, retention, cluster.sessionLimit?.scheduleMinutes ?? 5, alarmTopic)
+    if (budgets && budgetsTopic) {
+      const alerts = new BudgetAlerts(this, 'BudgetAlerts', {
+        cluster, root: this.root, vpc, serviceSg, serviceUrl: `http://${instance.instancePrivateIp}:${SERVICE_PORT}`, policy: policyParameter,
+        topic: budgetsTopic, bundleHash: bundleHash(this.root, 'budget-alert'), retention, alarmTopic,
+      })
+      new CfnOutput(this, 'BudgetTopicArn', { value: budgetsTopic.topicArn, description: 'the SNS topic of the cluster\'s AWS budgets (their notifications\' SNS subscriber)' })
+      new CfnOutput(this, 'NoticeTopicArn', { value: alerts.noticeTopic.topicArn, description: 'budget notices to contacts: subscribe each e-mail with a recipients filter policy (docs/deploy-aws.md)' })
+      new CfnOutput(this, 'ApiTokenParameter', { value: budgets.tokenParameter ?? tokenParameterName(name), description: 'create it: aws ssm put-parameter --type SecureString (docs/deploy-aws.md)' })
+    }
     this.sessionPreferences(props.target, retention)
 
     new CfnOutput(this, 'ServiceInstanceId', { value: instance.instanceId, description: 'aws ssm start-session --target <id> --document-name AWS-StartPortForwardingSession --parameters portNumber=8080,localPortNumber=8080' })

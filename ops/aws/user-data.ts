@@ -20,6 +20,11 @@ export interface UserDataProps {
   database: { secretArn: string; host: string; port: string } | undefined
   /** The cluster has login pools: the service gets the login-node identity (the controller's key). */
   loginPools: boolean
+  /**
+   * The AWS Budgets topic, when the budget-alert Lambda is deployed: the service then listens
+   * on the VPC address (its security group admits only the Lambda) and is told the topic.
+   */
+  budgetsTopicArn?: string | undefined
 }
 
 const APP_DIR = '/opt/hpc-steward'
@@ -43,7 +48,8 @@ export function serviceUserData(p: UserDataProps): string {
     [p.cluster]: { url: `ssh://${p.controller.user ?? 'root'}@${p.controller.host}:${p.controller.port ?? 22}`, identity: key, hostKey: p.controller.hostKey },
   })
   const env = [
-    'NODE_ENV=production', 'HOST=127.0.0.1', 'PORT=8080', `AWS_REGION=${p.region}`,
+    'NODE_ENV=production', `HOST=${p.budgetsTopicArn ? '0.0.0.0' : '127.0.0.1'}`, 'PORT=8080', `AWS_REGION=${p.region}`,
+    ...(p.budgetsTopicArn ? [`STEWARD_BUDGETS_TOPIC_ARN=${p.budgetsTopicArn}`] : []),
     `STEWARD_DATA_DIR=${p.stateDir}/data`, 'STEWARD_PUBLISH_POLICY=1',
     // Single quotes: systemd's EnvironmentFile keeps the JSON's double quotes inside them.
     `STEWARD_CONTROLLERS='${controllers}'`,
