@@ -25,7 +25,7 @@ export function buildApp(targets: ClusterTarget[], options: { outdir?: string; r
     target: t,
     root,
     env: { account: t.account, region: t.region },
-    description: `HPC Steward for cluster ${t.cluster.name}: service, session-limit Lambda, login balancers, policy parameter`,
+    description: `HPC Steward for cluster ${t.cluster.name}: service, session-limit and budget-alert Lambdas, login balancers, policy parameter`,
   }))
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }))
   return { app, stacks }

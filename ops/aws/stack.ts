@@ -1,6 +1,7 @@
 /**
  * One cluster's HPC Steward on AWS: the service on an EC2 instance in the cluster's VPC,
  * the session-limit Lambda with its EventBridge rules, dead-letter queue and alarms, the
+ * budget alerts (ops/aws/budget-alert.ts), the
  * login pools' NLBs, the policy parameter, the Session Manager preferences and the log
  * groups. Nothing is looked up at synth time: every id comes from the config.
  */

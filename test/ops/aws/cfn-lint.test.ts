@@ -8,7 +8,7 @@ import { clusterTargets } from '../../../ops/aws/config.js'
 import { firstCluster, writeFixture } from './support.js'
 
 // cfn-lint (Python, preinstalled on the project's machines) on the synthesized templates of
-// both store variants. Exit status bits: 2 = errors (fail), 4 = warnings, 8 = informational.
+// both store variants and of budget alerts. Exit status bits: 2 = errors (fail), 4 = warnings, 8 = informational.
 const CFN_LINT = process.env.CFN_LINT ?? 'cfn-lint'
 
 t.test('cfn-lint finds no error in the synthesized templates', async (t) => {
@@ -18,15 +18,16 @@ t.test('cfn-lint finds no error in the synthesized templates', async (t) => {
   const targets = [
     ...await clusterTargets(writeFixture()),
     ...await clusterTargets(writeFixture((c) => { firstCluster(c).service = { store: { type: 'rds' } } })),
+    ...await clusterTargets(writeFixture((c) => { firstCluster(c).budgetAlerts = { budgetNames: ['hpc-steward-campus', 'campus-physics'] } })),
   ]
-  // Two apps: the same cluster with the EBS and the RDS store.
+  // Three apps: the same cluster with the EBS and the RDS store, and with budget alerts.
   const templates: string[] = []
   for (const [i, target] of targets.entries()) {
     const dir = join(outdir, String(i))
     buildApp([target], { outdir: dir }).app.synth()
     templates.push(...readdirSync(dir).filter((f) => f.endsWith('.template.json')).map((f) => join(dir, f)))
   }
-  t.equal(templates.length, 2)
+  t.equal(templates.length, 3)
   const lint = spawnSync(CFN_LINT, ['--format', 'parseable', '--', ...templates], { encoding: 'utf8', timeout: 300_000 })
   t.comment(`${version.stdout.trim()}: ${lint.stdout.trim() || 'clean'}`)
   t.equal(lint.error, undefined)
