@@ -9,9 +9,9 @@
  * active now); an event that cannot be parsed is logged and dropped, never retried.
  */
 import { Logger } from '@aws-lambda-powertools/logger'
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { Value } from '@sinclair/typebox/value'
-import { Policy, policyParameterName } from '../src/sessions/policy.js'
+import { SSMClient } from '@aws-sdk/client-ssm'
+import { policyParameterName, type Policy } from '../src/sessions/policy.js'
+import { createPolicyReader, PolicyUnavailableError } from '../src/adapters/aws/ssm-policy.js'
 import { enforceAll, enforceOwner, parseSessionEvent, type Decision } from '../src/sessions/session-limit.js'
 import { createSsmSessionPort } from '../src/adapters/aws/ssm-sessions.js'
 
@@ -22,32 +22,7 @@ const cluster = process.env.STEWARD_CLUSTER ?? ''
 const parameter = process.env.STEWARD_POLICY_PARAMETER ?? policyParameterName(cluster)
 const ttlMs = Number(process.env.POLICY_TTL_SECONDS ?? 60) * 1000
 
-let cached: { policy: Policy; at: number } | undefined
-
-/** Thrown when the policy parameter is missing or not a policy: the service has not published it. */
-class PolicyUnavailableError extends Error {
-  override name = 'PolicyUnavailableError'
-}
-
-async function policy(): Promise<Policy> {
-  if (cached && Date.now() - cached.at < ttlMs) return cached.policy
-  let text: string | undefined
-  try {
-    text = (await ssm.send(new GetParameterCommand({ Name: parameter }))).Parameter?.Value
-  } catch (err) {
-    if ((err as Error).name === 'ParameterNotFound') throw new PolicyUnavailableError(`${parameter} does not exist: has the service applied cluster ${cluster}?`)
-    throw err
-  }
-  let value: unknown
-  try {
-    value = JSON.parse(text ?? '')
-  } catch {
-    throw new PolicyUnavailableError(`${parameter} is not JSON`)
-  }
-  if (!Value.Check(Policy, value)) throw new PolicyUnavailableError(`${parameter} is not an HPC Steward policy: ${[...Value.Errors(Policy, value)].slice(0, 3).map((e) => `${e.path} ${e.message}`).join('; ')}`)
-  cached = { policy: value, at: Date.now() }
-  return value
-}
+const policy = createPolicyReader(parameter, ttlMs, ssm)
 
 function logDecision(d: Decision, eventId: string): void {
   const message = d.limit === undefined ? 'no limit' : d.terminated.length + d.alreadyGone.length > 0 ? 'sessions over the limit ended' : 'within the limit'

@@ -12,22 +12,14 @@ import { join } from 'node:path'
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions'
 import { buildApp } from '../../../ops/aws/app.js'
 import { clusterTargets, DeployConfigError } from '../../../ops/aws/config.js'
-import { ROOT, firstCluster, writeFixture } from './support.js'
+import { ROOT, actionsOf, firstCluster, synthesized, writeFixture, type Statement } from './support.js'
 
 const bundle = join(ROOT, 'dist', 'lambdas', 'budget-alert', 'index.mjs')
 if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first (npm test does)`)
 const names = ['hpc-steward-campus', 'campus-physics']
 const withBudgets = (extra: Record<string, unknown> = {}) => writeFixture((c) => { firstCluster(c).budgetAlerts = { budgetNames: names, ...extra } })
 const outdir = mkdtempSync(join(tmpdir(), 'steward-cdk-out-'))
-const { stacks } = buildApp(await clusterTargets(withBudgets()), { outdir })
-const stack = stacks[0]!
-const template = Template.fromStack(stack)
-const json = template.toJSON() as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> }
-const resources = Object.entries(json.Resources)
-const ofType = (type: string) => resources.filter(([, r]) => r.Type === type)
-interface Statement { Effect: string; Action: string | string[]; Resource: unknown; Sid?: string; Principal?: unknown; Condition?: unknown }
-const statements: Statement[] = resources.flatMap(([, r]) => ((r.Properties?.PolicyDocument ?? undefined) as { Statement: Statement[] } | undefined)?.Statement ?? [])
-const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action])
+const { stack, template, ofType, statements } = await synthesized(withBudgets(), outdir)
 const budgetArn = (n: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:budgets::123456789012:budget/${n}`]] })
 
 t.test('the budgets topic: only AWS Budgets, of this account, for the listed budgets, may publish; TLS only', async (t) => {

@@ -9,26 +9,14 @@ import { clusterTargets } from '../../../ops/aws/config.js'
 import { initialPolicy } from '../../../ops/aws/stack.js'
 import { Policy } from '../../../src/sessions/policy.js'
 import { Value } from '@sinclair/typebox/value'
-import { ROOT, TG_ARN, firstCluster, writeFixture } from './support.js'
+import { ROOT, TG_ARN, actionsOf, firstCluster, synthesized, writeFixture } from './support.js'
 
 const bundle = join(ROOT, 'dist', 'lambdas', 'session-limit', 'index.mjs')
 if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first (npm test does)`)
 
 // One synthesis for the whole file: the EBS store, an owned NLB pool and an existing target group.
 const outdir = mkdtempSync(join(tmpdir(), 'steward-cdk-out-'))
-const { stacks } = buildApp(await clusterTargets(writeFixture()), { outdir })
-const stack = stacks[0]!
-const template = Template.fromStack(stack)
-const json = template.toJSON() as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> }
-const resources = Object.entries(json.Resources)
-const ofType = (type: string) => resources.filter(([, r]) => r.Type === type)
-
-interface Statement { Effect: string; Action: string | string[]; Resource: unknown; Sid?: string }
-const statements: Statement[] = resources.flatMap(([, r]) => {
-  const doc = (r.Properties?.PolicyDocument ?? undefined) as { Statement: Statement[] } | undefined
-  return doc ? doc.Statement : []
-})
-const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action])
+const { stack, template, ofType, statements } = await synthesized(writeFixture(), outdir)
 
 t.test('no Allow statement has a wildcard action; Resource "*" only for actions AWS cannot scope', async (t) => {
   t.ok(statements.length > 5)

@@ -60,3 +60,23 @@ export function writeFixture(edit: (config: Record<string, unknown>, spec: Recor
 
 /** The first cluster of a config (for edits). */
 export const firstCluster = (config: Record<string, unknown>): Record<string, unknown> => (config.clusters as Record<string, unknown>[])[0] as Record<string, unknown>
+
+export interface Statement { Effect: string; Action: string | string[]; Resource: unknown; Sid?: string; Principal?: unknown; Condition?: unknown }
+
+/** One synthesis of a config's first stack, with the views the tests read: resources by type and every policy statement. */
+export async function synthesized(configPath: string, outdir: string) {
+  const { buildApp } = await import('../../../ops/aws/app.js')
+  const { clusterTargets } = await import('../../../ops/aws/config.js')
+  const { Template } = await import('aws-cdk-lib/assertions')
+  const { stacks } = buildApp(await clusterTargets(configPath), { outdir })
+  const stack = stacks[0]!
+  const template = Template.fromStack(stack)
+  const json = template.toJSON() as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> }
+  const resources = Object.entries(json.Resources)
+  const ofType = (type: string) => resources.filter(([, r]) => r.Type === type)
+  const statements: Statement[] = resources.flatMap(([, r]) => ((r.Properties?.PolicyDocument ?? undefined) as { Statement: Statement[] } | undefined)?.Statement ?? [])
+  return { stack, template, resources, ofType, statements }
+}
+
+/** A statement's actions as a list. */
+export const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action])
