@@ -5,8 +5,9 @@
  *
  * A service is plugged in as a {@link FrontService}: its JSON-protocol target prefix
  * (`AmazonSSM`, `AWSIdentityStore`, ...), the operations it implements, a page limit per
- * operation and a request rate shared by all its operations. Identity Store (100 a page,
- * 20 requests/s) and Budgets are added the same way as SSM sessions are here.
+ * operation and a request rate shared by all its operations. SSM sessions, AWS Budgets
+ * (budgets.ts: all of it, with its quotas) and Cost Explorer's GetCostAndUsage
+ * (cost-explorer.ts) are always on; Identity Store (100 a page, 20 requests/s) is added the same way.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
