@@ -18,7 +18,7 @@ export const REGION_RE = /^[a-z]{2}(?:-[a-z]+)+-\d$/
 /** An LDAP URL: `ldap://` or `ldaps://`, a host (or `[IPv6]`) and an optional port; nothing after. */
 export const LDAP_URL_RE = /^ldaps?:\/\/(?:\[[\d:A-Fa-f]{2,39}\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252})(?::\d{1,5})?\/?$/
 /** An LDAP distinguished name or filter: printable ASCII without quotes, backslash or newline. */
-export const LDAP_TEXT_RE = /^[ !#-&(-[\]-~]{1,1024}$/
+export const LDAP_TEXT_RE = /^[\w !#$%&()*+,./:;<=>?@[\]^`{|}~-]{1,1024}$/
 /** A directory group: its Identity Store `DisplayName` or LDAP `cn`. */
 export const DIRECTORY_GROUP_RE = /^[\w .@&()+,=-]{1,128}$/
 /** How a POSIX name is derived: `local-part` or `attribute:<name>`. */
