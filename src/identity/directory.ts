@@ -7,6 +7,10 @@
  */
 import type { DirectoryGroup, DirectoryUser, IdentitySource } from './source.js'
 import { IdentitySourceError } from './source.js'
+import { fanOut } from './fan-out.js'
+
+/** Groups whose members are listed side by side (a source's own limiter paces the requests). */
+const MEMBER_FAN_OUT = 4
 
 /** Users kept from earlier syncs, and each group's member ids; one per cluster and source. */
 export interface MembershipCache {
@@ -57,12 +61,12 @@ export async function readDirectory(source: IdentitySource, wanted: readonly str
   }
   const members = new Map<string, readonly string[]>()
   let changed = false
-  for (const g of groups.values()) {
+  await fanOut([...groups.values()], MEMBER_FAN_OUT, async (g) => {
     const ids = await source.listMembers(g)
     const before = cache.members.get(g.id)
     if (!before || before.length !== ids.length || before.some((id, i) => id !== ids[i])) changed = true
     members.set(g.id, ids)
-  }
+  })
   const needed = new Set([...members.values()].flat())
   const stale = now() - cache.usersReadAt > (options.maxUserAgeMs ?? 86_400_000)
   const uncached = stale ? [...needed] : [...needed].filter((id) => !cache.users.has(id))
