@@ -12,6 +12,8 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net'
 import { createSsmSessions, type SsmSessions } from './ssm-sessions.js'
 import { AwsFault, type FrontService } from './protocol.js'
+import { createIdentityStore, type IdentityStoreEmulator } from './identity-store.js'
+import { createSsoAdmin, type SsoAdminEmulator } from './sso-admin.js'
 
 export { AwsFault, type FrontService, type Operation } from './protocol.js'
 
@@ -19,6 +21,10 @@ export interface AwsFront {
   /** The endpoint for the SDK (`endpoint` or `AWS_ENDPOINT_URL`). */
   url: string
   ssm: SsmSessions
+  /** The Identity Store (whole service; see identity-store.ts). */
+  identityStore: IdentityStoreEmulator
+  /** sso-admin's access-control attributes (moto lacks them). */
+  ssoAdmin: SsoAdminEmulator
   /** Requests seen, by `Prefix.Operation`, for tests that count calls. */
   calls: Map<string, number>
   close(): Promise<void>
@@ -27,8 +33,10 @@ export interface AwsFront {
 /** Starts the front before moto at `upstream` (e.g. `http://127.0.0.1:15000`). */
 export async function startAwsFront(options: { upstream: string; services?: FrontService[] }): Promise<AwsFront> {
   const ssm = createSsmSessions()
+  const identityStore = createIdentityStore()
+  const ssoAdmin = createSsoAdmin()
   const services = new Map<string, FrontService>()
-  for (const s of [ssm.service, ...(options.services ?? [])]) services.set(s.targetPrefix, s)
+  for (const s of [ssm.service, identityStore.service, ssoAdmin.service, ...(options.services ?? [])]) services.set(s.targetPrefix, s)
   const calls = new Map<string, number>()
   const windows = new Map<string, number[]>()
   const upstream = new URL(options.upstream)
@@ -81,6 +89,8 @@ export async function startAwsFront(options: { upstream: string; services?: Fron
   return {
     url: `http://127.0.0.1:${port}`,
     ssm,
+    identityStore,
+    ssoAdmin,
     calls,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections()
