@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises'
 import { Client, type Entry } from 'ldapts'
 import type { Identity } from '../spec/identity-schema.js'
 import type { DirectoryGroup, DirectoryUser, IdentitySource } from '../identity/source.js'
-import { IdentitySourceError } from '../identity/source.js'
+import { IdentitySourceError, IdentitySourceUnavailableError } from '../identity/source.js'
 
 /** Entries a page of a paged search. */
 export const LDAP_PAGE = 500
@@ -63,7 +63,7 @@ export function createLdapSource(options: LdapSourceOptions): IdentitySource {
       return await work(client)
     } catch (err) {
       if (err instanceof IdentitySourceError) throw err
-      throw new IdentitySourceError(`LDAP ${settings.url}: ${what} failed: ${(err as Error).message}; nothing was written`, [`${what}: ${(err as Error).message}`], { cause: err })
+      throw new IdentitySourceUnavailableError(`LDAP ${settings.url}: ${what} failed: ${(err as Error).message}; nothing was written`, [`${what}: ${(err as Error).message}`], { cause: err })
     } finally {
       await client.unbind().catch(() => undefined)
     }

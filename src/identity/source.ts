@@ -43,3 +43,8 @@ export class IdentitySourceError extends Error {
     super(message, options)
   }
 }
+
+/** The directory could not be reached or answered errors after every retry (a 502, not the spec's fault). */
+export class IdentitySourceUnavailableError extends IdentitySourceError {
+  override name = 'IdentitySourceUnavailableError'
+}

@@ -9,6 +9,8 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { ClusterSpec } from '../spec/schema.js'
 import { diffSpecs, type SpecChange } from '../spec/diff.js'
+import { validateSpec } from '../spec/validate.js'
+import { SpecInvalidError } from '../spec/problems.js'
 import type { Principal } from '../auth/policy.js'
 import type { Actor, RevisionService } from '../revisions/service.js'
 import { readDirectory, type MembershipCache, type ReadOptions } from './directory.js'
@@ -64,6 +66,9 @@ export function assignRangeUids(result: MappingResult): ClusterSpec {
 export async function syncSpecFile(spec: ClusterSpec, source: IdentitySource, options: ReadOptions = {}): Promise<SyncOutcome & { spec: ClusterSpec }> {
   const result = await planSync(spec, source, options)
   const next = assignRangeUids(result)
+  // The file is written only as a spec that passes every rule.
+  const checked = validateSpec(next)
+  if (!checked.ok) throw new SpecInvalidError(checked.errors, 'semantic')
   const changed = !isDeepStrictEqual(spec, next)
   return { spec: changed ? next : spec, summary: result.summary, diff: diffSpecs(spec, next), changed }
 }

@@ -48,6 +48,10 @@ function sectionRules(spec: ClusterSpec, problems: Problems): void {
     if (first !== undefined) problems.error(path, `the same mapping as /identity/groups/${first}: list each group, department and supervisor once`)
     else seen.set(key, i)
   })
+  const userNames = new Set(list(spec.users).map((u) => u?.name))
+  list(identity.runAs?.iam).forEach((m, i) => {
+    if (typeof m?.user === 'string' && !userNames.has(m.user)) problems.error(`/identity/runAs/iam/${i}/user`, `unknown user "${m.user}": the tag names a user listed under users`)
+  })
   if (identity.runAs?.defaultUser === 'root') problems.error('/identity/runAs/defaultUser', 'Session Manager must not land anyone as root: name an unprivileged, locked account')
 }
 

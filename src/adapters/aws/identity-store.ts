@@ -10,7 +10,7 @@ import {
   type DescribeUserCommandOutput, type User,
 } from '@aws-sdk/client-identitystore'
 import type { DirectoryGroup, DirectoryUser, IdentitySource } from '../../identity/source.js'
-import { IdentitySourceError } from '../../identity/source.js'
+import { IdentitySourceError, IdentitySourceUnavailableError } from '../../identity/source.js'
 import { fanOut } from '../../identity/fan-out.js'
 import { createRateLimiter, RequestFailedError, type LimiterOptions, type RateLimiter } from './rate-limiter.js'
 
@@ -60,7 +60,7 @@ export function createIdentityStoreSource(options: IdentityStoreSourceOptions): 
     try {
       return await limiter.run(what, request)
     } catch (err) {
-      if (err instanceof RequestFailedError) throw new IdentitySourceError(`Identity Store ${IdentityStoreId}: ${err.message}; nothing was written`, [err.message], { cause: err })
+      if (err instanceof RequestFailedError) throw new IdentitySourceUnavailableError(`Identity Store ${IdentityStoreId}: ${err.message}; nothing was written`, [err.message], { cause: err })
       throw err
     }
   }
