@@ -47,6 +47,8 @@ interface Store {
   /** MembershipId -> membership; by group for listing. */
   memberships: Map<string, { MembershipId: string; GroupId: string; UserId: string }>
   byGroup: Map<string, string[]>
+  /** UserId by UserName: names are unique in a store. */
+  userNames: Map<string, string>
 }
 
 const ID_RE = /^d-[0-9a-z]{10}$/
@@ -58,7 +60,7 @@ export function createIdentityStore(): IdentityStoreEmulator {
     if (typeof id !== 'string' || !ID_RE.test(id)) throw new AwsFault('ValidationException', `1 validation error detected: Value '${String(id)}' at 'identityStoreId' failed to satisfy constraint: Member must satisfy regular expression pattern: d-[0-9a-f]{10}$`)
     let s = stores.get(id)
     if (!s) {
-      s = { users: new Map(), groups: new Map(), memberships: new Map(), byGroup: new Map() }
+      s = { users: new Map(), groups: new Map(), memberships: new Map(), byGroup: new Map(), userNames: new Map() }
       stores.set(id, s)
     }
     return s
@@ -85,9 +87,10 @@ export function createIdentityStore(): IdentityStoreEmulator {
 
   function addUser(storeId: string, seed: SeedUser): string {
     const s = store(storeId)
-    if (typeof seed.UserName === 'string' && [...s.users.values()].some((u) => u.UserName === seed.UserName)) throw new AwsFault('ConflictException', `Duplicate UserName ${seed.UserName}`)
+    if (typeof seed.UserName === 'string' && s.userNames.has(seed.UserName)) throw new AwsFault('ConflictException', `Duplicate UserName ${seed.UserName}`)
     const UserId = randomUUID()
     s.users.set(UserId, { ...seed, UserId })
+    if (typeof seed.UserName === 'string') s.userNames.set(seed.UserName, UserId)
     return UserId
   }
   function addGroup(storeId: string, DisplayName: string): string {
@@ -160,6 +163,7 @@ export function createIdentityStore(): IdentityStoreEmulator {
       UpdateUser(body) {
         const s = store(body.IdentityStoreId)
         const u = user(s, body.UserId)
+        if (typeof u.UserName === 'string') s.userNames.delete(u.UserName)
         for (const op of Array.isArray(body.Operations) ? body.Operations as Array<{ AttributePath?: unknown; AttributeValue?: unknown }> : []) {
           if (typeof op.AttributePath !== 'string') throw new AwsFault('ValidationException', 'AttributePath is required')
           const [head = '', sub] = op.AttributePath.split('.')
@@ -167,6 +171,7 @@ export function createIdentityStore(): IdentityStoreEmulator {
           if (sub) (u as Record<string, Record<string, unknown>>)[key] = { ...((u as Record<string, Record<string, unknown>>)[key] ?? {}), [sub.charAt(0).toUpperCase() + sub.slice(1)]: op.AttributeValue }
           else (u as Record<string, unknown>)[key] = op.AttributeValue
         }
+        if (typeof u.UserName === 'string') s.userNames.set(u.UserName, u.UserId)
         return {}
       },
       DeleteUser(body) {
@@ -174,6 +179,7 @@ export function createIdentityStore(): IdentityStoreEmulator {
         const u = user(s, body.UserId)
         for (const m of [...s.memberships.values()].filter((x) => x.UserId === u.UserId)) removeMembership(s, m.MembershipId)
         s.users.delete(u.UserId)
+        if (typeof u.UserName === 'string') s.userNames.delete(u.UserName)
         return {}
       },
       CreateGroup(body) {
@@ -213,7 +219,11 @@ export function createIdentityStore(): IdentityStoreEmulator {
       for (const m of [...s.memberships.values()].filter((x) => x.GroupId === groupId && x.UserId === userId)) removeMembership(s, m.MembershipId)
     },
     updateUser(storeId, userId, patch) {
-      Object.assign(user(store(storeId), userId), patch)
+      const s = store(storeId)
+      const u = user(s, userId)
+      if (typeof u.UserName === 'string') s.userNames.delete(u.UserName)
+      Object.assign(u, patch)
+      if (typeof u.UserName === 'string') s.userNames.set(u.UserName, u.UserId)
     },
     clear: () => {
       stores.clear()
