@@ -12,6 +12,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
 import { startAwsEmulator } from '../support/aws/emulator.js'
+import { createStore } from '../../src/store/index.js'
+import { createRevisionService } from '../../src/revisions/service.js'
+import { seedCluster } from '../../src/revisions/seed.js'
+import type { ClusterSpec } from '../../src/spec/schema.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const STORE = 'd-c11c11c11c'
@@ -21,8 +25,12 @@ const group = aws.identityStore.addGroup(STORE, 'Chen Lab')
 aws.identityStore.addMember(STORE, group, aws.identityStore.addUser(STORE, { UserName: 'Mei.Chen@uni.edu' }))
 
 function steward(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return stewardWith({}, ...args)
+}
+
+function stewardWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin', 'steward.js'), ...args], { cwd: root, env: { ...process.env, ...aws.env } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(root, 'bin', 'steward.js'), ...args], { cwd: root, env: { ...process.env, ...aws.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr })
     })
   })
@@ -61,4 +69,27 @@ t.test('dry run, sync, nothing to change, failure', async (t) => {
   t.equal(failed.code, 1)
   t.match(failed.stderr, /Identity Store d-c11c11c11c: ListGroups page 1 failed after 8 attempt\(s\): InternalServerException/)
   t.equal(readFileSync(file, 'utf8'), before, 'the file is unchanged')
+  aws.identityStore.failNext('ListGroups', 0)
+})
+
+t.test('--cluster: a revision in the service\'s store, none when nothing changed', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'steward-identity-cli-store-'))
+  delete process.env.DATABASE_URL // this file's process only: the children use the SQLite store in `dir`
+  const spec = parse(readFileSync(join(root, 'examples', 'campus.yaml'), 'utf8')) as ClusterSpec
+  spec.identity = { source: 'identity-center', identityCenter: { identityStoreId: STORE, region: 'eu-west-1' }, uidRange: { from: 300_000, to: 300_010 }, groups: [{ group: 'Chen Lab', department: 'cv', supervisor: 'chen' }] }
+  const store = await createStore({ dataDir: dir })
+  await seedCluster(store, createRevisionService(store), spec, { description: 'seed', source: 'test', message: 'seeded' })
+  await store.close()
+  const env = { STEWARD_DATA_DIR: dir }
+  const dry = await stewardWith(env, 'identity', 'sync', '--cluster', 'campus', '--dry-run')
+  t.equal(dry.code, 0, dry.stderr)
+  t.match(dry.stderr, /cluster campus: would change: 1 added/)
+  const sync = await stewardWith(env, 'identity', 'sync', '--cluster', 'campus')
+  t.match(sync.stderr, /cluster campus: revision 2: 1 added/)
+  const again = await stewardWith(env, 'identity', 'sync', '--cluster', 'campus')
+  t.match(again.stderr, /cluster campus: nothing to change \(revision 2\)/)
+  const check = await createStore({ dataDir: dir })
+  t.teardown(() => check.close())
+  t.equal((await check.getCluster('campus')).latestRevision, 2)
+  t.match((await check.getRevision('campus', 2)).spec.users.find((u) => u.name === 'mei_chen'), { uid: 300_000, source: 'identity-center' })
 })
