@@ -10,6 +10,7 @@ import { benchCli } from './cli.js'
 import { benchPeer } from './peer.js'
 import { benchLogin } from './login.js'
 import { benchLambdas } from './lambdas.js'
+import { benchIdentity } from './identity.js'
 import type { Report } from './timing.js'
 
 const report: Report = (name, fields) => {
@@ -27,6 +28,7 @@ const benches: Record<string, (report: Report) => Promise<void>> = {
   peer: benchPeer,
   login: benchLogin,
   lambdas: benchLambdas,
+  identity: benchIdentity,
 }
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -23,6 +23,9 @@ import { createRevisionService } from './revisions/service.js'
 import { reserveMissingUids, seedCluster } from './revisions/seed.js'
 import { createLoginAccess, loginHostKeys } from './login-nodes/access.js'
 import type { ClusterSpec } from './spec/schema.js'
+import { desiredPools } from './login-nodes/model.js'
+import { nodeUsersHook } from './identity/apply-hook.js'
+import { nodeAccess } from './identity/node-access.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
 
@@ -34,12 +37,32 @@ function loginAccessOf(login: NonNullable<Config['loginNodes']>, spec: ClusterSp
 /** Where the service keeps each login pool's shared host key. */
 const loginHostKeyDir = (config: Config): string => join(config.dataDir, 'login-host-keys')
 
-/** The apply steps of login nodes (with a login-node key) and of the policy parameter (STEWARD_PUBLISH_POLICY=1). */
-function applyHooks(config: Config): ApplyHook[] {
+/**
+ * The apply steps of login nodes (with a login-node key), of POSIX users on every node
+ * (the controller, and login and compute nodes over SSH with the same key; compute nodes
+ * only behind an SSH controller, a sandbox's are not hosts) and of the policy parameter
+ * (STEWARD_PUBLISH_POLICY=1).
+ */
+function applyHooks(config: Config, controllers: ControllersConfig, profileFor: (cluster: string) => Promise<ControllerProfile>): ApplyHook[] {
   const hooks: ApplyHook[] = []
   const login = config.loginNodes
   const hostKeyDir = loginHostKeyDir(config)
   if (login) hooks.push(loginNodesHook({ access: (spec) => loginAccessOf(login, spec, hostKeyDir), hostKeyDir }))
+  if (login) {
+    hooks.push(nodeUsersHook({
+      nodes: async (spec) => {
+        const cluster = spec.cluster.name
+        const poolKeys = loginHostKeys({ cluster, pinned: login.hostKeys, poolKeyDir: hostKeyDir })
+        const pools = new Map(desiredPools(spec).map((p) => [p.name, p]))
+        return nodeAccess(spec, {
+          controller: { node: spec.cluster.controller.host, executor: (await profileFor(cluster)).executor },
+          user: login.user, identity: login.identity,
+          hostKeys: (node, pool) => (pool && pools.has(pool) ? poolKeys(pools.get(pool)!, node) : login.hostKeys[node] ? [login.hostKeys[node]] : []),
+          computeNodes: (controllers[cluster] ?? 'sandbox') !== 'sandbox',
+        })
+      },
+    }))
+  }
   if (config.publishPolicy) hooks.push(policyHook())
   return hooks
 }
@@ -99,19 +122,20 @@ async function start(): Promise<void> {
     onError: (err) => late.app?.log.error({ err }, 'store failure in the background'),
   })
   const profiles = new Map<string, ControllerProfile>()
+  async function profileFor(cluster: string): Promise<ControllerProfile> {
+    let profile = profiles.get(cluster)
+    if (!profile) {
+      profile = profileFromConfig(controllers, cluster)
+      profiles.set(cluster, profile)
+    }
+    return profile
+  }
   const engineLog = { info: (o: object, m: string) => late.app?.log.info(o, m), error: (o: object, m: string) => late.app?.log.error(o, m) }
   const engine = createApplyEngine({
     store,
     log: engineLog,
-    hooks: applyHooks(config),
-    profileFor: async (cluster) => {
-      let profile = profiles.get(cluster)
-      if (!profile) {
-        profile = profileFromConfig(controllers, cluster)
-        profiles.set(cluster, profile)
-      }
-      return profile
-    },
+    hooks: applyHooks(config, controllers, profileFor),
+    profileFor,
   })
   const login = config.loginNodes
   const loginAccess = login ? (_cluster: string, spec: ClusterSpec) => loginAccessOf(login, spec, loginHostKeyDir(config)) : undefined

@@ -26,6 +26,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm'
 import { NagSuppressions } from 'cdk-nag'
 import type { Construct } from 'constructs'
 import { POLICY_VERSION, policyParameterName, policyText, type Policy } from '../../src/sessions/policy.js'
+import { sessionPreferencesContent } from '../../src/sessions/preferences.js'
 import type { ClusterTarget, OwnedPool } from './config.js'
 import { serviceUserData, serviceUserDataParts } from './user-data.js'
 import { BudgetAlerts, budgetTopic, SERVICE_PORT, secureStringDecrypt, serviceBudgetStatements, tokenParameterName } from './budget-alert.js'
@@ -346,27 +347,18 @@ export class StewardStack extends Stack {
   private sessionPreferences(target: ClusterTarget, retention: logs.RetentionDays): void {
     const { cluster, spec } = target
     const sessionLogs = new logs.LogGroup(this, 'SessionLogs', { logGroupName: `/hpc-steward/${cluster.name}/sessions`, retention, removalPolicy: RemovalPolicy.RETAIN })
-    const ssmLimits = spec.sessions?.ssm ?? {}
-    const inputs: Record<string, unknown> = {
-      runAsEnabled: true,
-      runAsDefaultUser: cluster.sessionManager.runAsDefaultUser,
-      idleSessionTimeout: String(ssmLimits.idleTimeoutMinutes ?? 20),
+    const content = sessionPreferencesContent({
+      cluster: cluster.name,
+      runAsDefaultUser: spec.identity?.runAs?.defaultUser ?? cluster.sessionManager.runAsDefaultUser,
+      ssm: spec.sessions?.ssm,
       cloudWatchLogGroupName: sessionLogs.logGroupName,
-      cloudWatchEncryptionEnabled: false,
-      cloudWatchStreamingEnabled: true,
-      s3BucketName: '',
-      s3KeyPrefix: '',
-      s3EncryptionEnabled: false,
-      kmsKeyId: '',
-      shellProfile: { linux: '', windows: '' },
-    }
-    if (ssmLimits.maxDurationMinutes !== undefined) inputs.maxSessionDuration = String(ssmLimits.maxDurationMinutes)
+    })
     new ssm.CfnDocument(this, 'SessionPreferences', {
       name: cluster.sessionManager.defaultPreferences ? 'SSM-SessionManagerRunShell' : `HPCSteward-${cluster.name}-Shell`,
       documentType: 'Session',
       documentFormat: 'JSON',
       updateMethod: 'NewVersion',
-      content: { schemaVersion: '1.0', description: `HPC Steward Session Manager preferences of ${cluster.name}`, sessionType: 'Standard_Stream', inputs },
+      content,
     })
   }
 }

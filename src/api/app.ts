@@ -23,6 +23,8 @@ import { adminRoutes } from './routes/admin.js'
 import { applyRoutes } from './routes/applies.js'
 import type { ApplyEngine } from '../apply/engine.js'
 import { loginNodeRoutes, type LoginAccessFactory } from './routes/login-nodes.js'
+import { identityRoutes } from './routes/identity.js'
+import { identitySourceFor, type IdentitySourceFactory } from '../adapters/identity-sources.js'
 
 /** Largest request body: a spec for a 65,536-node cluster with many users fits. */
 export const BODY_LIMIT = 8 * 1024 * 1024
@@ -41,6 +43,8 @@ export interface AppDeps {
   engine?: ApplyEngine
   /** How to reach a cluster's login pools; without it the login-node routes do not exist. */
   loginAccess?: LoginAccessFactory
+  /** The directory of a cluster's spec for identity syncs (default: the one `identity` names). */
+  identitySources?: IdentitySourceFactory
 }
 
 /** Builds the application (not listening). */
@@ -96,6 +100,7 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       await scope.register(resourceRoutes({ revisions }))
       await scope.register(adminRoutes({ store }))
       if (deps.engine) await scope.register(applyRoutes({ store, engine: deps.engine }))
+      await scope.register(identityRoutes({ revisions, sources: deps.identitySources ?? identitySourceFor }))
       if (deps.loginAccess) await scope.register(loginNodeRoutes({ store, access: deps.loginAccess, log: (message, err) => scope.log.error({ err }, message) }))
     }, { prefix: '/v1' })
   }

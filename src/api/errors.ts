@@ -14,6 +14,7 @@ import { SacctmgrParseError } from '../slurm/sacctmgr.js'
 import { NoControllerError } from '../apply/profile.js'
 import { BalancerError, UnknownLoginNodeError } from '../login-nodes/model.js'
 import { LoginNodeError } from '../login-nodes/drain.js'
+import { IdentitySourceError, IdentitySourceUnavailableError } from '../identity/source.js'
 
 /** Thrown for a missing, malformed or revoked token (HTTP 401). */
 export class UnauthorizedError extends Error {
@@ -44,6 +45,9 @@ const byClass: Array<[new (...args: never[]) => Error, number, string]> = [
   [UnknownLoginNodeError, 404, 'NotFound'],
   [BalancerError, 502, 'BalancerError'],
   [LoginNodeError, 502, 'LoginNodeError'],
+  // The directory failed after every retry, or holds what cannot be synced (a user without a name...).
+  [IdentitySourceUnavailableError, 502, 'IdentitySourceUnavailable'],
+  [IdentitySourceError, 422, 'IdentitySourceInvalid'],
 ]
 
 /** Installs the error and not-found handlers on `app`. */

@@ -130,5 +130,9 @@ function checkUsers(p: Principal, spec: ClusterSpec, after: ClusterSpec, pending
       throw new ForbiddenError(`only cluster admins may choose a home directory: leave it out and it is ${home}`, `${path}/home`)
     }
     if (u.qos && !same(u.qos, was?.qos)) throw new ForbiddenError('only cluster admins may grant a user extra QoS', `${path}/qos`)
+    // A directory id decides whose uid a user keeps across renames: only a sync (an admin) sets it.
+    for (const field of ['source', 'externalId', 'disabled'] as const) {
+      if (u[field] !== was?.[field]) throw new ForbiddenError(`only cluster admins (and identity sync) may set ${field}`, `${path}/${field}`)
+    }
   })
 }

@@ -22,6 +22,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   import: async () => (await import('./accounting.js')).importCommand,
   hyperpod: async () => (await import('./hyperpod.js')).hyperpodCommand,
   'login-nodes': async () => (await import('./login-nodes.js')).loginNodesCommand,
+  identity: async () => (await import('./identity.js')).identityCommand,
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

@@ -23,6 +23,12 @@ Login nodes (pools from the spec; nodes over SSH with --identity KEY [--user roo
   login-nodes ready NODE --spec FILE                      take new sessions again
     also: --haproxy-dir DIR (where haproxy-<pool>.cfg lives, default /etc/haproxy)
 
+Identity (users from IAM Identity Center or LDAP, per the spec's identity section):
+  identity sync FILE [--dry-run] [--out FILE] [--json]   write the users the directory implies into the spec file (or --out)
+  identity sync --cluster C [--dry-run] [--json]         the same on a cluster of the service's store, as a new revision
+  identity check FILE [--instance-arn ARN] [--json]      Session Manager Run As: access-control attributes, per-user verdicts, IAM tags
+  identity run-as FILE [--dry-run] [--json]              apply SSM-SessionManagerRunShell (Run As) and the IAM SSMSessionRunAs tags, only what differs
+
 Service:
   token create --role admin|department-admin|researcher [--cluster C] [--department D]... [--user U] [--description TEXT]
                                     create an API token in the service's store; prints the secret once

@@ -37,7 +37,11 @@ export function hyperpodHome(spec: ClusterSpec, user: ClusterSpec['users'][numbe
   return user.home ?? (spec.hyperpod?.fsx ? `/fsx/${user.name}` : `/home/${user.name}`)
 }
 
-/** `shared_users.txt`: `username,uid,home` per line, users in spec order. */
+/**
+ * `shared_users.txt`: `username,uid,home` per line, users in spec order, synced users
+ * included; disabled users are left out (add_users.sh cannot lock an account, and a node
+ * that joins later must not give them a usable one).
+ */
 export function sharedUsers(spec: ClusterSpec): string {
-  return spec.users.map((u) => `${u.name},${u.uid},${hyperpodHome(spec, u)}\n`).join('')
+  return spec.users.filter((u) => u.disabled !== true).map((u) => `${u.name},${u.uid},${hyperpodHome(spec, u)}\n`).join('')
 }

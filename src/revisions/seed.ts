@@ -7,7 +7,7 @@
 import type { ClusterSpec } from '../spec/schema.js'
 import { SYSTEM_PRINCIPAL } from '../auth/policy.js'
 import { StoreConflictError, type RevisionRecord, type Store } from '../store/types.js'
-import type { RevisionService } from './service.js'
+import { uidOwner, type RevisionService } from './service.js'
 
 /** Registers `spec`'s cluster and stores `spec` as its revision 1, as the system, from `source`. */
 export async function seedCluster(store: Store, revisions: RevisionService, spec: ClusterSpec, options: { description: string; source: string; message: string }): Promise<RevisionRecord> {
@@ -45,10 +45,10 @@ export async function reserveMissingUids(store: Store): Promise<UidClash[]> {
     const page = await store.listClusters({ limit: 100, cursor })
     for (const cluster of page.items.filter((c) => c.latestRevision > 0)) {
       const { spec } = await store.getRevision(cluster.name, cluster.latestRevision)
-      for (const u of spec.users.filter((user) => known.get(user.name) !== user.uid)) {
+      for (const u of spec.users.filter((user) => known.get(uidOwner(user)) !== user.uid)) {
         try {
-          await store.reserveUid(u.name, u.uid)
-          known.set(u.name, u.uid)
+          await store.reserveUid(uidOwner(u), u.uid)
+          known.set(uidOwner(u), u.uid)
         } catch (err) {
           if (!(err instanceof StoreConflictError)) throw err
           clashes.push({ cluster: cluster.name, user: u.name, uid: u.uid, reason: err.message })

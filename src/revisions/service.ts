@@ -68,6 +68,8 @@ export interface PutOptions {
    * only once everything else is checked, in the transaction that stores the revision.
    */
   allocateUids?: readonly string[]
+  /** The uids `allocateUids` are given from (default: the service's uid base, no end): `identity.uidRange`. */
+  uidRange?: { from: number; to: number }
 }
 
 export interface RevisionService {
@@ -127,12 +129,30 @@ function idsOf(spec: ClusterSpec): Set<number> {
  * never silently moved to another name: a conflict is a 409), and the uids to allocate.
  */
 function uidPlan(previous: ClusterSpec | undefined, spec: ClusterSpec, allocate: ReadonlySet<string>, from: number): UidPlan {
-  const before = new Map((previous?.users ?? []).map((u) => [u.name, u.uid]))
+  const before = new Map((previous?.users ?? []).map((u) => [uidOwner(u), u.uid]))
   const avoid = idsOf({ ...spec, users: spec.users.filter((u) => !allocate.has(u.name)) })
   return {
-    reserve: spec.users.filter((u) => !allocate.has(u.name) && before.get(u.name) !== u.uid).map((u) => ({ user: u.name, uid: u.uid })),
-    allocate: { users: [...allocate], from, avoid },
+    reserve: spec.users.filter((u) => !allocate.has(u.name) && before.get(uidOwner(u)) !== u.uid).map((u) => ({ user: uidOwner(u), uid: u.uid })),
+    allocate: { users: spec.users.filter((u) => allocate.has(u.name)).map(uidOwner), from, avoid },
   }
+}
+
+/**
+ * Whom the store records a uid for: a user from a directory by its source and id (so a
+ * rename keeps the uid and the store agrees), a user written by hand by name. The `:`
+ * keeps the two apart (no user name has one).
+ */
+export function uidOwner(user: Pick<ClusterSpec['users'][number], 'name' | 'source' | 'externalId'>): string {
+  return user.source !== undefined && user.externalId !== undefined ? `${user.source}:${user.externalId}` : user.name
+}
+
+/** The allocated uid of `u`, refused when it lies beyond the range the caller gave. */
+function allocatedUid(u: ClusterSpec['users'][number], allocated: ReadonlyMap<string, number>, range: { to: number } | undefined, index: number): number {
+  const uid = allocated.get(uidOwner(u)) ?? u.uid
+  if (range && uid > range.to) {
+    throw new SpecInvalidError([{ path: `/users/${index}/uid`, message: `no free uid left in the range up to ${range.to} for user "${u.name}": widen identity.uidRange`, severity: 'error' }], 'semantic')
+  }
+  return uid
 }
 
 export function createRevisionService(store: Store, options: { uidBase?: number; validate?: SpecValidator } = {}): RevisionService {
@@ -167,8 +187,8 @@ export function createRevisionService(store: Store, options: { uidBase?: number;
       const expectedLatest = options.expectedLatest ?? (options.principal.role === 'admin' ? undefined : cur.latestRevision)
       const revision = await store.appendRevision(cluster, {
         author: by.actor, message: options.message, expectedLatest,
-        uids: uidPlan(previous, spec, allocate, uidBase),
-        spec: (allocated) => ({ ...spec, users: spec.users.map((u) => (allocate.has(u.name) ? { ...u, uid: allocated.get(u.name) ?? u.uid } : u)) }),
+        uids: uidPlan(previous, spec, allocate, options.uidRange?.from ?? uidBase),
+        spec: (allocated) => ({ ...spec, users: spec.users.map((u, i) => (allocate.has(u.name) ? { ...u, uid: allocatedUid(u, allocated, options.uidRange, i) } : u)) }),
       })
       await yieldToEventLoop()
       await store.appendAudit({

@@ -10,6 +10,7 @@ import {
 } from './names.js'
 import { LIMITS } from './limits.js'
 import { LoginNodes, LoginPool, Sessions } from './login-schema.js'
+import { EXTERNAL_ID_RE, Identity, IdentitySourceKind } from './identity-schema.js'
 
 const strict = <T extends TProperties>(properties: T, description?: string): TObject<T> =>
   Type.Object(properties, { additionalProperties: false, ...(description ? { description } : {}) })
@@ -152,6 +153,12 @@ export const User = strict({
   home: Type.Optional(Type.String({ pattern: HOME_RE.source, maxLength: 255, description: 'absolute path of letters, digits, ., _, - and /' })),
   defaultAccount: Type.Optional(Name),
   qos: Type.Optional(Type.Array(Name, { maxItems: LIMITS.qosPerUser })),
+  /** Where the user comes from (absent: written by hand); set by `steward identity sync`. */
+  source: Type.Optional(IdentitySourceKind),
+  /** The source's id of the user (Identity Store UserId or LDAP DN): a rename keeps the uid. */
+  externalId: Type.Optional(Type.String({ pattern: EXTERNAL_ID_RE.source, maxLength: 1024, description: 'Identity Store UserId or LDAP DN' })),
+  /** A user who left every mapped group: POSIX account locked, uid kept, no association. */
+  disabled: Type.Optional(Type.Boolean()),
 })
 export type User = Static<typeof User>
 
@@ -189,11 +196,12 @@ export const ClusterSpec = strict({
   hyperpod: Type.Optional(HyperPod),
   loginNodes: Type.Optional(LoginNodes),
   sessions: Type.Optional(Sessions),
+  identity: Type.Optional(Identity),
 }, 'The desired state of one Slurm cluster (spec-format.md)')
 export type ClusterSpec = Static<typeof ClusterSpec>
 
 /** The schemas by name, for the API's OpenAPI document and body validation. */
 export const schemas: Record<string, TSchema> = {
   ClusterSpec, Cluster, NodeGroup, Qos, Department, Supervisor, Partition, SharedPartition, User, HyperPod,
-  LoginNodes, LoginPool, Sessions,
+  LoginNodes, LoginPool, Sessions, Identity,
 }

@@ -17,6 +17,7 @@ import { LIMITS } from './limits.js'
 import type { ResolvedPartition } from './model.js'
 import { hyperpodRules } from './hyperpod-rules.js'
 import { loginNodeRules } from './login-rules.js'
+import { identityRules } from './identity-rules.js'
 
 /** Slurm refuses more nodes than this (the hostlist and node-table limit). */
 export const MAX_NODES = LIMITS.nodes
@@ -103,6 +104,7 @@ function semanticRules(spec: Spec, problems: Problems): void {
   versionRules(spec, problems)
   hyperpodRules(spec, problems)
   loginNodeRules(spec, problems)
+  identityRules(spec, problems)
 }
 
 type Entry = [string | undefined, string]
@@ -354,7 +356,7 @@ function userRules(spec: Spec, qosNames: Set<string | undefined>, problems: Prob
     const owner = u.gid !== undefined ? privateGids.get(u.gid) : undefined
     if (owner !== undefined && owner !== u.name) problems.error(`${path}/gid`, `gid ${u.gid} is the private group of user "${owner}": pick another gid`)
     const accounts = accountsOf.get(u.name) ?? []
-    if (accounts.length === 0) problems.warning(path, `user "${u.name}" is under no supervisor: they get no Slurm association`)
+    if (accounts.length === 0 && u.disabled !== true) problems.warning(path, `user "${u.name}" is under no supervisor: they get no Slurm association`)
     if (u.defaultAccount && !accounts.includes(u.defaultAccount)) {
       problems.error(`${path}/defaultAccount`, `"${u.defaultAccount}" is not an account of a supervisor listing "${u.name}"; use one of ${JSON.stringify(accounts)}`)
     }

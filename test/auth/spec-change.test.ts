@@ -26,3 +26,11 @@ t.test('a department admin may change no section but departments and users, whic
     t.throws(() => checkSpecChange(nlp, campus, after as unknown as Spec), { name: 'ForbiddenError', message: new RegExp(`only cluster admins may change ${section}`) }, section)
   }
 })
+
+t.test('a department admin may not set a user\'s directory fields: only a sync (an admin) does', async (t) => {
+  for (const [field, value] of [['source', 'identity-center'], ['externalId', 'someone-else'], ['disabled', true]] as const) {
+    const after = structuredClone(campus)
+    after.users[0] = { ...after.users[0]!, [field]: value }
+    t.throws(() => checkSpecChange(nlp, campus, after), { name: 'ForbiddenError', message: `only cluster admins (and identity sync) may set ${field}` }, field)
+  }
+})

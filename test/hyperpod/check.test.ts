@@ -55,6 +55,8 @@ t.test('the rendered files of a spec with a hyperpod section are complete', asyn
   t.equal(users[0], 'alice,200001,/fsx/alice', 'username,uid,home with the home on FSx')
   const withHome = { ...spec, users: [{ name: 'zoe', uid: 200100, home: '/home/zoe' }] }
   t.equal(sharedUsers(withHome), 'zoe,200100,/home/zoe\n', 'a spec home is kept')
+  const synced = { ...spec, users: [{ name: 'mei_chen', uid: 300_000, source: 'identity-center' as const, externalId: 'u1' }, { name: 'gone', uid: 300_001, source: 'identity-center' as const, externalId: 'u2', disabled: true }] }
+  t.equal(sharedUsers(synced), 'mei_chen,300000,/fsx/mei_chen\n', 'synced users are listed; disabled ones are not')
   const noFsx = { ...spec, hyperpod: { clusterName: 'campus', controllerGroup: 'controller-machine', instanceGroups: spec.hyperpod.instanceGroups } }
   t.same(Object.keys(provisioningParameters(noFsx)).sort(), ['controller_group', 'version', 'worker_groups', 'workload_manager'], 'no login group or FSx keys when the spec has none')
   t.equal(sharedUsers(noFsx).split('\n')[0], 'alice,200001,/home/alice')

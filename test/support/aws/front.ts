@@ -15,6 +15,8 @@ import { createSsmSessions, type SsmSessions } from './ssm-sessions.js'
 import { createBudgets, type EmulatedBudgets } from './budgets.js'
 import { createCostExplorer, type EmulatedCostExplorer } from './cost-explorer.js'
 import { AwsFault, type FrontService } from './protocol.js'
+import { createIdentityStore, type IdentityStoreEmulator } from './identity-store.js'
+import { createSsoAdmin, type SsoAdminEmulator } from './sso-admin.js'
 
 export { AwsFault, type FrontService, type Operation } from './protocol.js'
 
@@ -26,6 +28,10 @@ export interface AwsFront {
   budgets: EmulatedBudgets
   /** Cost Explorer's GetCostAndUsage over seeded line items. */
   ce: EmulatedCostExplorer
+  /** The Identity Store (whole service; see identity-store.ts). */
+  identityStore: IdentityStoreEmulator
+  /** sso-admin's access-control attributes (moto lacks them). */
+  ssoAdmin: SsoAdminEmulator
   /** Requests seen, by `Prefix.Operation`, for tests that count calls. */
   calls: Map<string, number>
   close(): Promise<void>
@@ -36,8 +42,10 @@ export async function startAwsFront(options: { upstream: string; services?: Fron
   const ssm = createSsmSessions()
   const budgets = createBudgets()
   const ce = createCostExplorer()
+  const identityStore = createIdentityStore()
+  const ssoAdmin = createSsoAdmin()
   const services = new Map<string, FrontService>()
-  for (const s of [ssm.service, budgets.service, ce.service, ...(options.services ?? [])]) services.set(s.targetPrefix, s)
+  for (const s of [ssm.service, budgets.service, ce.service, identityStore.service, ssoAdmin.service, ...(options.services ?? [])]) services.set(s.targetPrefix, s)
   const calls = new Map<string, number>()
   const windows = new Map<string, number[]>()
   const upstream = new URL(options.upstream)
@@ -92,6 +100,8 @@ export async function startAwsFront(options: { upstream: string; services?: Fron
     ssm,
     budgets,
     ce,
+    identityStore,
+    ssoAdmin,
     calls,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections()
