@@ -9,6 +9,8 @@ import { benchLimits } from './limits.js'
 import { benchCli } from './cli.js'
 import { benchPeer } from './peer.js'
 import { benchLogin } from './login.js'
+import { benchApplies } from './applies.js'
+import { benchReads } from './reads.js'
 import type { Report } from './timing.js'
 
 const report: Report = (name, fields) => {
@@ -25,6 +27,8 @@ const benches: Record<string, (report: Report) => Promise<void>> = {
   cli: benchCli,
   peer: benchPeer,
   login: benchLogin,
+  applies: benchApplies,
+  reads: benchReads,
 }
 
 for (const [name, bench] of Object.entries(benches)) {
