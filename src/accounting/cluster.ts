@@ -16,10 +16,13 @@ export interface ClusterPlanOptions extends PlanOptions {
   posix?: boolean
 }
 
-/** Reads what the plan compares against: accounting from slurmdbd and the spec's POSIX names. */
+/** Reads what the plan compares against, all reads at once: accounting from slurmdbd and the spec's POSIX names. */
 export async function readLiveState(executor: Executor, desired: DesiredState, posix = true): Promise<LiveState> {
-  const accounting = await readLiveAccounting(executor, desired.accounting.cluster)
-  return posix ? { accounting, posix: await readPosixState(executor, desired.posixUsers) } : { accounting }
+  const [accounting, posixState] = await Promise.all([
+    readLiveAccounting(executor, desired.accounting.cluster),
+    posix ? readPosixState(executor, desired.posixUsers) : undefined,
+  ])
+  return posixState ? { accounting, posix: posixState } : { accounting }
 }
 
 /** Reads the live state and plans a spec against it. */

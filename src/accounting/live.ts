@@ -3,7 +3,7 @@
  * show` commands, parsed into the same model the spec is turned into. The parse is pure
  * (`parseLiveAccounting`) so tests feed it output captured from a real slurmdbd.
  */
-import type { Executor } from '../adapters/executor.js'
+import type { ExecResult, Executor } from '../adapters/executor.js'
 import {
   normalizeTime, normalizeTres, parseLimit, parseList, parseParsable,
 } from '../slurm/sacctmgr.js'
@@ -97,12 +97,16 @@ export function parseLiveAccounting(cluster: string, out: LiveOutputs): Accounti
   return state
 }
 
-/** Runs the reads on a controller. A failing read is `LiveStateError` with sacctmgr's message. */
+/**
+ * Runs the reads on a controller, all at once (they are independent; over SSH each is a
+ * channel of the one connection). A failing read is `LiveStateError` with sacctmgr's message.
+ */
 export async function readLiveOutputs(executor: Executor): Promise<LiveOutputs> {
-  const commands = readCommands()
+  const commands = Object.entries(readCommands()) as Array<[keyof LiveOutputs, string[]]>
+  const results = await Promise.all(commands.map(([, argv]) => executor.run(argv, { timeoutMs: 300_000 })))
   const out = {} as LiveOutputs
-  for (const [key, argv] of Object.entries(commands) as Array<[keyof LiveOutputs, string[]]>) {
-    const result = await executor.run(argv, { timeoutMs: 300_000 })
+  for (const [i, [key, argv]] of commands.entries()) {
+    const result = results[i] as ExecResult
     if (result.code !== 0) {
       throw new LiveStateError(`cannot read accounting on ${executor.target}: ${argv.join(' ')} exited ${result.code}: ${(result.stderr || result.stdout).trim()}`)
     }

@@ -42,19 +42,19 @@ export function posixState(passwd: PosixEntry[], groups: PosixEntry[]): PosixSta
  * unknown, which is the normal case here.
  */
 export async function getentLookup(executor: Executor, db: 'passwd' | 'group', keys: readonly string[]): Promise<PosixEntry[]> {
-  const out: PosixEntry[] = []
-  for (const batch of chunks([...new Set(keys)], 500)) {
-    const r = await executor.run(['getent', db, ...batch])
+  const results = await Promise.all(chunks([...new Set(keys)], 500).map((batch) => executor.run(['getent', db, ...batch])))
+  return results.flatMap((r) => {
     if (r.code !== 0 && r.code !== 2) throw new LiveStateError(`getent ${db} on ${executor.target} exited ${r.code}: ${r.stderr.trim()}`)
-    out.push(...parseGetent(r.stdout, db))
-  }
-  return out
+    return parseGetent(r.stdout, db)
+  })
 }
 
 /** The POSIX state of the spec's user names, uids, group names and gids. */
 export async function readPosixState(executor: Executor, users: readonly PosixUser[]): Promise<PosixState> {
-  const passwd = await getentLookup(executor, 'passwd', users.flatMap((u) => [u.name, String(u.uid)]))
-  const groups = await getentLookup(executor, 'group', users.flatMap((u) => [u.groupName, String(u.gid)]))
+  const [passwd, groups] = await Promise.all([
+    getentLookup(executor, 'passwd', users.flatMap((u) => [u.name, String(u.uid)])),
+    getentLookup(executor, 'group', users.flatMap((u) => [u.groupName, String(u.gid)])),
+  ])
   return posixState(passwd, groups)
 }
 
