@@ -2,11 +2,11 @@
  * The accounting capability against one controller: read the live state, plan, apply.
  * The CLI and (later) the service call these; tests call the pure parts directly.
  */
-import type { Executor } from '../adapters/executor.js'
+import { runAll, type Executor } from '../adapters/executor.js'
 import type { ClusterSpec } from '../spec/schema.js'
 import { desiredState, type DesiredState } from './desired.js'
-import { readLiveAccounting } from './live.js'
-import { readPosixState } from './posix.js'
+import { LIVE_READ_TIMEOUT_MS, liveOutputsOf, liveReads, parseLiveAccounting } from './live.js'
+import { posixLookups, posixStateOf } from './posix.js'
 import { partitionQosWarnings, planFromStates, type LiveState, type PlanOptions } from './plan.js'
 import type { Plan } from './operations.js'
 
@@ -16,13 +16,16 @@ export interface ClusterPlanOptions extends PlanOptions {
   posix?: boolean
 }
 
-/** Reads what the plan compares against, all reads at once: accounting from slurmdbd and the spec's POSIX names. */
+/**
+ * Reads what the plan compares against, every read together (over SSH in one session):
+ * accounting from slurmdbd and the spec's POSIX names.
+ */
 export async function readLiveState(executor: Executor, desired: DesiredState, posix = true): Promise<LiveState> {
-  const [accounting, posixState] = await Promise.all([
-    readLiveAccounting(executor, desired.accounting.cluster),
-    posix ? readPosixState(executor, desired.posixUsers) : undefined,
-  ])
-  return posixState ? { accounting, posix: posixState } : { accounting }
+  const reads = liveReads()
+  const lookups = posix ? posixLookups(desired.posixUsers) : []
+  const results = await runAll(executor, [...reads.map(([, argv]) => argv), ...lookups.map((l) => l.argv)], { timeoutMs: LIVE_READ_TIMEOUT_MS })
+  const accounting = parseLiveAccounting(desired.accounting.cluster, liveOutputsOf(executor.target, reads, results.slice(0, reads.length)))
+  return posix ? { accounting, posix: posixStateOf(executor.target, lookups, results.slice(reads.length)) } : { accounting }
 }
 
 /** Reads the live state and plans a spec against it. */

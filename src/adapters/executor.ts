@@ -34,6 +34,15 @@ export interface Executor {
   rename?(from: string, to: string): Promise<void>
   /** Removes files, missing ones included; without it, `removeFiles` runs `rm -f`. */
   remove?(paths: readonly string[]): Promise<void>
+  /** Runs independent commands together (over SSH: in one session); without it, `runAll` runs them concurrently. */
+  runAll?(commands: readonly (readonly string[])[], options?: Omit<ExecOptions, 'input'>): Promise<ExecResult[]>
+}
+
+/** Runs independent commands together, each result in order: the executor's batch when it has one. */
+export function runAll(executor: Executor, commands: readonly (readonly string[])[], options: Omit<ExecOptions, 'input'> = {}): Promise<ExecResult[]> {
+  if (commands.length === 0) return Promise.resolve([])
+  if (executor.runAll) return executor.runAll(commands, options)
+  return Promise.all(commands.map((argv) => executor.run(argv, options)))
 }
 
 /** Thrown when a command could not be started at all (missing binary, timeout). */
@@ -80,7 +89,11 @@ export function createLocalExecutor(env: Record<string, string> = {}): Executor 
           if (e?.killed) return reject(new ExecError(`${file} timed out after ${options.timeoutMs ?? 120_000} ms`, { cause: err }))
           resolve({ argv, code: e ? Number(e.code ?? 1) : 0, stdout, stderr })
         })
-        if (options.input !== undefined) child.stdin?.end(options.input)
+        if (options.input !== undefined) {
+          // A command that exits without reading its input closes the pipe: not an error of ours.
+          child.stdin?.on('error', () => undefined)
+          child.stdin?.end(options.input)
+        }
       })
     },
     async readFile(path) {

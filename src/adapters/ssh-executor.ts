@@ -24,6 +24,7 @@ import { basename, dirname, posix } from 'node:path'
 import { NodeSSH } from 'node-ssh'
 import { ExecError, type ExecOptions, type ExecResult, type Executor } from './executor.js'
 import { openSftp, type Sftp } from './sftp.js'
+import { batchCommandLine, parseBatchOutput } from './batch.js'
 import { createLimiter } from './limiter.js'
 import { quoteArgv } from './shell-quote.js'
 import { HOST_KEY_RE } from '../spec/names.js'
@@ -48,6 +49,7 @@ export interface SshTarget {
 }
 
 export interface SshExecutor extends Executor {
+  runAll(commands: readonly (readonly string[])[], options?: Omit<ExecOptions, 'input'>): Promise<ExecResult[]>
   rename(from: string, to: string): Promise<void>
   remove(paths: readonly string[]): Promise<void>
   close(): Promise<void>
@@ -101,6 +103,9 @@ export function remoteWriteSteps(temp: string, path: string, mode: number): stri
   ]
 }
 
+/** Commands per batch session (they run concurrently on the controller). */
+const BATCH = 16
+
 export function createSshExecutor(target: SshTarget): SshExecutor {
   const ssh = new NodeSSH()
   let connecting: Promise<NodeSSH> | undefined
@@ -151,26 +156,45 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
     return sftpSession.session
   }
 
-  /** A command's result, with the remote `timeout` and a local guard. */
-  async function exec(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
+  /** The remote argv of a command: the remote side enforces the time limit too (coreutils timeout, then SIGKILL), so a hung command does not outlive its caller and hold a channel. */
+  function remoteArgv(argv: readonly string[], timeoutMs: number): string[] {
+    return ['timeout', '--kill-after=10', String(Math.max(1, Math.ceil(timeoutMs / 1000))), 'env', ...envPrefix, ...argv]
+  }
+
+  /** Runs a command line on one channel with a local guard; stdout also as raw bytes. */
+  async function execLine(command: string, what: string, timeoutMs: number, input?: string): Promise<{ code: number | null; stdout: string; stderr: string; bytes: Buffer }> {
     const conn = await connection()
-    const timeoutMs = options.timeoutMs ?? 120_000
-    // The remote side enforces the limit too (coreutils timeout, then SIGKILL), so a hung
-    // command does not outlive its caller and hold an SSH channel.
-    const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)))
-    const remote = ['timeout', '--kill-after=10', seconds, 'env', ...envPrefix, ...argv]
-    const command = quoteArgv(remote)
+    const chunks: Buffer[] = []
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ExecError(`${argv[0]} on ${label} timed out after ${timeoutMs} ms`)), timeoutMs + 15_000)
+      timer = setTimeout(() => reject(new ExecError(`${what} on ${label} timed out after ${timeoutMs} ms`)), timeoutMs + 15_000)
     })
     try {
-      const res = await Promise.race([conn.execCommand(command, { stdin: options.input, noTrim: true }), timeout])
-      if (res.code === 124 || res.code === 137) throw new ExecError(`${argv[0]} on ${label} timed out after ${timeoutMs} ms`)
-      return { argv, code: res.code ?? 255, stdout: res.stdout, stderr: res.stderr }
+      const res = await Promise.race([conn.execCommand(command, { stdin: input, noTrim: true, onStdout: (c) => chunks.push(c) }), timeout])
+      return { ...res, bytes: Buffer.concat(chunks) }
     } finally {
       clearTimeout(timer)
     }
+  }
+
+  /** A command's result. */
+  async function exec(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
+    const timeoutMs = options.timeoutMs ?? 120_000
+    const res = await execLine(quoteArgv(remoteArgv(argv, timeoutMs)), String(argv[0]), timeoutMs, options.input)
+    if (res.code === 124 || res.code === 137) throw new ExecError(`${argv[0]} on ${label} timed out after ${timeoutMs} ms`)
+    return { argv, code: res.code ?? 255, stdout: res.stdout, stderr: res.stderr }
+  }
+
+  /** Commands in one session (src/adapters/batch.ts), each result as if run alone. */
+  async function batch(commands: readonly (readonly string[])[], options: Omit<ExecOptions, 'input'>): Promise<ExecResult[]> {
+    const timeoutMs = options.timeoutMs ?? 120_000
+    const res = await execLine(batchCommandLine(commands.map((argv) => remoteArgv(argv, timeoutMs))), `a batch of ${commands.length} commands`, timeoutMs)
+    if (res.code !== 0) throw new ExecError(`a batch of ${commands.length} commands on ${label} failed (exit ${res.code ?? 'none'}): ${res.stderr.trim()}`)
+    return parseBatchOutput(res.bytes, commands.length).map((r, i) => {
+      const argv = commands[i] as readonly string[]
+      if (r.code === 124 || r.code === 137) throw new ExecError(`${argv[0]} on ${label} timed out after ${timeoutMs} ms`)
+      return { argv, ...r }
+    })
   }
 
   /** The command-line way to write a file, for a server without SFTP. */
@@ -195,6 +219,14 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
     target: label,
     run(argv, options: ExecOptions = {}): Promise<ExecResult> {
       return limit(() => exec(argv, options))
+    },
+    async runAll(commands, options = {}) {
+      if (commands.length === 0) return []
+      if (commands.length === 1) return [await executor.run(commands[0] as readonly string[], options)]
+      // At most BATCH commands run at once on the controller, one session per batch.
+      const batches: Array<readonly (readonly string[])[]> = []
+      for (let i = 0; i < commands.length; i += BATCH) batches.push(commands.slice(i, i + BATCH))
+      return (await Promise.all(batches.map((b) => limit(() => batch(b, options))))).flat()
     },
     async readFile(path) {
       const session = await sftp()

@@ -224,6 +224,11 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
     try {
       try {
         await store.updateApply(apply.id, { status: 'running' })
+        const files = controllerFiles(profile, spec, apply.revision)
+        // The controller's files and journal are read alongside the plan's reads (over SSH:
+        // the SFTP session next to the batch); the plan's operations never touch them.
+        const onController = Promise.all([readCurrent(ex, dir, files.map((f) => f.name)), readJournal(ex, dir)])
+        onController.catch(() => undefined)
         const plan = await step('plan accounting', 'read slurmdbd and POSIX users; plan', async () => {
           const p = await planOnCluster(ex, spec, { protectedAccounts: profile.protectedAccounts, protectedUsers: profile.protectedUsers })
           return { result: p, output: `${p.operations.length} operation(s)` }
@@ -237,8 +242,7 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
             return { result: undefined, output: '' }
           })
         }
-        const files = controllerFiles(profile, spec, apply.revision)
-        const [current, journal] = await Promise.all([readCurrent(ex, dir, files.map((f) => f.name)), readJournal(ex, dir)])
+        const [current, journal] = await onController
         if (!journal && files.every((f) => sameManagedFile(current.get(f.name), f.content))) {
           // Nothing for Slurm: no upload, no reconfigure, nothing new to verify.
           await step('install files', `${files.map((f) => f.name).join(', ')} in ${dir}`, async () => ({
