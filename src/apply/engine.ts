@@ -297,10 +297,14 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
       error = `${error}; stopped before the next change, the controller was left for the new holder of the lock`
     } else if (phase === 'before' && hooks.staged.length > 0) {
       // Slurm's files were equal and left alone: only the capability steps are undone.
-      await lock.check().then(() => rollbackHooks(hooks.staged, hooks.context, step)).catch((rollbackErr: unknown) => {
+      try {
+        await lock.check()
+        await rollbackHooks(hooks.staged, hooks.context, step)
+        status = 'rolled-back'
+      } catch (rollbackErr) {
         log.error({ err: rollbackErr, cluster: apply.cluster, applyId: apply.id }, 'rollback failed')
         error = `${error}; rollback failed: ${(rollbackErr as Error).message}`
-      })
+      }
     } else if (phase === 'installed') {
       try {
         await lock.check()

@@ -315,7 +315,7 @@ t.test('with equal files, a capability step that fails is rolled back and Slurm 
   const engine2 = createApplyEngine({ store, log: quiet, profileFor: async () => profile, hooks: [recordingHook('login', events), recordingHook('policy', events, 'run')] })
   calls.length = 0
   const failed = await engine2.wait((await engine2.start('campus', undefined, 'test')).id)
-  t.equal(failed.status, 'failed', failed.error ?? '')
+  t.equal(failed.status, 'rolled-back', failed.error ?? '')
   t.same(events, ['login.run', 'policy.run', 'policy.rollback', 'login.rollback'])
   t.same(calls.filter((c) => c[0] === 'fake-reconfigure' || c[0] === 'fake-restart'), [], 'Slurm untouched')
   t.equal((await store.getCluster('campus')).appliedRevision, 1)
