@@ -87,7 +87,13 @@ t.test('a spec PUT through the API is planned and applied over SSH, and Slurm ru
   t.same(body.files.map((f) => f.name), ['slurm.conf', 'gres.conf', 'cgroup.conf'])
   const apply = await applyAndWait()
   t.equal(apply.status, 'succeeded', JSON.stringify(apply.steps.filter((s) => s.status === 'failed')))
-  t.match(apply.steps.map((s) => s.name).join('\n'), /install files[\s\S]*verify[\s\S]*commit/)
+  const install = apply.steps.find((s) => s.name === 'install files')
+  if (/^skipped: the files on the controller equal the render/.test(install?.output ?? '')) {
+    // The sandbox was booted from this very spec: its files differ only in the header's stamp.
+    t.notOk(apply.steps.some((s) => s.name === 'reconfigure' || s.name === 'restart slurmctld'), 'equal files: no reload')
+  } else {
+    t.match(apply.steps.map((s) => s.name).join('\n'), /install files[\s\S]*verify[\s\S]*commit/)
+  }
   const nlp = await partition('nlp')
   t.equal(nlp.get('AllowAccounts'), 'nlp,nlp-smith,nlp-garcia')
   const assoc = await local.run(['sacctmgr', '-n', '-P', 'show', 'assoc', 'where', 'user=bob', 'format=account'])
