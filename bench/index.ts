@@ -11,6 +11,8 @@ import { benchPeer } from './peer.js'
 import { benchLogin } from './login.js'
 import { benchLambdas } from './lambdas.js'
 import { benchIdentity } from './identity.js'
+import { benchApplies } from './applies.js'
+import { benchReads } from './reads.js'
 import type { Report } from './timing.js'
 
 const report: Report = (name, fields) => {
@@ -29,6 +31,8 @@ const benches: Record<string, (report: Report) => Promise<void>> = {
   login: benchLogin,
   lambdas: benchLambdas,
   identity: benchIdentity,
+  applies: benchApplies,
+  reads: benchReads,
 }
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -18,7 +18,9 @@ chmod 700 "$state"
 cp "$state/client_ed25519.pub" "$state/authorized_keys"
 chmod 600 "$state/authorized_keys"
 
-cat > "$state/sshd_config" <<CONF
+# SFTP as Debian's sshd_config has it: the executor does its file work over one SFTP
+# session (the external sftp-server starts through the user's shell, like a command).
+cat > "$state/sshd_config.$$" <<CONF
 ListenAddress 127.0.0.1
 Port $port
 HostKey $state/host_ed25519
@@ -32,10 +34,19 @@ StrictModes no
 AllowUsers root
 MaxStartups 50:30:100
 MaxSessions 50
+Subsystem sftp /usr/lib/openssh/sftp-server
 CONF
+changed=0
+cmp -s "$state/sshd_config.$$" "$state/sshd_config" || changed=1
+mv -f "$state/sshd_config.$$" "$state/sshd_config"
 
 if [ -f "$state/sshd.pid" ] && kill -0 "$(cat "$state/sshd.pid")" 2>/dev/null; then
-  :
+  # A running sshd of an older configuration re-reads it (SIGHUP; open sessions stay).
+  if [ "$changed" = 1 ]; then
+    /usr/sbin/sshd -t -f "$state/sshd_config"
+    kill -HUP "$(cat "$state/sshd.pid")"
+    sleep 0.5
+  fi
 else
   /usr/sbin/sshd -t -f "$state/sshd_config"
   /usr/sbin/sshd -f "$state/sshd_config"

@@ -2,11 +2,11 @@
  * The accounting capability against one controller: read the live state, plan, apply.
  * The CLI and (later) the service call these; tests call the pure parts directly.
  */
-import type { Executor } from '../adapters/executor.js'
+import { runAll, type Executor } from '../adapters/executor.js'
 import type { ClusterSpec } from '../spec/schema.js'
 import { desiredState, type DesiredState } from './desired.js'
-import { readLiveAccounting } from './live.js'
-import { readPosixState } from './posix.js'
+import { LIVE_READ_TIMEOUT_MS, liveOutputsOf, liveReads, parseLiveAccounting, type LiveOutputs } from './live.js'
+import { posixLookups, posixStateOf } from './posix.js'
 import { partitionQosWarnings, planFromStates, type LiveState, type PlanOptions } from './plan.js'
 import type { Plan } from './operations.js'
 
@@ -14,18 +14,32 @@ import type { Plan } from './operations.js'
 export interface ClusterPlanOptions extends PlanOptions {
   /** Skip POSIX users (e.g. when identity is managed elsewhere); default: include them. */
   posix?: boolean
+  /** The accounting reads, already started (`readLiveOutputs`: they need no spec), e.g. while the spec loads. */
+  liveAccounting?: Promise<LiveOutputs>
 }
 
-/** Reads what the plan compares against: accounting from slurmdbd and the spec's POSIX names. */
-export async function readLiveState(executor: Executor, desired: DesiredState, posix = true): Promise<LiveState> {
-  const accounting = await readLiveAccounting(executor, desired.accounting.cluster)
-  return posix ? { accounting, posix: await readPosixState(executor, desired.posixUsers) } : { accounting }
+/**
+ * Reads what the plan compares against, every read together (over SSH in one session):
+ * accounting from slurmdbd and the spec's POSIX names.
+ */
+export async function readLiveState(executor: Executor, desired: DesiredState, posix = true, started?: Promise<LiveOutputs>): Promise<LiveState> {
+  if (started) {
+    const lookups = posix ? posixLookups(desired.posixUsers) : []
+    const [outputs, results] = await Promise.all([started, runAll(executor, lookups.map((l) => l.argv))])
+    const accounting = parseLiveAccounting(desired.accounting.cluster, outputs)
+    return posix ? { accounting, posix: posixStateOf(executor.target, lookups, results) } : { accounting }
+  }
+  const reads = liveReads()
+  const lookups = posix ? posixLookups(desired.posixUsers) : []
+  const results = await runAll(executor, [...reads.map(([, argv]) => argv), ...lookups.map((l) => l.argv)], { timeoutMs: LIVE_READ_TIMEOUT_MS })
+  const accounting = parseLiveAccounting(desired.accounting.cluster, liveOutputsOf(executor.target, reads, results.slice(0, reads.length)))
+  return posix ? { accounting, posix: posixStateOf(executor.target, lookups, results.slice(reads.length)) } : { accounting }
 }
 
 /** Reads the live state and plans a spec against it. */
 export async function planOnCluster(executor: Executor, spec: ClusterSpec, options: ClusterPlanOptions = {}): Promise<Plan> {
   const desired = desiredState(spec)
-  const live = await readLiveState(executor, desired, options.posix ?? true)
+  const live = await readLiveState(executor, desired, options.posix ?? true, options.liveAccounting)
   const plan = planFromStates(desired, live, options)
   return { ...plan, warnings: [...plan.warnings, ...partitionQosWarnings(spec, plan)] }
 }

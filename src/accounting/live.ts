@@ -3,7 +3,7 @@
  * show` commands, parsed into the same model the spec is turned into. The parse is pure
  * (`parseLiveAccounting`) so tests feed it output captured from a real slurmdbd.
  */
-import type { Executor } from '../adapters/executor.js'
+import { runAll, type ExecResult, type Executor } from '../adapters/executor.js'
 import {
   normalizeTime, normalizeTres, parseLimit, parseList, parseParsable,
 } from '../slurm/sacctmgr.js'
@@ -97,19 +97,32 @@ export function parseLiveAccounting(cluster: string, out: LiveOutputs): Accounti
   return state
 }
 
-/** Runs the reads on a controller. A failing read is `LiveStateError` with sacctmgr's message. */
-export async function readLiveOutputs(executor: Executor): Promise<LiveOutputs> {
-  const commands = readCommands()
+/** The reads as (key, argv) pairs, in the order `liveOutputsOf` expects their results. */
+export function liveReads(): Array<[keyof LiveOutputs, string[]]> {
+  return Object.entries(readCommands()) as Array<[keyof LiveOutputs, string[]]>
+}
+
+/** The outputs of the reads' results; a failed read is `LiveStateError` with sacctmgr's message. */
+export function liveOutputsOf(target: string, reads: ReadonlyArray<[keyof LiveOutputs, string[]]>, results: readonly ExecResult[]): LiveOutputs {
   const out = {} as LiveOutputs
-  for (const [key, argv] of Object.entries(commands) as Array<[keyof LiveOutputs, string[]]>) {
-    const result = await executor.run(argv, { timeoutMs: 300_000 })
+  for (const [i, [key, argv]] of reads.entries()) {
+    const result = results[i] as ExecResult
     if (result.code !== 0) {
-      throw new LiveStateError(`cannot read accounting on ${executor.target}: ${argv.join(' ')} exited ${result.code}: ${(result.stderr || result.stdout).trim()}`)
+      throw new LiveStateError(`cannot read accounting on ${target}: ${argv.join(' ')} exited ${result.code}: ${(result.stderr || result.stdout).trim()}`)
     }
     out[key] = result.stdout
   }
   return out
 }
+
+/** Runs the reads on a controller, all together (they are independent; over SSH in one session). */
+export async function readLiveOutputs(executor: Executor): Promise<LiveOutputs> {
+  const reads = liveReads()
+  return liveOutputsOf(executor.target, reads, await runAll(executor, reads.map(([, argv]) => argv), { timeoutMs: LIVE_READ_TIMEOUT_MS }))
+}
+
+/** Time limit of the live-state reads (a large slurmdbd answers slowly). */
+export const LIVE_READ_TIMEOUT_MS = 300_000
 
 /** Reads and parses a cluster's accounting. */
 export async function readLiveAccounting(executor: Executor, cluster: string): Promise<AccountingState> {

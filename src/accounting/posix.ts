@@ -4,7 +4,7 @@
  * is missing with `groupadd`/`useradd` and never changes an existing user: a uid or a
  * name that already belongs to someone else is a clash, and a clash stops the plan.
  */
-import type { Executor } from '../adapters/executor.js'
+import { runAll, type ExecResult, type Executor } from '../adapters/executor.js'
 import type { PosixEntry, PosixState, PosixUser } from './model.js'
 import { chunks, type Operation, type PlanWarning } from './operations.js'
 import type { PlanProblem } from './errors.js'
@@ -36,26 +36,52 @@ export function posixState(passwd: PosixEntry[], groups: PosixEntry[]): PosixSta
   }
 }
 
-/**
- * Looks up only the given keys (`getent passwd alice 200001 ...`): enumerating a
- * directory is slow or disabled with SSSD/LDAP. getent exits 2 when some key is
- * unknown, which is the normal case here.
- */
-export async function getentLookup(executor: Executor, db: 'passwd' | 'group', keys: readonly string[]): Promise<PosixEntry[]> {
-  const out: PosixEntry[] = []
-  for (const batch of chunks([...new Set(keys)], 500)) {
-    const r = await executor.run(['getent', db, ...batch])
-    if (r.code !== 0 && r.code !== 2) throw new LiveStateError(`getent ${db} on ${executor.target} exited ${r.code}: ${r.stderr.trim()}`)
-    out.push(...parseGetent(r.stdout, db))
-  }
-  return out
+/** One getent lookup: which database, and its argv. */
+export interface GetentLookup {
+  db: 'passwd' | 'group'
+  argv: string[]
 }
 
-/** The POSIX state of the spec's user names, uids, group names and gids. */
+/**
+ * The lookups of only the given keys (`getent passwd alice 200001 ...`): enumerating a
+ * directory is slow or disabled with SSSD/LDAP.
+ */
+export function getentLookups(db: 'passwd' | 'group', keys: readonly string[]): GetentLookup[] {
+  return chunks([...new Set(keys)], 500).map((batch) => ({ db, argv: ['getent', db, ...batch] }))
+}
+
+/** The lookups of the spec's user names, uids, group names and gids. */
+export function posixLookups(users: readonly PosixUser[]): GetentLookup[] {
+  return [
+    ...getentLookups('passwd', users.flatMap((u) => [u.name, String(u.uid)])),
+    ...getentLookups('group', users.flatMap((u) => [u.groupName, String(u.gid)])),
+  ]
+}
+
+/** The entries a lookup found. getent exits 2 when some key is unknown, which is the normal case here. */
+function entriesOf(target: string, { db }: GetentLookup, r: ExecResult): PosixEntry[] {
+  if (r.code !== 0 && r.code !== 2) throw new LiveStateError(`getent ${db} on ${target} exited ${r.code}: ${r.stderr.trim()}`)
+  return parseGetent(r.stdout, db)
+}
+
+/** Looks up only the given keys of one database, the lookups together. */
+export async function getentLookup(executor: Executor, db: 'passwd' | 'group', keys: readonly string[]): Promise<PosixEntry[]> {
+  const lookups = getentLookups(db, keys)
+  const results = await runAll(executor, lookups.map((l) => l.argv))
+  return lookups.flatMap((l, i) => entriesOf(executor.target, l, results[i] as ExecResult))
+}
+
+/** The POSIX state from the lookups' results. */
+export function posixStateOf(target: string, lookups: readonly GetentLookup[], results: readonly ExecResult[]): PosixState {
+  const found = { passwd: [] as PosixEntry[], group: [] as PosixEntry[] }
+  for (const [i, lookup] of lookups.entries()) found[lookup.db].push(...entriesOf(target, lookup, results[i] as ExecResult))
+  return posixState(found.passwd, found.group)
+}
+
+/** The POSIX state of the spec's user names, uids, group names and gids, read together. */
 export async function readPosixState(executor: Executor, users: readonly PosixUser[]): Promise<PosixState> {
-  const passwd = await getentLookup(executor, 'passwd', users.flatMap((u) => [u.name, String(u.uid)]))
-  const groups = await getentLookup(executor, 'group', users.flatMap((u) => [u.groupName, String(u.gid)]))
-  return posixState(passwd, groups)
+  const lookups = posixLookups(users)
+  return posixStateOf(executor.target, lookups, await runAll(executor, lookups.map((l) => l.argv)))
 }
 
 /** The POSIX part of a plan: operations, clashes (which stop the plan) and warnings. */

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
 /** The outcome of one command. A non-zero exit is a result, not an exception. */
@@ -30,11 +30,44 @@ export interface Executor {
   readFile(path: string): Promise<string | undefined>
   /** Writes through a temporary name in the same directory, then renames into place. */
   writeFileAtomic(path: string, content: string, mode?: number): Promise<void>
+  /** Renames `from` over `to` atomically; without it, `renameFile` runs `mv`. */
+  rename?(from: string, to: string): Promise<void>
+  /** Removes files, missing ones included; without it, `removeFiles` runs `rm -f`. */
+  remove?(paths: readonly string[]): Promise<void>
+  /** Runs independent commands together (over SSH: in one session); without it, `runAll` runs them concurrently. */
+  runAll?(commands: readonly (readonly string[])[], options?: Omit<ExecOptions, 'input'>): Promise<ExecResult[]>
+}
+
+/** Runs independent commands together, each result in order: the executor's batch when it has one. */
+export function runAll(executor: Executor, commands: readonly (readonly string[])[], options: Omit<ExecOptions, 'input'> = {}): Promise<ExecResult[]> {
+  if (commands.length === 0) return Promise.resolve([])
+  if (executor.runAll) return executor.runAll(commands, options)
+  return Promise.all(commands.map((argv) => executor.run(argv, options)))
 }
 
 /** Thrown when a command could not be started at all (missing binary, timeout). */
 export class ExecError extends Error {
   override name = 'ExecError'
+}
+
+/** Thrown when a file operation through an Executor fails. */
+export class FileOpError extends Error {
+  override name = 'FileOpError'
+}
+
+/** Renames on `executor`: its own rename when it has one (SFTP, fs), else `mv -f`. */
+export async function renameFile(executor: Executor, from: string, to: string): Promise<void> {
+  if (executor.rename) return executor.rename(from, to)
+  const res = await executor.run(['mv', '-f', '--', from, to])
+  if (res.code !== 0) throw new FileOpError(`mv ${from} ${to} failed on ${executor.target}: ${res.stderr.trim() || `exit ${res.code}`}`)
+}
+
+/** Removes files on `executor` (missing ones are fine): its own remove when it has one, else `rm -f`. */
+export async function removeFiles(executor: Executor, paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) return
+  if (executor.remove) return executor.remove(paths)
+  const res = await executor.run(['rm', '-f', '--', ...paths])
+  if (res.code !== 0) throw new FileOpError(`rm ${paths.join(' ')} failed on ${executor.target}: ${res.stderr.trim() || `exit ${res.code}`}`)
 }
 
 /** Runs commands on this machine with `execFile`, with an optional extra environment. */
@@ -56,7 +89,11 @@ export function createLocalExecutor(env: Record<string, string> = {}): Executor 
           if (e?.killed) return reject(new ExecError(`${file} timed out after ${options.timeoutMs ?? 120_000} ms`, { cause: err }))
           resolve({ argv, code: e ? Number(e.code ?? 1) : 0, stdout, stderr })
         })
-        if (options.input !== undefined) child.stdin?.end(options.input)
+        if (options.input !== undefined) {
+          // A command that exits without reading its input closes the pipe: not an error of ours.
+          child.stdin?.on('error', () => undefined)
+          child.stdin?.end(options.input)
+        }
       })
     },
     async readFile(path) {
@@ -73,6 +110,14 @@ export function createLocalExecutor(env: Record<string, string> = {}): Executor 
       } finally {
         await rm(temp, { force: true })
       }
+    },
+    async rename(from, to) {
+      await rename(from, to)
+    },
+    async remove(paths) {
+      await Promise.all(paths.map((p) => unlink(p).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err
+      })))
     },
   }
 }

@@ -14,6 +14,8 @@ import { installErrorHandler } from './errors.js'
 import { checkJsonNesting } from '../spec/nesting.js'
 import type { ValidationResult } from '../spec/problems.js'
 import { installAuth } from './auth.js'
+import { createTokenCache, TOKEN_CACHE_MS } from '../auth/token-cache.js'
+import { cachedReads } from './read-cache.js'
 import { specRoutes, type SpecRateLimits } from './routes/spec.js'
 import { createSpecPool, type SpecPool } from '../spec/pool.js'
 import { schemaRoutes } from './routes/schema.js'
@@ -39,6 +41,8 @@ export interface AppDeps {
   /** First uid the allocator hands out to users created without one. */
   uidBase?: number
   authLimiter?: FailureLimiter
+  /** How long a valid token is trusted without asking the store (ms; default TOKEN_CACHE_MS, 5 s; 0: every request asks). */
+  tokenCacheMs?: number
   /** Plan, apply and drift need a controller; without an engine those routes do not exist. */
   engine?: ApplyEngine
   /** How to reach a cluster's login pools; without it the login-node routes do not exist. */
@@ -93,12 +97,15 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       uidBase: deps.uidBase,
       validate: async (spec) => JSON.parse(await pool.run('validate', 'json', JSON.stringify(spec))) as ValidationResult,
     })
+    const tokens = createTokenCache(store, { ttlMs: deps.tokenCacheMs ?? TOKEN_CACHE_MS })
+    // GET routes read the newest revision through a per-revision cache (revisions never change).
+    const reads = cachedReads(revisions, store)
     await app.register(async (scope) => {
-      installAuth(scope, { store, limiter: deps.authLimiter })
+      installAuth(scope, { store, limiter: deps.authLimiter, tokens })
       await scope.register(specRoutes(pool, deps.specRateLimits))
-      await scope.register(clusterRoutes({ store, revisions }))
-      await scope.register(resourceRoutes({ revisions }))
-      await scope.register(adminRoutes({ store }))
+      await scope.register(clusterRoutes({ store, revisions: reads }))
+      await scope.register(resourceRoutes({ revisions: reads }))
+      await scope.register(adminRoutes({ store, onTokenRevoked: (id) => tokens.forget(id) }))
       if (deps.engine) await scope.register(applyRoutes({ store, engine: deps.engine }))
       await scope.register(identityRoutes({ revisions, sources: deps.identitySources ?? identitySourceFor }))
       if (deps.loginAccess) await scope.register(loginNodeRoutes({ store, access: deps.loginAccess, log: (message, err) => scope.log.error({ err }, message) }))

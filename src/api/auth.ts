@@ -1,6 +1,6 @@
 /**
  * Bearer-token authentication for the stateful API: a hook that resolves the token to a
- * principal, refuses a missing, unknown or revoked token with 401, and slows down
+ * principal (through a short-lived cache, src/auth/token-cache.ts), refuses a missing, unknown or revoked token with 401, and slows down
  * guessing with a per-address failure limit (429 with Retry-After), and hides the
  * clusters a token is not bound to (404). Behind a proxy or
  * load balancer, set Fastify's trustProxy so `request.ip` is the client's address.
@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { canSeeCluster, type Principal } from '../auth/policy.js'
 import { bearerSecret, hashTokenSecret } from '../auth/tokens.js'
 import { createFailureLimiter, type FailureLimiter } from '../auth/failure-limiter.js'
+import { createTokenCache, type TokenCache } from '../auth/token-cache.js'
 import { StoreNotFoundError, noSuchCluster, type Store } from '../store/types.js'
 import { HttpError, UnauthorizedError } from './errors.js'
 
@@ -21,18 +22,21 @@ declare module 'fastify' {
 export interface AuthOptions {
   store: Store
   limiter?: FailureLimiter
+  /** Token lookups (default: cached for `TOKEN_CACHE_MS` in front of the store). */
+  tokens?: TokenCache
 }
 
 /** Adds the authentication hook to every route of `scope`. */
 export function installAuth(scope: FastifyInstance, options: AuthOptions): void {
   const limiter = options.limiter ?? createFailureLimiter({ maxFailures: 20, windowMs: 60_000 })
+  const tokens = options.tokens ?? createTokenCache(options.store)
   scope.addHook('onRequest', async (request) => {
     // A valid token always passes; only failures count, and an address over the limit
     // gets 429 for every further failure (it learns nothing more by guessing).
     const key = request.ip
     const secret = bearerSecret(request.headers.authorization)
-    const token = secret ? await options.store.findTokenBySecretHash(hashTokenSecret(secret)) : null
-    if (!token || token.revokedAt) {
+    const token = secret ? await tokens.lookup(hashTokenSecret(secret)) : null
+    if (!token) {
       if (!limiter.allowed(key)) {
         throw new HttpError(429, 'TooManyRequests', 'too many failed authentications from this address; try again later', { 'retry-after': String(limiter.retryAfter(key)) })
       }

@@ -22,6 +22,7 @@ import type { ApplyLock, ApplyRecord, ApplyStepRecord, Store } from '../store/ty
 import { ApplyLockLostError, StoreConflictError } from '../store/types.js'
 import { CONTROLLER_FILES, type ControllerProfile } from './profile.js'
 import { commitInstall, forgetJournal, InstallError, installFiles, readCurrent, readJournal, restoreFromJournal } from './install.js'
+import { sameManagedFile, withoutStamp } from './stamp.js'
 import { verifyController, waitForController } from './verify.js'
 
 export interface EngineLogger {
@@ -79,15 +80,18 @@ export function controllerFiles(profile: ControllerProfile, spec: ClusterSpec, r
     .filter((f) => (CONTROLLER_FILES as readonly string[]).includes(f.name))
 }
 
-/** A line diff good enough for a reviewer: removed and added lines with their numbers. */
+/**
+ * A line diff good enough for a reviewer: removed and added lines. The header's stamp
+ * (spec hash and revision) is left out: a file that differs only there is unchanged.
+ */
 export function fileDiff(before: string | undefined, after: string): { changed: boolean; removed: string[]; added: string[] } {
-  const old = (before ?? '').split('\n')
-  const next = after.split('\n')
+  const old = before === undefined ? [''] : withoutStamp(before).split('\n')
+  const next = withoutStamp(after).split('\n')
   const oldSet = new Set(old)
   const nextSet = new Set(next)
   const removed = old.filter((l) => !nextSet.has(l))
   const added = next.filter((l) => !oldSet.has(l))
-  return { changed: before !== after, removed, added }
+  return { changed: !sameManagedFile(before, after), removed, added }
 }
 
 export interface ApplyEngine {
@@ -189,9 +193,42 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
     // Capability steps that ran (or began to), and what they are told.
     const staged: ApplyHook[] = []
     const hookContext: ApplyHookContext = { cluster: apply.cluster, revision: apply.revision, applyId: apply.id, spec, checkLock: () => lock.check() }
+    /** Installs changed files with their journal, reloads Slurm and verifies it. */
+    const installAndReload = async (files: RenderedFile[], current: Map<string, string | undefined>): Promise<void> => {
+      // In include mode the daemon-level keys live in steward.conf; the site owns the nodes.
+      const conf = files.find((f) => f.name === 'slurm.conf') ?? files.find((f) => f.name === 'steward.conf')
+      const decision = conf ? reloadAction(current.get(conf.name), conf.content, spec.cluster.slurmVersion) : { action: 'restart' as const, reasons: ['no slurm.conf rendered'] }
+      await step('install files', `${files.map((f) => f.name).join(', ')} into ${dir}`, async () => {
+        await lock.check()
+        // A journal left by an apply whose rollback failed holds the last good set: put it
+        // back first; a committed one (its apply recorded since) is only forgotten.
+        const leftover = await restoreFromJournal(ex, dir)
+        if (leftover.kind === 'committed') await forgetJournal(ex, dir, leftover.applyId)
+        at.phase = 'installed'
+        await installFiles(ex, dir, files, apply.id)
+        const note = leftover.kind === 'restored' ? `restored the files kept aside by apply ${leftover.applyId} first; ` : ''
+        return { result: undefined, output: `${note}uploaded, previous files kept aside, renamed into place` }
+      })
+      await reload(profile, decision.action, decision.reasons, step, lock)
+      await step('verify', 'scontrol ping; partitions, nodes and files as rendered', async () => {
+        await waitForController(ex)
+        const notes = await verifyController(ex, dir, files)
+        if (profile.healthCheck) {
+          const res = await ex.run(profile.healthCheck)
+          if (res.code !== 0) throw new Error(`health check ${shortArgv([...profile.healthCheck])} failed: ${(res.stdout + res.stderr).trim()}`)
+          notes.push('site health check passed')
+        }
+        return { result: undefined, output: notes.join('; ') }
+      })
+    }
     try {
       try {
         await store.updateApply(apply.id, { status: 'running' })
+        const files = controllerFiles(profile, spec, apply.revision)
+        // The controller's files and journal are read alongside the plan's reads (over SSH:
+        // the SFTP session next to the batch); the plan's operations never touch them.
+        const onController = Promise.all([readCurrent(ex, dir, files.map((f) => f.name)), readJournal(ex, dir)])
+        onController.catch(() => undefined)
         const plan = await step('plan accounting', 'read slurmdbd and POSIX users; plan', async () => {
           const p = await planOnCluster(ex, spec, { protectedAccounts: profile.protectedAccounts, protectedUsers: profile.protectedUsers })
           return { result: p, output: `${p.operations.length} operation(s)` }
@@ -205,33 +242,16 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
             return { result: undefined, output: '' }
           })
         }
-        const files = controllerFiles(profile, spec, apply.revision)
-        const current = await readCurrent(ex, dir, files.map((f) => f.name))
-        // In include mode the daemon-level keys live in steward.conf; the site owns the nodes.
-        const conf = files.find((f) => f.name === 'slurm.conf') ?? files.find((f) => f.name === 'steward.conf')
-        const decision = conf ? reloadAction(current.get(conf.name), conf.content, spec.cluster.slurmVersion) : { action: 'restart' as const, reasons: ['no slurm.conf rendered'] }
-        await step('install files', `${files.map((f) => f.name).join(', ')} into ${dir}`, async () => {
-          await lock.check()
-          // A journal left by an apply whose rollback failed holds the last good set: put it
-          // back first; a committed one (its apply recorded since) is only forgotten.
-          const leftover = await restoreFromJournal(ex, dir)
-          if (leftover.kind === 'committed') await forgetJournal(ex, dir, leftover.applyId)
-          at.phase = 'installed'
-          await installFiles(ex, dir, files, apply.id)
-          const note = leftover.kind === 'restored' ? `restored the files kept aside by apply ${leftover.applyId} first; ` : ''
-          return { result: undefined, output: `${note}uploaded, previous files kept aside, renamed into place` }
-        })
-        await reload(profile, decision.action, decision.reasons, step, lock)
-        await step('verify', 'scontrol ping; partitions, nodes and files as rendered', async () => {
-          await waitForController(ex)
-          const notes = await verifyController(ex, dir, files)
-          if (profile.healthCheck) {
-            const res = await ex.run(profile.healthCheck)
-            if (res.code !== 0) throw new Error(`health check ${shortArgv([...profile.healthCheck])} failed: ${(res.stdout + res.stderr).trim()}`)
-            notes.push('site health check passed')
-          }
-          return { result: undefined, output: notes.join('; ') }
-        })
+        const [current, journal] = await onController
+        if (!journal && files.every((f) => sameManagedFile(current.get(f.name), f.content))) {
+          // Nothing for Slurm: no upload, no reconfigure, nothing new to verify.
+          await step('install files', `${files.map((f) => f.name).join(', ')} in ${dir}`, async () => ({
+            result: undefined,
+            output: `skipped: the files on the controller equal the render (the header's revision stamp aside); no reconfigure`,
+          }))
+        } else {
+          await installAndReload(files, current)
+        }
         for (const hook of deps.hooks ?? []) {
           await step(hook.name, hook.detail, async () => {
             await lock.check()
@@ -241,9 +261,10 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
         }
         await step('commit', 'mark the journal committed; remove the previous files kept aside; commit the other steps', async () => {
           await lock.check()
-          await commitInstall(ex, dir, apply.id)
+          const installed = at.phase === 'installed'
+          if (installed) await commitInstall(ex, dir, apply.id)
           at.phase = 'committed'
-          return { result: undefined, output: ['the new files are final', ...await commitHooks(staged, hookContext)].join('; ') }
+          return { result: undefined, output: [installed ? 'the new files are final' : 'no files were installed', ...await commitHooks(staged, hookContext)].join('; ') }
         })
       } catch (err) {
         if (at.phase !== 'committed' && !(await fail(apply, profile, lock, step, at.phase, err, { staged, context: hookContext }))) return await store.getApply(apply.id)
@@ -274,6 +295,16 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
     let error = (err as Error).message
     if (err instanceof ApplyLockLostError) {
       error = `${error}; stopped before the next change, the controller was left for the new holder of the lock`
+    } else if (phase === 'before' && hooks.staged.length > 0) {
+      // Slurm's files were equal and left alone: only the capability steps are undone.
+      try {
+        await lock.check()
+        await rollbackHooks(hooks.staged, hooks.context, step)
+        status = 'rolled-back'
+      } catch (rollbackErr) {
+        log.error({ err: rollbackErr, cluster: apply.cluster, applyId: apply.id }, 'rollback failed')
+        error = `${error}; rollback failed: ${(rollbackErr as Error).message}`
+      }
     } else if (phase === 'installed') {
       try {
         await lock.check()

@@ -7,9 +7,11 @@
  * the new set is final and is never rolled back; the journal stays until the apply is
  * recorded in the store (`forgetJournal`), so a crash or a store that refuses writes
  * between the two leaves a record on the controller that recovery completes.
+ * Reads and writes that do not depend on each other go out together (one SFTP session
+ * carries them over SSH); renames and removals use the executor's own file operations.
  */
 import { posix } from 'node:path'
-import type { Executor } from '../adapters/executor.js'
+import { FileOpError, removeFiles, renameFile, type Executor } from '../adapters/executor.js'
 import type { RenderedFile } from '../slurm/render.js'
 
 export const JOURNAL = '.steward-journal.json'
@@ -28,9 +30,13 @@ export class InstallError extends Error {
 const newName = (dir: string, name: string) => posix.join(dir, `.${name}.steward-new`)
 const prevName = (dir: string, name: string) => posix.join(dir, `.${name}.steward-prev`)
 
-async function must(executor: Executor, argv: string[]): Promise<void> {
-  const res = await executor.run(argv)
-  if (res.code !== 0) throw new InstallError(`${argv.join(' ')} failed on ${executor.target}: ${res.stderr.trim() || `exit ${res.code}`}`)
+/** Runs a file operation; its failure is an `InstallError` (what failed, with the cause). */
+async function must(what: string, op: Promise<void>): Promise<void> {
+  try {
+    await op
+  } catch (err) {
+    throw new InstallError(err instanceof FileOpError ? err.message : `${what}: ${(err as Error).message}`, { cause: err })
+  }
 }
 
 async function writeJournal(executor: Executor, dir: string, journal: Journal): Promise<void> {
@@ -45,9 +51,8 @@ export async function readJournal(executor: Executor, dir: string): Promise<Jour
 
 /** The current content of each file (undefined when absent). */
 export async function readCurrent(executor: Executor, dir: string, names: readonly string[]): Promise<Map<string, string | undefined>> {
-  const current = new Map<string, string | undefined>()
-  for (const name of names) current.set(name, await executor.readFile(posix.join(dir, name)))
-  return current
+  const contents = await Promise.all(names.map((name) => executor.readFile(posix.join(dir, name))))
+  return new Map(names.map((name, i) => [name, contents[i]]))
 }
 
 /**
@@ -55,18 +60,19 @@ export async function readCurrent(executor: Executor, dir: string, names: readon
  * `commitInstall`. Refuses while another install's journal exists (restore it first).
  */
 export async function installFiles(executor: Executor, dir: string, files: readonly RenderedFile[], applyId: string): Promise<void> {
-  const other = await readJournal(executor, dir)
+  const [other, current] = await Promise.all([readJournal(executor, dir), readCurrent(executor, dir, files.map((f) => f.name))])
   if (other) throw new InstallError(`an unfinished install of apply ${other.applyId} is journaled in ${dir}: restore it first`)
-  const current = await readCurrent(executor, dir, files.map((f) => f.name))
   const journal: Journal = { applyId, phase: 'staged', files: files.map((f) => ({ name: f.name, hadPrevious: current.get(f.name) !== undefined })) }
-  for (const f of files) {
-    await executor.writeFileAtomic(newName(dir, f.name), f.content, 0o644)
+  await Promise.all(files.flatMap((f) => {
     const previous = current.get(f.name)
-    if (previous !== undefined) await executor.writeFileAtomic(prevName(dir, f.name), previous, 0o644)
-  }
+    return [
+      executor.writeFileAtomic(newName(dir, f.name), f.content, 0o644),
+      ...(previous !== undefined ? [executor.writeFileAtomic(prevName(dir, f.name), previous, 0o644)] : []),
+    ]
+  }))
   await writeJournal(executor, dir, journal)
   await writeJournal(executor, dir, { ...journal, phase: 'swapping' })
-  for (const f of files) await must(executor, ['mv', '-f', '--', newName(dir, f.name), posix.join(dir, f.name)])
+  for (const f of files) await must(`renaming ${f.name} into place in ${dir}`, renameFile(executor, newName(dir, f.name), posix.join(dir, f.name)))
   await writeJournal(executor, dir, { ...journal, phase: 'installed' })
 }
 
@@ -81,14 +87,14 @@ export async function commitInstall(executor: Executor, dir: string, applyId: st
     throw new InstallError(`cannot commit apply ${applyId} in ${dir}: the journal there is ${journal ? `apply ${journal.applyId}'s, ${journal.phase}` : 'gone'}`)
   }
   await writeJournal(executor, dir, { ...journal, phase: 'committed' })
-  await must(executor, ['rm', '-f', '--', ...journal.files.map((f) => prevName(dir, f.name))])
+  await must(`removing the previous files in ${dir}`, removeFiles(executor, journal.files.map((f) => prevName(dir, f.name))))
 }
 
 /** Removes the journal of a committed install of `applyId` (after the store recorded it); false when there is none. */
 export async function forgetJournal(executor: Executor, dir: string, applyId: string): Promise<boolean> {
   const journal = await readJournal(executor, dir)
   if (journal?.applyId !== applyId || journal.phase !== 'committed') return false
-  await must(executor, ['rm', '-f', '--', posix.join(dir, JOURNAL)])
+  await must(`removing the journal in ${dir}`, removeFiles(executor, [posix.join(dir, JOURNAL)]))
   return true
 }
 
@@ -106,16 +112,16 @@ export async function restoreFromJournal(executor: Executor, dir: string): Promi
   for (const f of journal.files) {
     const target = posix.join(dir, f.name)
     if (journal.phase === 'staged') {
-      await must(executor, ['rm', '-f', '--', newName(dir, f.name)])
+      await must(`removing ${newName(dir, f.name)}`, removeFiles(executor, [newName(dir, f.name)]))
     } else if (f.hadPrevious) {
       const previous = await executor.readFile(prevName(dir, f.name))
       // Never an empty file in place of a real one: stop, leaving the journal for a retry.
       if (previous === undefined) throw new InstallError(`${prevName(dir, f.name)} is missing: cannot restore ${f.name}; the journal is kept`)
       await executor.writeFileAtomic(target, previous, 0o644)
     } else {
-      await must(executor, ['rm', '-f', '--', target, newName(dir, f.name)])
+      await must(`removing ${target}`, removeFiles(executor, [target, newName(dir, f.name)]))
     }
   }
-  await must(executor, ['rm', '-f', '--', ...journal.files.map((f) => prevName(dir, f.name)), posix.join(dir, JOURNAL)])
+  await must(`removing the previous files and the journal in ${dir}`, removeFiles(executor, [...journal.files.map((f) => prevName(dir, f.name)), posix.join(dir, JOURNAL)]))
   return { kind: 'restored', applyId: journal.applyId }
 }

@@ -34,14 +34,19 @@ export async function waitForController(executor: Executor, timeoutMs = 60_000):
 /** Checks the controller against the rendered files; throws `VerifyError` with every mismatch. */
 export async function verifyController(executor: Executor, configDir: string, files: readonly RenderedFile[]): Promise<string[]> {
   const problems: string[] = []
-  for (const f of files) {
-    const onDisk = await executor.readFile(posix.join(configDir, f.name))
-    if (onDisk === undefined || sha(onDisk) !== sha(f.content)) problems.push(`${f.name} on the controller is not the rendered one`)
-  }
   const conf = files.find((f) => f.name === 'slurm.conf' || f.name === 'steward.conf')
-  if (conf) {
+  // Every read at once: the files and what slurmctld runs.
+  const [onDisk, partRes, nodeRes] = await Promise.all([
+    Promise.all(files.map((f) => executor.readFile(posix.join(configDir, f.name)))),
+    conf ? executor.run(['scontrol', 'show', 'partition', '-o']) : undefined,
+    conf?.name === 'slurm.conf' ? executor.run(['scontrol', 'show', 'node', '-o']) : undefined,
+  ])
+  for (const [i, f] of files.entries()) {
+    const text = onDisk[i]
+    if (text === undefined || sha(text) !== sha(f.content)) problems.push(`${f.name} on the controller is not the rendered one`)
+  }
+  if (conf && partRes) {
     const rendered = parseSlurmConf(conf.content)
-    const partRes = await executor.run(['scontrol', 'show', 'partition', '-o'])
     const live = parseScontrolRecords(partRes.stdout, 'PartitionName')
     for (const [name, want] of rendered.partitions) {
       const have = live.get(name)
@@ -54,8 +59,7 @@ export async function verifyController(executor: Executor, configDir: string, fi
       if (wantNodes !== haveNodes) problems.push(`partition ${name}: live nodes differ from the rendered ones`)
     }
     for (const name of live.keys()) if (!rendered.partitions.has(name) && conf.name === 'slurm.conf') problems.push(`partition ${name} is live but not rendered`)
-    if (conf.name === 'slurm.conf') {
-      const nodeRes = await executor.run(['scontrol', 'show', 'node', '-o'])
+    if (nodeRes) {
       const liveNodes = new Set(parseScontrolRecords(nodeRes.stdout, 'NodeName').keys())
       const missing = [...rendered.nodes].filter((n) => !liveNodes.has(n))
       const extra = [...liveNodes].filter((n) => !rendered.nodes.has(n))

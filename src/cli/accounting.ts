@@ -11,6 +11,7 @@ import { stringify } from 'yaml'
 import { loadSpecFile } from '../spec/load.js'
 import type { ClusterSpec } from '../spec/schema.js'
 import { planOnCluster, type ClusterPlanOptions } from '../accounting/cluster.js'
+import { readLiveOutputs } from '../accounting/live.js'
 import { applyPlan } from '../accounting/apply.js'
 import { formatPlan, planToJson, shortArgv } from '../accounting/format.js'
 import { importFromCluster } from '../accounting/import.js'
@@ -64,9 +65,18 @@ function connectController(values: { sandbox?: boolean; local?: boolean; control
   return { executor: ssh, close: () => ssh.close() }
 }
 
-/** Runs a command body with a connection, closing it (an SSH session) whatever happens. */
-async function withController<T>(values: Parameters<typeof connectController>[0], body: (executor: Executor) => Promise<T>): Promise<T> {
-  const connection = connectController(values)
+/**
+ * Runs a command body with a connection, closing it (an SSH session) whatever happens.
+ * `first` (the spec being loaded) is reported before a bad target, as if it ran first.
+ */
+async function withController<T>(values: Parameters<typeof connectController>[0], body: (executor: Executor) => Promise<T>, first?: Promise<unknown>): Promise<T> {
+  let connection: Connection
+  try {
+    connection = connectController(values)
+  } catch (err) {
+    await first
+    throw err
+  }
   try {
     return await body(connection.executor)
   } finally {
@@ -118,8 +128,15 @@ export async function planCommand(args: string[]): Promise<number> {
     args, allowPositionals: true,
     options: { ...PLAN_OPTIONS, json: { type: 'boolean' }, 'detailed-exitcode': { type: 'boolean' } },
   })
-  const spec = await specArg(positionals, 'plan')
-  const plan = await withController(values, (executor) => planOrReport(() => planOnCluster(executor, spec, planOptions(values))))
+  // The spec loads and is checked while the accounting reads (which need no spec) run.
+  const loading = specArg(positionals, 'plan')
+  loading.catch(() => undefined)
+  const plan = await withController(values, async (executor) => {
+    const liveAccounting = readLiveOutputs(executor)
+    liveAccounting.catch(() => undefined)
+    const spec = await loading
+    return planOrReport(() => planOnCluster(executor, spec, { ...planOptions(values), liveAccounting }))
+  }, loading)
   if (!plan) return 1
   for (const w of plan.warnings) console.error(`warning: ${w.subject}: ${w.message}`)
   process.stdout.write(values.json ? planToJson(plan) : formatPlan(plan))

@@ -263,3 +263,60 @@ t.test('capability steps are committed with the controller\'s files, and rolled 
   t.same(events, ['login.run', 'policy.run', 'login.commit', 'policy.commit'])
   t.match(done.steps.find((s) => s.name === 'commit')?.output ?? '', /login: final; policy: committing failed \(policy could not commit\); the next apply finishes it/)
 })
+
+/** campus.yaml with one more user (a uid the example does not use) in its first supervisor account. */
+function withOneUser(spec: ClusterSpec, name: string, uid: number): ClusterSpec {
+  const next = structuredClone(spec)
+  next.users.push({ name, uid })
+  next.departments[0]?.supervisors?.[0]?.users.push(name)
+  return next
+}
+
+t.test('a revision whose Slurm files differ only in the header stamp skips install, reconfigure and verify, and says so', async (t) => {
+  const { dir, store } = await fixture(t)
+  const { profile, calls } = fakeController(dir)
+  const engine = createApplyEngine({ store, log: quiet, profileFor: async () => profile })
+  t.equal((await engine.wait((await engine.start('campus', undefined, 'test')).id)).status, 'succeeded')
+  const installed = readFileSync(join(dir, 'slurm.conf'), 'utf8')
+  t.match(installed, /revision 1\./)
+  await store.appendRevision('campus', { spec: withOneUser(campus, 'zoe', 200099), author: 't', message: 'one user' })
+  calls.length = 0
+  const done = await engine.wait((await engine.start('campus', undefined, 'test')).id)
+  t.equal(done.status, 'succeeded', done.error ?? '')
+  t.equal((await store.getCluster('campus')).appliedRevision, 2)
+  t.ok(calls.some((c) => c[0] === 'useradd' && c.at(-1) === 'zoe'), 'the user is created')
+  t.same(calls.filter((c) => c[0] === 'fake-reconfigure' || c[0] === 'fake-restart' || c[0] === 'mv' || (c[0] === 'scontrol' && c[1] !== 'ping')), [], 'no reconfigure, no install, no verify reads')
+  t.match(done.steps.find((s) => s.name === 'install files')?.output, /skipped: the files on the controller equal the render/)
+  t.notOk(done.steps.some((s) => s.name === 'verify' || s.name === 'reconfigure'), 'no reconfigure or verify step')
+  t.equal(readFileSync(join(dir, 'slurm.conf'), 'utf8'), installed, 'the file keeps its stamp of revision 1')
+  t.notOk(existsSync(join(dir, JOURNAL)), 'no journal left')
+  const drift = await engine.drift('campus')
+  t.same(drift.files.filter((f) => f.changed), [], 'no drift: the stamp alone is no change')
+
+  // A real change of slurm.conf still installs and reconfigures.
+  const changed = structuredClone(campus)
+  const partition = changed.departments[0]?.partitions?.[0]
+  if (partition) partition.maxTime = '03:00:00'
+  await store.appendRevision('campus', { spec: withOneUser(changed, 'zoe', 200099), author: 't', message: 'max time' })
+  calls.length = 0
+  const next = await engine.wait((await engine.start('campus', undefined, 'test')).id)
+  t.equal(next.status, 'succeeded', next.error ?? '')
+  t.ok(calls.some((c) => c[0] === 'fake-reconfigure'), 'reconfigured')
+  t.match(readFileSync(join(dir, 'slurm.conf'), 'utf8'), /revision 3\./)
+})
+
+t.test('with equal files, a capability step that fails is rolled back and Slurm is left alone', async (t) => {
+  const { dir, store } = await fixture(t)
+  const { profile, calls } = fakeController(dir)
+  const engine = createApplyEngine({ store, log: quiet, profileFor: async () => profile })
+  t.equal((await engine.wait((await engine.start('campus', undefined, 'test')).id)).status, 'succeeded')
+  await store.appendRevision('campus', { spec: withOneUser(campus, 'zoe', 200099), author: 't', message: 'one user' })
+  const events: string[] = []
+  const engine2 = createApplyEngine({ store, log: quiet, profileFor: async () => profile, hooks: [recordingHook('login', events), recordingHook('policy', events, 'run')] })
+  calls.length = 0
+  const failed = await engine2.wait((await engine2.start('campus', undefined, 'test')).id)
+  t.equal(failed.status, 'rolled-back', failed.error ?? '')
+  t.same(events, ['login.run', 'policy.run', 'policy.rollback', 'login.rollback'])
+  t.same(calls.filter((c) => c[0] === 'fake-reconfigure' || c[0] === 'fake-restart'), [], 'Slurm untouched')
+  t.equal((await store.getCluster('campus')).appliedRevision, 1)
+})

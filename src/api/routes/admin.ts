@@ -32,7 +32,7 @@ async function requireCluster(store: Store, cluster: string): Promise<void> {
   }
 }
 
-export function adminRoutes(deps: { store: Store }): FastifyPluginAsyncTypebox {
+export function adminRoutes(deps: { store: Store; onTokenRevoked?: (id: string) => void }): FastifyPluginAsyncTypebox {
   const { store } = deps
   return async (app) => {
     app.get('/audit', {
@@ -83,6 +83,7 @@ export function adminRoutes(deps: { store: Store }): FastifyPluginAsyncTypebox {
     }, async (request, reply) => {
       requireAdmin(principalOf(request), 'revoke tokens')
       await store.revokeToken(request.params.id)
+      deps.onTokenRevoked?.(request.params.id)
       await store.appendAudit({ ...actorOf(request), cluster: null, action: 'token.revoke', resource: `tokens/${request.params.id}`, change: {} })
       return reply.code(204).send(null)
     })

@@ -14,6 +14,7 @@ import type { Store } from '../../store/types.js'
 import type { RevisionService } from '../../revisions/service.js'
 import { actorOf, principalOf } from '../auth.js'
 import { HttpError } from '../errors.js'
+import { sendJsonText, serializedView } from '../read-cache.js'
 import { ClusterParams, PageOf, PageQuery, RevisionResult, errorResponses } from '../schemas.js'
 
 const ClusterRecord = Type.Object({
@@ -73,7 +74,7 @@ export function clusterRoutes(deps: { store: Store; revisions: RevisionService }
       const latest = await revisions.latest(request.params.cluster)
       reply.header('etag', `"${latest.number}"`)
       if (/yaml/.test(request.headers.accept ?? '')) return reply.type('application/yaml').send(stringify(latest.spec))
-      return latest.spec
+      return sendJsonText(reply, serializedView(latest, 'spec', () => latest.spec))
     })
 
     app.put('/clusters/:cluster/spec', {

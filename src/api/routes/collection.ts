@@ -15,6 +15,7 @@ import type { Principal } from '../../auth/policy.js'
 import type { RevisionService } from '../../revisions/service.js'
 import { actorOf, principalOf } from '../auth.js'
 import { HttpError } from '../errors.js'
+import { principalScope, sendJsonText, serializedView } from '../read-cache.js'
 import { PageOf, PageQuery, RevisionResult, errorResponses } from '../schemas.js'
 
 type Params = Record<string, string>
@@ -107,24 +108,31 @@ export function registerCollection<T extends { name: string }>(app: FastifyInsta
 
   typed.get(c.path, {
     schema: { summary: `List ${c.kind}s`, params: c.listParams, querystring: PageQuery, response: { 200: PageOf(Type.Unknown()), ...errorResponses } },
-  }, async (request) => {
+  }, async (request, reply) => {
     const params = request.params as Params
-    const { spec } = await revisions.latest(params.cluster as string)
+    const record = await revisions.latest(params.cluster as string)
+    const { spec } = record
     const p = principalOf(request)
     c.authorizeRead(p, spec, params)
-    const items = c.list(spec, params).filter((i) => c.visible(p, spec, i))
     const query = request.query as { limit?: number; cursor?: string }
-    const result = page(items, query.limit ?? 50, query.cursor)
-    return { items: result.items.map((i) => show(i, spec, p)), nextCursor: result.nextCursor }
+    // The page as this principal's scope sees it, serialized once per revision.
+    const key = JSON.stringify(['list', c.path, principalScope(p), params, query.limit ?? 50, query.cursor ?? null])
+    return sendJsonText(reply, serializedView(record, key, () => {
+      const items = c.list(spec, params).filter((i) => c.visible(p, spec, i))
+      const result = page(items, query.limit ?? 50, query.cursor)
+      return { items: result.items.map((i) => show(i, spec, p)), nextCursor: result.nextCursor }
+    }))
   })
 
   typed.get(item, {
     schema: { summary: `One ${c.kind}`, params: c.itemParams, response: { 200: Type.Unknown(), ...errorResponses } },
-  }, async (request) => {
+  }, async (request, reply) => {
     const params = request.params as Params
-    const { spec } = await revisions.latest(params.cluster as string)
+    const record = await revisions.latest(params.cluster as string)
     const p = principalOf(request)
-    return show(findVisible(p, spec, params, params.name as string), spec, p)
+    const found = findVisible(p, record.spec, params, params.name as string)
+    const key = JSON.stringify(['item', c.path, principalScope(p), params])
+    return sendJsonText(reply, serializedView(record, key, () => show(found, record.spec, p)))
   })
 
   typed.post(c.path, {

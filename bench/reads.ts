@@ -1,0 +1,46 @@
+/**
+ * Authenticated reads out of process (issue 13): the service runs in a child process
+ * (bench/read-server.ts) and autocannon loads it over loopback, bounded in time and
+ * connections. The spec, the department list and one user, each as a ratio to `/healthz`
+ * of the same service measured in the same run, at 10 and at 100 connections.
+ */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import type { Report } from './timing.js'
+
+const DURATION_S = 5
+const ROUTES = ['/v1/clusters/campus/spec', '/v1/clusters/campus/departments', '/v1/clusters/campus/users/alice'] as const
+
+export async function benchReads(report: Report): Promise<void> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./read-server.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    const [line] = (await Promise.race([
+      once(createInterface({ input: child.stdout }), 'line'),
+      once(child, 'exit').then(([code]) => { throw new Error(`the read server exited ${String(code)}`) }),
+    ])) as [string]
+    const { address, secret } = JSON.parse(line) as { address: string; secret: string }
+    const auth = { authorization: `Bearer ${secret}` }
+    for (const connections of [10, 100]) {
+      const load = (path: string, headers: Record<string, string>) =>
+        autocannon({ url: `${address}${path}`, headers, duration: DURATION_S, connections, pipelining: 1 })
+      const base = await load('/healthz', {})
+      for (const path of ROUTES) {
+        const r = await load(path, auth)
+        report(`GET ${path}, out of process (${DURATION_S} s, ${connections} connections, loopback)`, {
+          'baseline GET /healthz req/s': base.requests.average.toFixed(0),
+          'req/s': r.requests.average.toFixed(0),
+          'req/s / baseline': (r.requests.average / base.requests.average).toFixed(2),
+          'p50 ms (baseline)': `${r.latency.p50} (${base.latency.p50})`,
+          'p99 ms (baseline)': `${r.latency.p99} (${base.latency.p99})`,
+          'errors or non-2xx': r.errors + r.non2xx,
+        })
+      }
+    }
+  } finally {
+    child.kill('SIGTERM')
+    if (child.exitCode === null) await once(child, 'exit')
+  }
+}
