@@ -93,7 +93,8 @@ function gresItems(value: string): string[] {
 
 /** `gpu:h100:8(S:0-1)` -> {name: gpu, type: h100, count: 8}; `gpu:2` -> type ''. */
 function gresItem(item: string): { name: string; type: string; count: number } | undefined {
-  const parts = item.replace(/\(.*\)$/, '').split(':')
+  const paren = item.indexOf('(')
+  const parts = (paren < 0 ? item : item.slice(0, paren)).split(':')
   const name = parts[0] ?? ''
   const countText = parts[parts.length - 1] ?? ''
   if (parts.length < 2 || !/^\d+$/.test(countText)) return undefined
