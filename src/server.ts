@@ -23,6 +23,7 @@ import { createRevisionService } from './revisions/service.js'
 import { reserveMissingUids, seedCluster } from './revisions/seed.js'
 import { createLoginAccess, loginHostKeys } from './login-nodes/access.js'
 import type { ClusterSpec } from './spec/schema.js'
+import { createClusterStateService } from './cluster-state/read.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
 
@@ -100,22 +101,20 @@ async function start(): Promise<void> {
   })
   const profiles = new Map<string, ControllerProfile>()
   const engineLog = { info: (o: object, m: string) => late.app?.log.info(o, m), error: (o: object, m: string) => late.app?.log.error(o, m) }
-  const engine = createApplyEngine({
-    store,
-    log: engineLog,
-    hooks: applyHooks(config),
-    profileFor: async (cluster) => {
-      let profile = profiles.get(cluster)
-      if (!profile) {
-        profile = profileFromConfig(controllers, cluster)
-        profiles.set(cluster, profile)
-      }
-      return profile
-    },
-  })
+  const profileFor = async (cluster: string): Promise<ControllerProfile> => {
+    let profile = profiles.get(cluster)
+    if (!profile) {
+      profile = profileFromConfig(controllers, cluster)
+      profiles.set(cluster, profile)
+    }
+    return profile
+  }
+  const engine = createApplyEngine({ store, log: engineLog, hooks: applyHooks(config), profileFor })
+  // GPUs free and node events: read on the same controllers, cached a few seconds.
+  const clusterState = createClusterStateService({ executorFor: async (cluster) => (await profileFor(cluster)).executor })
   const login = config.loginNodes
   const loginAccess = login ? (_cluster: string, spec: ClusterSpec) => loginAccessOf(login, spec, loginHostKeyDir(config)) : undefined
-  const server = await buildApp({ store, engine, loginAccess }, { logger: { level: config.logLevel } })
+  const server = await buildApp({ store, engine, loginAccess, clusterState }, { logger: { level: config.logLevel } })
   late.app = server
   for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
   if ((await store.listClusters({ limit: 1 })).items.length === 0) await seed(store, engine, controllers, server.log)

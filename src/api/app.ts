@@ -23,6 +23,10 @@ import { adminRoutes } from './routes/admin.js'
 import { applyRoutes } from './routes/applies.js'
 import type { ApplyEngine } from '../apply/engine.js'
 import { loginNodeRoutes, type LoginAccessFactory } from './routes/login-nodes.js'
+import { clusterStateRoutes } from './routes/cluster-state.js'
+import type { ClusterStateService } from '../cluster-state/read.js'
+import type { UsageProvider } from '../me/me.js'
+import { dashboard } from '../ui/plugin.js'
 
 /** Largest request body: a spec for a 65,536-node cluster with many users fits. */
 export const BODY_LIMIT = 8 * 1024 * 1024
@@ -41,6 +45,12 @@ export interface AppDeps {
   engine?: ApplyEngine
   /** How to reach a cluster's login pools; without it the login-node routes do not exist. */
   loginAccess?: LoginAccessFactory
+  /** Live cluster reads (GPUs, node events); without it /gpus, /reliability and the dashboard's live panels do not exist. */
+  clusterState?: ClusterStateService
+  /** Usage and budgets (issue 10) for /v1/me and the dashboard; without it they say "not available in this version". */
+  usageProvider?: UsageProvider
+  /** Serve the dashboard under /ui (default true when there is a store). */
+  dashboard?: boolean
 }
 
 /** Builds the application (not listening). */
@@ -97,7 +107,11 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       await scope.register(adminRoutes({ store }))
       if (deps.engine) await scope.register(applyRoutes({ store, engine: deps.engine }))
       if (deps.loginAccess) await scope.register(loginNodeRoutes({ store, access: deps.loginAccess, log: (message, err) => scope.log.error({ err }, message) }))
+      await scope.register(clusterStateRoutes({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}) }))
     }, { prefix: '/v1' })
+    if (deps.dashboard !== false) {
+      await app.register(dashboard({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}), ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.loginAccess ? { loginAccess: deps.loginAccess } : {}) }), { prefix: '/ui' })
+    }
   }
   return app
 }
