@@ -27,6 +27,7 @@ import { clusterStateRoutes } from './routes/cluster-state.js'
 import type { ClusterStateService } from '../cluster-state/read.js'
 import type { UsageProvider } from '../me/me.js'
 import { dashboard } from '../ui/plugin.js'
+import type { SessionStore } from '../ui/sessions.js'
 
 /** Largest request body: a spec for a 65,536-node cluster with many users fits. */
 export const BODY_LIMIT = 8 * 1024 * 1024
@@ -51,6 +52,8 @@ export interface AppDeps {
   usageProvider?: UsageProvider
   /** Serve the dashboard under /ui (default true when there is a store). */
   dashboard?: boolean
+  /** The dashboard's session store (default: one in memory with the default lifetimes). */
+  dashboardSessions?: SessionStore
 }
 
 /** Builds the application (not listening). */
@@ -110,7 +113,7 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       await scope.register(clusterStateRoutes({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}) }))
     }, { prefix: '/v1' })
     if (deps.dashboard !== false) {
-      await app.register(dashboard({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}), ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.loginAccess ? { loginAccess: deps.loginAccess } : {}) }), { prefix: '/ui' })
+      await app.register(dashboard({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}), ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.loginAccess ? { loginAccess: deps.loginAccess } : {}), ...(deps.dashboardSessions ? { sessions: deps.dashboardSessions } : {}) }), { prefix: '/ui' })
     }
   }
   return app
