@@ -22,7 +22,7 @@ import { sandboxExecutor, sandboxTarget } from '../sandbox/index.js'
 import { UsageError } from './usage.js'
 
 /** How a command reaches a cluster: the local sandbox, this host's own Slurm, or a controller over SSH. */
-const TARGET_OPTIONS = {
+export const TARGET_OPTIONS = {
   sandbox: { type: 'boolean' },
   local: { type: 'boolean' },
   controller: { type: 'string' },
@@ -65,7 +65,7 @@ function connectController(values: { sandbox?: boolean; local?: boolean; control
 }
 
 /** Runs a command body with a connection, closing it (an SSH session) whatever happens. */
-async function withController<T>(values: Parameters<typeof connectController>[0], body: (executor: Executor) => Promise<T>): Promise<T> {
+export async function withController<T>(values: Parameters<typeof connectController>[0], body: (executor: Executor) => Promise<T>): Promise<T> {
   const connection = connectController(values)
   try {
     return await body(connection.executor)

@@ -23,6 +23,16 @@ Login nodes (pools from the spec; nodes over SSH with --identity KEY [--user roo
   login-nodes ready NODE --spec FILE                      take new sessions again
     also: --haproxy-dir DIR (where haproxy-<pool>.cfg lives, default /etc/haproxy)
 
+Cluster state (read from the controller: TARGET as above):
+  gpus [--json] TARGET                       GPUs per partition and type: total, allocated, free, shards/MPS free, node states
+  reliability --spec FILE [--days N | --since ISO] [--nodes N] [--checkpoint-seconds S] [--json] TARGET
+                                    node failures vs planned maintenance per node group: rate, MTBF, MTTR;
+                                    with --nodes the expected time between failures of such a job and its checkpoint interval
+
+Through the service (no shell on the controller; the token is read from a file):
+  --server URL --token-file FILE [--cluster C] [--json] gpus|reliability|whoami|plan [options]
+                                    whoami: your POSIX name, uid, accounts, QoS limits, partitions, how to log in
+
 Service:
   token create --role admin|department-admin|researcher [--cluster C] [--department D]... [--user U] [--description TEXT]
                                     create an API token in the service's store; prints the secret once

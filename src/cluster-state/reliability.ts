@@ -178,3 +178,31 @@ export function jobRisk(ratePerNodeHour: number, nodes: number, checkpointCostSe
   const daly = c < 2 * m ? Math.sqrt(2 * c * m) * (1 + Math.sqrt(c / (2 * m)) / 3 + c / (2 * m) / 9) - c : m
   return { ...base, meanHoursBetweenFailures: m, youngIntervalHours: young, dalyIntervalHours: daly }
 }
+
+/** What a reliability request asks: the window (last `days`, or from `since`) and an optional job. */
+export interface ReliabilityAsk { days?: number; since?: string; nodes?: number; checkpointSeconds?: number }
+
+/** Thrown for a window that cannot be (a `since` that is not a time or not in the past). */
+export class ReliabilityWindowError extends Error {
+  override name = 'ReliabilityWindowError'
+}
+
+/** The window of `ask` ending at `now`, in whole seconds (sacctmgr takes them; equal windows share a cached read). */
+export function reliabilityWindow(ask: ReliabilityAsk, now: Date): { from: Date; to: Date } {
+  const to = new Date(Math.floor(now.getTime() / 1000) * 1000)
+  const since = ask.since === undefined ? undefined : Date.parse(ask.since)
+  if (since !== undefined && Number.isNaN(since)) throw new ReliabilityWindowError(`since "${ask.since}" is not an ISO 8601 time`)
+  const from = since !== undefined ? new Date(Math.floor(since / 1000) * 1000) : new Date(to.getTime() - (ask.days ?? 30) * 86_400_000)
+  if (!(from < to)) throw new ReliabilityWindowError('since must be in the past')
+  return { from, to }
+}
+
+/** {@link computeReliability} with each group's {@link jobRisk} when `ask.nodes` is given. */
+export function reliabilityReport(groups: ReadonlyArray<{ name: string; nodes: string }>, events: readonly NodeEvent[], from: Date, to: Date, ask: ReliabilityAsk): ReliabilityReport & { groups: Array<GroupReliability & { job?: JobRisk }> } {
+  const report = computeReliability(groups, events, from, to)
+  const nodes = ask.nodes
+  if (!nodes) return report
+  return { ...report, groups: report.groups.map((g) => ({ ...g, job: jobRisk(g.failureRatePerNodeHour, nodes, ask.checkpointSeconds ?? DEFAULT_CHECKPOINT_SECONDS) })) }
+}
+
+export const DEFAULT_CHECKPOINT_SECONDS = 300

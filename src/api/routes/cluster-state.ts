@@ -11,7 +11,7 @@ import { canSeeCluster, visibleNodeGroups, visiblePartitions, type Principal } f
 import { StoreNotFoundError, noSuchCluster, type Store } from '../../store/types.js'
 import type { ClusterSpec } from '../../spec/schema.js'
 import type { ClusterStateService } from '../../cluster-state/read.js'
-import { computeReliability, jobRisk } from '../../cluster-state/reliability.js'
+import { ReliabilityWindowError, reliabilityReport, reliabilityWindow } from '../../cluster-state/reliability.js'
 import { whoAmI, withUsage, type UsageProvider } from '../../me/me.js'
 import { principalOf } from '../auth.js'
 import { HttpError } from '../errors.js'
@@ -94,17 +94,15 @@ export async function gpusFor(deps: ClusterStateDeps, p: Principal, cluster: str
 export async function reliabilityFor(deps: ClusterStateDeps, p: Principal, cluster: string, query: Static<typeof ReliabilityQuery>): Promise<ReliabilityResponse> {
   const spec = await runningSpec(deps.store, cluster)
   const groups = visibleNodeGroups(p, spec)
-  // Whole seconds: sacctmgr takes them, and equal windows share the cached read.
-  const to = new Date(Math.floor((deps.now?.() ?? new Date()).getTime() / 1000) * 1000)
-  const from = query.since ? new Date(Math.floor(Date.parse(query.since) / 1000) * 1000) : new Date(to.getTime() - (query.days ?? 30) * 86_400_000)
-  if (!(from < to)) throw new HttpError(400, 'BadRequest', 'since must be in the past')
-  const events = await deps.state.events(cluster, from, to)
-  const report = computeReliability(spec.nodeGroups.filter((g) => groups.has(g.name)), events, from, to)
-  return {
-    cluster,
-    ...report,
-    groups: report.groups.map((g) => (query.nodes ? { ...g, job: jobRisk(g.failureRatePerNodeHour, query.nodes, query.checkpointSeconds ?? 300) } : g)),
+  let window
+  try {
+    window = reliabilityWindow(query, deps.now?.() ?? new Date())
+  } catch (err) {
+    if (err instanceof ReliabilityWindowError) throw new HttpError(400, 'BadRequest', err.message)
+    throw err
   }
+  const events = await deps.state.events(cluster, window.from, window.to)
+  return { cluster, ...reliabilityReport(spec.nodeGroups.filter((g) => groups.has(g.name)), events, window.from, window.to, query) }
 }
 
 export function clusterStateRoutes(deps: { store: Store; state?: ClusterStateService; usage?: UsageProvider; now?: () => Date }): FastifyPluginAsyncTypebox {
