@@ -74,10 +74,11 @@ export function createClusterStateService(options: ClusterStateOptions): Cluster
   return {
     cacheSeconds: cacheMs / 1000,
     nodes,
-    async gpus(cluster) {
+    // Summarised once per read, not once per request.
+    gpus: (cluster) => cached(`gpus\u0000${cluster}`, async () => {
       const r = await nodes(cluster)
       return { ...summarizeGpus(r.nodes), readAt: r.readAt, cacheSeconds: cacheMs / 1000 }
-    },
+    }),
     events(cluster, from, to) {
       return cached(`events\u0000${cluster}\u0000${from.getTime()}\u0000${to.getTime()}`, async () => {
         const executor = await options.executorFor(cluster)

@@ -65,8 +65,21 @@ function reliabilityView(r: ReliabilityResponse) {
   }
 }
 
+/** A small map that forgets everything when it grows past `max` (a cache of rendered bodies). */
+function boundedCache(max: number) {
+  const map = new Map<string, string>()
+  return {
+    get: (key: string) => map.get(key),
+    set(key: string, value: string) {
+      if (map.size >= max) map.clear()
+      map.set(key, value)
+    },
+  }
+}
+
 export function pageRoutes(ui: UiContext): FastifyPluginAsyncTypebox {
   const { renderer } = ui
+  const overviewBodies = boundedCache(200)
   const send = (reply: { type(t: string): { send(b: string): unknown } }, body: string) => reply.type('text/html; charset=utf-8').send(body)
   return async (app) => {
     app.get('/clusters/:cluster', { schema: { hide: true, params: Params } }, async (request, reply) => {
@@ -88,7 +101,16 @@ export function pageRoutes(ui: UiContext): FastifyPluginAsyncTypebox {
           }
         }
       }
-      return send(reply, renderer.page('overview', { title: `${cluster}: overview`, nav, cluster, gpus, login, usage: ui.usage ? null : USAGE_NOT_AVAILABLE }))
+      const context = { title: `${cluster}: overview`, nav, cluster, gpus, login, usage: ui.usage ? null : USAGE_NOT_AVAILABLE }
+      // The body is the same for everyone who sees the same partitions of the same read
+      // (the cached one, at most 5 s old): rendered once per read, not once per request.
+      const key = gpus.value && !login ? `${cluster}\u0000${gpus.value.readAt}\u0000${gpus.value.rows.map((r) => r.partition).join(',')}\u0000${gpus.value.partitions.map((r) => r.partition).join(',')}` : undefined
+      let body = key ? overviewBodies.get(key) : undefined
+      if (body === undefined) {
+        body = renderer.body('overview', context)
+        if (key) overviewBodies.set(key, body)
+      }
+      return send(reply, renderer.layout(context, body))
     })
 
     app.get('/clusters/:cluster/reliability', {

@@ -18,6 +18,9 @@ export interface PageContext {
 
 export interface Renderer {
   page(name: string, context: PageContext): string
+  /** The body of a page alone (to cache it), and the layout around a body. */
+  body(name: string, context: PageContext): string
+  layout(context: PageContext, body: string): string
   readonly css: string
 }
 
@@ -38,9 +41,15 @@ export function createRenderer(dir = join(projectRoot(), 'templates', 'ui')): Re
   return {
     css: readFileSync(join(dir, 'ui.css'), 'utf8'),
     page(name, context) {
+      return this.layout(context, this.body(name, context))
+    },
+    body(name, context) {
       const body = templates.get(name)
       if (!body) throw new Error(`no dashboard template ${name}.hbs`)
-      return layout({ ...context, body: body(context) })
+      return body(context)
+    },
+    layout(context, body) {
+      return layout({ ...context, body })
     },
   }
 }

@@ -64,10 +64,23 @@ export const MeResponse = Type.Object({
   usage: Type.Object({ available: Type.Boolean() }, { additionalProperties: true, description: 'usage and budgets (issue 10) when a provider is registered' }),
 })
 
-/** The spec a cluster runs: its applied revision, else its newest. */
+/** Parsed specs by store and cluster, with their revision: revisions never change, so a hit is exact. */
+const parsedSpecs = new WeakMap<Store, Map<string, { revision: number; spec: ClusterSpec }>>()
+
+/**
+ * The spec a cluster runs: its applied revision, else its newest. The cluster record is
+ * read every time (cheap); the revision's spec is decoded once per revision number.
+ */
 export async function runningSpec(store: Store, cluster: string): Promise<ClusterSpec> {
   const record = await store.getCluster(cluster)
-  return (await store.getRevision(cluster, record.appliedRevision ?? record.latestRevision)).spec
+  const revision = record.appliedRevision ?? record.latestRevision
+  let specs = parsedSpecs.get(store)
+  if (!specs) parsedSpecs.set(store, specs = new Map())
+  const hit = specs.get(cluster)
+  if (hit?.revision === revision) return hit.spec
+  const spec = (await store.getRevision(cluster, revision)).spec
+  specs.set(cluster, { revision, spec })
+  return spec
 }
 
 export interface ClusterStateDeps {
