@@ -23,6 +23,8 @@ import { createSessionStore, randomId, sameSecret, type Session, type SessionSto
 import { createRenderer, type PageContext, type Renderer } from './render.js'
 import { pageRoutes } from './pages.js'
 
+const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1f5fbf"/><rect x="3" y="8" width="2" height="5" fill="#fff"/><rect x="7" y="5" width="2" height="8" fill="#fff"/><rect x="11" y="3" width="2" height="10" fill="#fff"/></svg>'
+
 export const SESSION_COOKIE = 'stw_session'
 const LOGIN_COOKIE = 'stw_login'
 
@@ -96,6 +98,10 @@ export function dashboard(deps: DashboardDeps): FastifyPluginAsyncTypebox {
 
     app.get('/static/ui.css', { schema: { hide: true } }, async (_request, reply) => {
       return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(renderer.css)
+    })
+
+    app.get('/static/favicon.svg', { schema: { hide: true } }, async (_request, reply) => {
+      return reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON)
     })
 
     app.get('/login', {
