@@ -12,13 +12,12 @@ import formbody from '@fastify/formbody'
 import { Type } from '@sinclair/typebox'
 import { bearerSecret, hashTokenSecret } from '../auth/tokens.js'
 import { createFailureLimiter, type FailureLimiter } from '../auth/failure-limiter.js'
-import { canSeeCluster, isAdmin, type Principal } from '../auth/policy.js'
+import { isAdmin, type Principal } from '../auth/policy.js'
 import type { Store } from '../store/types.js'
 import type { ClusterStateService } from '../cluster-state/read.js'
 import type { UsageProvider } from '../me/me.js'
 import type { ApplyEngine } from '../apply/engine.js'
 import type { LoginAccessFactory } from '../api/routes/login-nodes.js'
-import { Name } from '../spec/names.js'
 import { createSessionStore, randomId, sameSecret, type Session, type SessionStore } from './sessions.js'
 import { createRenderer, type PageContext, type Renderer } from './render.js'
 import { pageRoutes } from './pages.js'
@@ -196,7 +195,3 @@ export function dashboard(deps: DashboardDeps): FastifyPluginAsyncTypebox {
     })
   }
 }
-
-/** `:cluster` of a page, checked against the token like the API does (404 when it may not see it). */
-export const ClusterPageParams = Type.Object({ cluster: Name }, { additionalProperties: false })
-export { canSeeCluster }
