@@ -4,7 +4,8 @@
  * the local sandbox's slurmctld when it runs (`steward sandbox up`; run the bench under
  * flock /tmp/steward-sandbox.lock), else from a replay of captured scontrol output; the
  * service reuses a read for 5 s either way (DEFAULT_CACHE_MS), which is what makes the
- * page cheap: the report says which source was used.
+ * page cheap: the report says which source was used. STEWARD_BENCH_SLURM=replay uses the
+ * replay without touching the sandbox (no lock needed).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -35,8 +36,9 @@ function replayExecutor(): Executor {
   }
 }
 
-/** The sandbox's executor when its slurmctld answers, else the replay. */
+/** The sandbox's executor when its slurmctld answers, else the replay (always with STEWARD_BENCH_SLURM=replay). */
 async function source(): Promise<{ executor: Executor; name: string }> {
+  if (process.env.STEWARD_BENCH_SLURM === 'replay') return { executor: replayExecutor(), name: 'replayed scontrol output (STEWARD_BENCH_SLURM=replay)' }
   try {
     const executor = sandboxExecutor(sandboxTarget())
     const r = await executor.run(['scontrol', 'ping'], { timeoutMs: 10_000 })

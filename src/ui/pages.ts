@@ -87,7 +87,7 @@ export function pageRoutes(ui: UiContext): FastifyPluginAsyncTypebox {
       checkCluster(ui, request, cluster)
       const p = ui.principal(request)
       const nav = await ui.nav(request, cluster)
-      const gpus = ui.state ? await panel(async () => gpuView(await gpusFor({ store: ui.store, state: ui.state as NonNullable<UiContext['state']> }, p, cluster))) : { error: 'live cluster reads are not configured on this server' }
+      const raw = ui.state ? await panel(() => gpusFor({ store: ui.store, state: ui.state as NonNullable<UiContext['state']> }, p, cluster)) : { error: 'live cluster reads are not configured on this server' }
       let login: { value?: unknown; error?: string } | undefined
       if (ui.loginAccess && isAdmin(p)) {
         const spec = await runningSpec(ui.store, cluster)
@@ -101,16 +101,17 @@ export function pageRoutes(ui: UiContext): FastifyPluginAsyncTypebox {
           }
         }
       }
-      const context = { title: `${cluster}: overview`, nav, cluster, gpus, login, usage: ui.usage ? null : USAGE_NOT_AVAILABLE }
+      const frame = { title: `${cluster}: overview`, nav }
       // The body is the same for everyone who sees the same partitions of the same read
-      // (the cached one, at most 5 s old): rendered once per read, not once per request.
-      const key = gpus.value && !login ? `${cluster}\u0000${gpus.value.readAt}\u0000${gpus.value.rows.map((r) => r.partition).join(',')}\u0000${gpus.value.partitions.map((r) => r.partition).join(',')}` : undefined
+      // (the cached one, at most 5 s old): built and rendered once per read, not per request.
+      const key = raw.value && !login ? `${cluster}\u0000${raw.value.readAt}\u0000${raw.value.gpus.map((r) => `${r.partition}/${r.type}`).join(',')}\u0000${raw.value.partitions.map((r) => r.partition).join(',')}` : undefined
       let body = key ? overviewBodies.get(key) : undefined
       if (body === undefined) {
-        body = renderer.body('overview', context)
+        const gpus = raw.value ? { value: gpuView(raw.value) } : { error: raw.error }
+        body = renderer.body('overview', { ...frame, cluster, gpus, login, usage: ui.usage ? null : USAGE_NOT_AVAILABLE })
         if (key) overviewBodies.set(key, body)
       }
-      return send(reply, renderer.layout(context, body))
+      return send(reply, renderer.layout(frame, body))
     })
 
     app.get('/clusters/:cluster/reliability', {
