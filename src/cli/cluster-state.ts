@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util'
 import { createClusterStateService } from '../cluster-state/read.js'
-import { reliabilityReport, reliabilityWindow } from '../cluster-state/reliability.js'
+import { reliabilityReport, reliabilityWindow, withLiveUnhealthy } from '../cluster-state/reliability.js'
 import { loadSpecFile } from '../spec/load.js'
 import { TARGET_OPTIONS, withController } from './accounting.js'
 import { formatGpus, formatReliability } from './cluster-state-format.js'
@@ -48,8 +48,11 @@ export async function reliabilityCommand(args: string[]): Promise<number> {
   const { spec } = await loadSpecFile(values.spec)
   const ask = reliabilityAsk(values)
   const { from, to } = reliabilityWindow(ask, new Date())
-  const events = await withController(values, (executor) => createClusterStateService({ executorFor: async () => executor, cacheMs: 0 }).events(spec.cluster.name, from, to))
-  const report = reliabilityReport(spec.nodeGroups, events, from, to, ask)
+  const [events, live] = await withController(values, (executor) => {
+    const state = createClusterStateService({ executorFor: async () => executor, cacheMs: 0 })
+    return Promise.all([state.events(spec.cluster.name, from, to), state.nodes(spec.cluster.name)])
+  })
+  const report = withLiveUnhealthy(reliabilityReport(spec.nodeGroups, events, from, to, ask), spec.nodeGroups, live.nodes)
   console.log(values.json ? JSON.stringify(report, null, 2) : formatReliability(report))
   return 0
 }

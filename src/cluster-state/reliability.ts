@@ -206,3 +206,30 @@ export function reliabilityReport(groups: ReadonlyArray<{ name: string; nodes: s
 }
 
 export const DEFAULT_CHECKPOINT_SECONDS = 300
+
+/**
+ * Adds to each group's `unhealthy` the nodes that Slurm says are down or drained now but
+ * that have no open event (slurmdbd records none for a node that was down when slurmctld
+ * started). Who set it and when come from the reason's `[user@time]` suffix when present.
+ */
+export function withLiveUnhealthy<R extends ReliabilityReport>(report: R, groups: ReadonlyArray<{ name: string; nodes: string }>, live: ReadonlyArray<{ name: string; state: string; slurmState: string; reason?: string }>, admins: readonly string[] = DEFAULT_ADMINS): R {
+  const byName = new Map(live.map((n) => [n.name, n]))
+  const hostlists = new Map(groups.map((g) => [g.name, g.nodes]))
+  return {
+    ...report,
+    groups: report.groups.map((g) => {
+      const known = new Set(g.unhealthy.map((u) => u.node))
+      const extra = expandHostlist(hostlists.get(g.group) ?? '').flatMap((node) => {
+        const n = byName.get(node)
+        if (!n || known.has(node) || (n.state !== 'down' && n.state !== 'drained')) return []
+        const text = n.reason ?? ''
+        const open = text.lastIndexOf(' [')
+        const m = open >= 0 ? /^\[([^@\]]+)@([^\]]+)\]$/.exec(text.slice(open + 1)) : null
+        const reason = m ? text.slice(0, open) : text
+        const user = m?.[1] ?? ''
+        return [{ node, state: n.slurmState, reason, since: m?.[2] ? `${m[2]}Z` : '', kind: classifyEvent({ state: n.slurmState, user, reason }, admins) }]
+      })
+      return { ...g, unhealthy: [...g.unhealthy, ...extra] }
+    }),
+  }
+}

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { classifyEvent, computeReliability, jobRisk, parseEvents } from '../../src/cluster-state/reliability.js'
+import { classifyEvent, computeReliability, jobRisk, parseEvents, withLiveUnhealthy } from '../../src/cluster-state/reliability.js'
 import { SacctmgrParseError } from '../../src/slurm/sacctmgr.js'
 
 // `sacctmgr -n -P show event format=NodeName,TimeStart,TimeEnd,State,User,Reason`, as
@@ -53,4 +53,19 @@ t.test('a job of N nodes: 1/(N x rate) and the Young/Daly checkpoint interval', 
   t.equal(risk.youngIntervalHours?.toFixed(4), Math.sqrt(2 * (300 / 3600) * 7.8125).toFixed(4))
   t.ok((risk.dalyIntervalHours ?? 0) < (risk.youngIntervalHours ?? 0) + 0.1 && (risk.dalyIntervalHours ?? 0) > 0.5)
   t.same(jobRisk(0, 256, 300).meanHoursBetweenFailures, null, 'no failure seen: no estimate')
+})
+
+t.test('nodes down or drained now without an open event are listed from Slurm\'s own state', async (t) => {
+  const from = new Date('2026-12-01T00:00:00Z')
+  const to = new Date('2026-12-01T12:00:00Z')
+  const groups = [{ name: 'g', nodes: 'n[1-6]' }]
+  const report = withLiveUnhealthy(computeReliability(groups, parseEvents(text), from, to), groups, [
+    { name: 'n4', state: 'down', slurmState: 'DOWN', reason: 'Kill task failed' },
+    { name: 'n5', state: 'drained', slurmState: 'IDLE+DRAIN', reason: 'planned maintenance [root@2026-12-01T10:00:00]' },
+    { name: 'n6', state: 'idle', slurmState: 'IDLE' },
+  ])
+  t.same(report.groups[0]?.unhealthy.map((u) => [u.node, u.kind, u.reason, u.since]), [
+    ['n4', 'failure', 'Kill task failed', '2026-12-01T09:00:00.000Z'],
+    ['n5', 'planned', 'planned maintenance', '2026-12-01T10:00:00Z'],
+  ], 'n4 once (its open event), n5 with who and when from the [user@time] suffix, n6 healthy')
 })

@@ -11,7 +11,7 @@ import { canSeeCluster, visibleNodeGroups, visiblePartitions, type Principal } f
 import { StoreNotFoundError, noSuchCluster, type Store } from '../../store/types.js'
 import type { ClusterSpec } from '../../spec/schema.js'
 import type { ClusterStateService } from '../../cluster-state/read.js'
-import { ReliabilityWindowError, reliabilityReport, reliabilityWindow } from '../../cluster-state/reliability.js'
+import { ReliabilityWindowError, reliabilityReport, reliabilityWindow, withLiveUnhealthy } from '../../cluster-state/reliability.js'
 import { whoAmI, withUsage, type UsageProvider } from '../../me/me.js'
 import { principalOf } from '../auth.js'
 import { HttpError } from '../errors.js'
@@ -114,8 +114,9 @@ export async function reliabilityFor(deps: ClusterStateDeps, p: Principal, clust
     if (err instanceof ReliabilityWindowError) throw new HttpError(400, 'BadRequest', err.message)
     throw err
   }
-  const events = await deps.state.events(cluster, window.from, window.to)
-  return { cluster, ...reliabilityReport(spec.nodeGroups.filter((g) => groups.has(g.name)), events, window.from, window.to, query) }
+  const seen = spec.nodeGroups.filter((g) => groups.has(g.name))
+  const [events, live] = await Promise.all([deps.state.events(cluster, window.from, window.to), deps.state.nodes(cluster)])
+  return { cluster, ...withLiveUnhealthy(reliabilityReport(seen, events, window.from, window.to, query), seen, live.nodes) }
 }
 
 export function clusterStateRoutes(deps: { store: Store; state?: ClusterStateService; usage?: UsageProvider; now?: () => Date }): FastifyPluginAsyncTypebox {

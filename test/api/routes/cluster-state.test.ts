@@ -61,7 +61,7 @@ t.test('reliability: failures, planned drains, unhealthy nodes and a job\'s risk
   const a10g = body.groups.find((g) => g.group === 'a10g')
   t.match(h100, { failures: 1, planned: 0, mttrHours: 1 })
   t.match(a10g, { failures: 1, planned: 1, mttrHours: 2 })
-  t.same(a10g?.unhealthy.map((u) => [u.node, u.kind]), [['gpu-a10g-02', 'planned']])
+  t.same(a10g?.unhealthy.map((u) => [u.node, u.kind]), [['gpu-a10g-02', 'planned'], ['gpu-a10g-03', 'failure']], 'the open event, then a node Slurm says is down without one')
   t.ok((h100?.job?.meanHoursBetweenFailures ?? 0) > 0)
   const nlp = (await s.as('nlp', { method: 'GET', url: '/v1/clusters/campus/reliability?days=7' })).json() as { groups: Array<{ group: string }> }
   t.same(nlp.groups.map((g) => g.group).sort(), ['a10g', 'cpu', 'h100'], 'the shared scavenger partition spans every group')
