@@ -155,6 +155,14 @@ t.test('reliability: two failures and a planned drain are counted as the events 
     if (Date.now() > deadline) throw new Error(`events not closed in slurmdbd after 60 s: ${out}`)
     await sleep(1000)
   }
+  // A resumed node shows as not responding (IDLE*) until its slurmd answers: the live part of
+  // `unhealthy` reads Slurm's state, so wait (bounded) until the three are idle again.
+  for (const until = Date.now() + 60_000; ;) {
+    const states = (await sh(['sinfo', '-h', '-N', '-n', ours.join(','), '-o', '%T'])).split('\n').filter(Boolean)
+    if (states.every((x) => x === 'idle')) break
+    if (Date.now() > until) throw new Error(`nodes not idle after 60 s: ${states.join(' ')}`)
+    await sleep(1000)
+  }
   const r = await fetch(`${address}/v1/clusters/campus/reliability?since=${since.toISOString()}&nodes=64&checkpointSeconds=300`, { headers: { authorization: `Bearer ${tokens.admin.secret}` } })
   t.equal(r.status, 200)
   const body = await r.json() as { groups: Array<{ group: string; failures: number; planned: number; mtbfHours: number | null; mttrHours: number | null; unhealthy: Array<{ node: string }>; job?: { meanHoursBetweenFailures: number | null } }>; window: { from: string; to: string } }
