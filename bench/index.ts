@@ -13,6 +13,7 @@ import { benchLambdas } from './lambdas.js'
 import { benchIdentity } from './identity.js'
 import { benchApplies } from './applies.js'
 import { benchReads } from './reads.js'
+import { benchDashboard } from './dashboard.js'
 import type { Report } from './timing.js'
 
 const report: Report = (name, fields) => {
@@ -33,6 +34,7 @@ const benches: Record<string, (report: Report) => Promise<void>> = {
   identity: benchIdentity,
   applies: benchApplies,
   reads: benchReads,
+  dashboard: benchDashboard,
 }
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -26,6 +26,7 @@ import type { ClusterSpec } from './spec/schema.js'
 import { desiredPools } from './login-nodes/model.js'
 import { nodeUsersHook } from './identity/apply-hook.js'
 import { nodeAccess } from './identity/node-access.js'
+import { createClusterStateService } from './cluster-state/read.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
 
@@ -137,9 +138,11 @@ async function start(): Promise<void> {
     hooks: applyHooks(config, controllers, profileFor),
     profileFor,
   })
+  // GPUs free and node events: read on the same controllers, cached a few seconds.
+  const clusterState = createClusterStateService({ executorFor: async (cluster) => (await profileFor(cluster)).executor })
   const login = config.loginNodes
   const loginAccess = login ? (_cluster: string, spec: ClusterSpec) => loginAccessOf(login, spec, loginHostKeyDir(config)) : undefined
-  const server = await buildApp({ store, engine, loginAccess }, { logger: { level: config.logLevel } })
+  const server = await buildApp({ store, engine, loginAccess, clusterState }, { logger: { level: config.logLevel } })
   late.app = server
   for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
   if ((await store.listClusters({ limit: 1 })).items.length === 0) await seed(store, engine, controllers, server.log)

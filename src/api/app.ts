@@ -27,6 +27,11 @@ import type { ApplyEngine } from '../apply/engine.js'
 import { loginNodeRoutes, type LoginAccessFactory } from './routes/login-nodes.js'
 import { identityRoutes } from './routes/identity.js'
 import { identitySourceFor, type IdentitySourceFactory } from '../adapters/identity-sources.js'
+import { clusterStateRoutes } from './routes/cluster-state.js'
+import type { ClusterStateService } from '../cluster-state/read.js'
+import type { UsageProvider } from '../me/me.js'
+import { dashboard } from '../ui/plugin.js'
+import type { SessionStore } from '../ui/sessions.js'
 
 /** Largest request body: a spec for a 65,536-node cluster with many users fits. */
 export const BODY_LIMIT = 8 * 1024 * 1024
@@ -49,6 +54,14 @@ export interface AppDeps {
   loginAccess?: LoginAccessFactory
   /** The directory of a cluster's spec for identity syncs (default: the one `identity` names). */
   identitySources?: IdentitySourceFactory
+  /** Live cluster reads (GPUs, node events); without it /gpus, /reliability and the dashboard's live panels do not exist. */
+  clusterState?: ClusterStateService
+  /** Usage and budgets (issue 10) for /v1/me and the dashboard; without it they say "not available in this version". */
+  usageProvider?: UsageProvider
+  /** Serve the dashboard under /ui (default true when there is a store). */
+  dashboard?: boolean
+  /** The dashboard's session store (default: one in memory with the default lifetimes). */
+  dashboardSessions?: SessionStore
 }
 
 /** Builds the application (not listening). */
@@ -109,7 +122,11 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       if (deps.engine) await scope.register(applyRoutes({ store, engine: deps.engine }))
       await scope.register(identityRoutes({ revisions, sources: deps.identitySources ?? identitySourceFor }))
       if (deps.loginAccess) await scope.register(loginNodeRoutes({ store, access: deps.loginAccess, log: (message, err) => scope.log.error({ err }, message) }))
+      await scope.register(clusterStateRoutes({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}) }))
     }, { prefix: '/v1' })
+    if (deps.dashboard !== false) {
+      await app.register(dashboard({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}), ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.loginAccess ? { loginAccess: deps.loginAccess } : {}), ...(deps.dashboardSessions ? { sessions: deps.dashboardSessions } : {}) }), { prefix: '/ui' })
+    }
   }
   return app
 }

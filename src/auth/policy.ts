@@ -91,3 +91,39 @@ export function canEditUser(p: Principal, spec: ClusterSpec, user: string): bool
   if (p.role !== 'department-admin') return false
   return departmentsOfUser(spec, user).every((d) => p.departments.includes(d))
 }
+
+/**
+ * The departments whose cluster data `p` may see: all for admins, their own for
+ * department admins, the departments a researcher works in (by the spec's supervisors).
+ */
+export function visibleDepartments(p: Principal, spec: ClusterSpec): Set<string> {
+  if (isAdmin(p)) return new Set(spec.departments.map((d) => d.name))
+  if (p.role === 'department-admin') return new Set(p.departments.filter((d) => spec.departments.some((x) => x.name === d)))
+  if (p.role === 'researcher' && p.user) return new Set(departmentsOfUser(spec, p.user))
+  return new Set()
+}
+
+/**
+ * The partitions `p` may see (live GPU and node counts, the dashboard): their
+ * departments' own partitions and the shared partitions open to one of them. Partition
+ * names are often department names, so another tenant's partition is not shown at all.
+ */
+export function visiblePartitions(p: Principal, spec: ClusterSpec): Set<string> {
+  const departments = visibleDepartments(p, spec)
+  const names = new Set<string>()
+  for (const d of spec.departments) if (departments.has(d.name)) for (const part of d.partitions ?? []) names.add(part.name)
+  for (const s of spec.sharedPartitions ?? []) {
+    if (isAdmin(p) || (s.departments === 'all' ? departments.size > 0 : s.departments.some((d) => departments.has(d)))) names.add(s.name)
+  }
+  return names
+}
+
+/** The node groups behind the partitions `p` may see (node reliability). */
+export function visibleNodeGroups(p: Principal, spec: ClusterSpec): Set<string> {
+  if (isAdmin(p)) return new Set(spec.nodeGroups.map((g) => g.name))
+  const partitions = visiblePartitions(p, spec)
+  const groups = new Set<string>()
+  for (const d of spec.departments) for (const part of d.partitions ?? []) if (partitions.has(part.name)) part.nodeGroups.forEach((g) => groups.add(g))
+  for (const s of spec.sharedPartitions ?? []) if (partitions.has(s.name)) s.nodeGroups.forEach((g) => groups.add(g))
+  return groups
+}

@@ -23,7 +23,7 @@ import { sandboxExecutor, sandboxTarget } from '../sandbox/index.js'
 import { UsageError } from './usage.js'
 
 /** How a command reaches a cluster: the local sandbox, this host's own Slurm, or a controller over SSH. */
-const TARGET_OPTIONS = {
+export const TARGET_OPTIONS = {
   sandbox: { type: 'boolean' },
   local: { type: 'boolean' },
   controller: { type: 'string' },
@@ -69,7 +69,7 @@ function connectController(values: { sandbox?: boolean; local?: boolean; control
  * Runs a command body with a connection, closing it (an SSH session) whatever happens.
  * `first` (the spec being loaded) is reported before a bad target, as if it ran first.
  */
-async function withController<T>(values: Parameters<typeof connectController>[0], body: (executor: Executor) => Promise<T>, first?: Promise<unknown>): Promise<T> {
+export async function withController<T>(values: Parameters<typeof connectController>[0], body: (executor: Executor) => Promise<T>, first?: Promise<unknown>): Promise<T> {
   let connection: Connection
   try {
     connection = connectController(values)

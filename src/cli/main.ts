@@ -23,10 +23,23 @@ export const commands: Record<string, () => Promise<Command>> = {
   hyperpod: async () => (await import('./hyperpod.js')).hyperpodCommand,
   'login-nodes': async () => (await import('./login-nodes.js')).loginNodesCommand,
   identity: async () => (await import('./identity.js')).identityCommand,
+  gpus: async () => (await import('./cluster-state.js')).gpusCommand,
+  reliability: async () => (await import('./cluster-state.js')).reliabilityCommand,
+  whoami: async () => async () => {
+    throw new UsageError('whoami asks the service: steward --server URL --token-file FILE whoami')
+  },
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // `steward --server URL --token-file F <command>`: through the REST API.
+  if (argv.some((a) => a === '--server' || a.startsWith('--server='))) {
+    try {
+      return await (await import('./remote.js')).remoteMain(argv)
+    } catch (err) {
+      return report(err)
+    }
+  }
   const [name, ...args] = argv
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE)

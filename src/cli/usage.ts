@@ -29,6 +29,16 @@ Identity (users from IAM Identity Center or LDAP, per the spec's identity sectio
   identity check FILE [--instance-arn ARN] [--json]      Session Manager Run As: access-control attributes, per-user verdicts, IAM tags
   identity run-as FILE [--dry-run] [--json]              apply SSM-SessionManagerRunShell (Run As) and the IAM SSMSessionRunAs tags, only what differs
 
+Cluster state (read from the controller: TARGET as above):
+  gpus [--json] TARGET                       GPUs per partition and type: total, allocated, free, shards/MPS free, node states
+  reliability --spec FILE [--days N | --since ISO] [--nodes N] [--checkpoint-seconds S] [--json] TARGET
+                                    node failures vs planned maintenance per node group: rate, MTBF, MTTR;
+                                    with --nodes the expected time between failures of such a job and its checkpoint interval
+
+Through the service (no shell on the controller; the token is read from a file):
+  --server URL --token-file FILE [--cluster C] [--json] gpus|reliability|whoami|plan [options]
+                                    whoami: your POSIX name, uid, accounts, QoS limits, partitions, how to log in
+
 Service:
   token create --role admin|department-admin|researcher [--cluster C] [--department D]... [--user U] [--description TEXT]
                                     create an API token in the service's store; prints the secret once

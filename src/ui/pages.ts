@@ -1,0 +1,182 @@
+/**
+ * The dashboard's pages: overview (partitions, nodes by state, GPUs free, login nodes),
+ * reliability, recent applies with their step logs, the audit log, and the researcher's
+ * own page. Data comes from the API's own functions with the request's principal.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { canSeeCluster, isAdmin, requireAdmin } from '../auth/policy.js'
+import { StoreNotFoundError, noSuchCluster } from '../store/types.js'
+import { Name } from '../spec/names.js'
+import { gpusFor, reliabilityFor, runningSpec, type GpusResponse, type ReliabilityResponse } from '../api/routes/cluster-state.js'
+import { whoAmI, withUsage, USAGE_NOT_AVAILABLE } from '../me/me.js'
+import { desiredPools } from '../login-nodes/model.js'
+import { loginNodeStatus } from '../login-nodes/drain.js'
+import { NODE_STATES } from '../cluster-state/gpus.js'
+import { barChart, stackedBar } from './plots.js'
+import type { UiContext } from './plugin.js'
+
+const Params = Type.Object({ cluster: Name }, { additionalProperties: false })
+const STATE_CLASSES = NODE_STATES.map((s) => ({ state: s, cls: `st-${s}` }))
+
+function checkCluster(ui: UiContext, request: FastifyRequest, cluster: string): void {
+  if (!canSeeCluster(ui.principal(request), cluster)) throw new StoreNotFoundError(noSuchCluster(cluster))
+}
+
+/** A live read that may fail: the page still loads and says why the panel is empty. */
+async function panel<T>(read: () => Promise<T>): Promise<{ value?: T; error?: string }> {
+  try {
+    return { value: await read() }
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) }
+  }
+}
+
+function gpuView(g: GpusResponse) {
+  return {
+    readAt: g.readAt,
+    cacheSeconds: g.cacheSeconds,
+    rows: g.gpus.map((r) => ({
+      ...r,
+      type: r.type || '(untyped)',
+      hasShards: r.shards.total > 0,
+      hasMps: r.mps.total > 0,
+      bar: stackedBar(`${r.partition} ${r.type}`, [
+        { value: r.allocated, cls: 'st-allocated', name: 'allocated' },
+        { value: r.free, cls: 'st-idle', name: 'free' },
+        { value: r.unavailable, cls: 'st-down', name: 'unavailable' },
+      ]),
+    })),
+    partitions: g.partitions.map((p) => ({
+      partition: p.partition,
+      nodes: p.nodes,
+      total: NODE_STATES.reduce((a, s) => a + p.nodes[s], 0),
+      bar: stackedBar(p.partition, STATE_CLASSES.map(({ state, cls }) => ({ value: p.nodes[state], cls, name: state }))),
+    })),
+  }
+}
+
+function reliabilityView(r: ReliabilityResponse) {
+  return {
+    ...r,
+    chart: barChart(r.groups.map((g) => ({ label: g.group, value: g.failureRatePerNodeHour, text: `${(g.failureRatePerNodeHour * 100).toFixed(3)} %/node-h` }))),
+    groups: r.groups.map((g) => ({ ...g, ratePercent: (g.failureRatePerNodeHour * 100).toFixed(4) })),
+  }
+}
+
+/** A small map that forgets everything when it grows past `max` (a cache of rendered bodies). */
+function boundedCache(max: number) {
+  const map = new Map<string, string>()
+  return {
+    get: (key: string) => map.get(key),
+    set(key: string, value: string) {
+      if (map.size >= max) map.clear()
+      map.set(key, value)
+    },
+  }
+}
+
+export function pageRoutes(ui: UiContext): FastifyPluginAsyncTypebox {
+  const { renderer } = ui
+  const overviewBodies = boundedCache(200)
+  const send = (reply: { type(t: string): { send(b: string): unknown } }, body: string) => reply.type('text/html; charset=utf-8').send(body)
+  return async (app) => {
+    app.get('/clusters/:cluster', { schema: { hide: true, params: Params } }, async (request, reply) => {
+      const { cluster } = request.params
+      checkCluster(ui, request, cluster)
+      const p = ui.principal(request)
+      const nav = await ui.nav(request, cluster)
+      const raw = ui.state ? await panel(() => gpusFor({ store: ui.store, state: ui.state as NonNullable<UiContext['state']> }, p, cluster)) : { error: 'live cluster reads are not configured on this server' }
+      let login: { value?: unknown; error?: string } | undefined
+      if (ui.loginAccess && isAdmin(p)) {
+        const spec = await runningSpec(ui.store, cluster)
+        const pools = desiredPools(spec)
+        if (pools.length > 0) {
+          const access = ui.loginAccess(cluster, spec)
+          try {
+            login = await panel(() => loginNodeStatus(pools, access))
+          } finally {
+            await access.close()
+          }
+        }
+      }
+      const frame = { title: `${cluster}: overview`, nav }
+      // The body is the same for everyone who sees the same partitions of the same read
+      // (the cached one, at most 5 s old): built and rendered once per read, not per request.
+      const key = raw.value && !login ? `${cluster}\u0000${raw.value.readAt}\u0000${raw.value.gpus.map((r) => `${r.partition}/${r.type}`).join(',')}\u0000${raw.value.partitions.map((r) => r.partition).join(',')}` : undefined
+      let body = key ? overviewBodies.get(key) : undefined
+      if (body === undefined) {
+        const gpus = raw.value ? { value: gpuView(raw.value) } : { error: raw.error }
+        body = renderer.body('overview', { ...frame, cluster, gpus, login, usage: ui.usage ? null : USAGE_NOT_AVAILABLE })
+        if (key) overviewBodies.set(key, body)
+      }
+      return send(reply, renderer.layout(frame, body))
+    })
+
+    app.get('/clusters/:cluster/reliability', {
+      schema: {
+        hide: true, params: Params,
+        querystring: Type.Object({
+          days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+          nodes: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+          checkpointSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+        }, { additionalProperties: false }),
+      },
+    }, async (request, reply) => {
+      const { cluster } = request.params
+      checkCluster(ui, request, cluster)
+      const nav = await ui.nav(request, cluster)
+      const query = { days: request.query.days ?? 30, nodes: request.query.nodes ?? 256, checkpointSeconds: request.query.checkpointSeconds ?? 300 }
+      const state = ui.state
+      const report = state ? await panel(async () => reliabilityView(await reliabilityFor({ store: ui.store, state }, ui.principal(request), cluster, query))) : { error: 'live cluster reads are not configured on this server' }
+      return send(reply, renderer.page('reliability', { title: `${cluster}: reliability`, nav, cluster, query, report }))
+    })
+
+    app.get('/clusters/:cluster/applies', { schema: { hide: true, params: Params } }, async (request, reply) => {
+      const { cluster } = request.params
+      checkCluster(ui, request, cluster)
+      requireAdmin(ui.principal(request), 'see applies')
+      const nav = await ui.nav(request, cluster)
+      const { items } = await ui.store.listApplies(cluster, { limit: 10 })
+      const applies = await Promise.all(items.map((a) => ui.store.getApply(a.id)))
+      return send(reply, renderer.page('applies', { title: `${cluster}: applies`, nav, cluster, applies }))
+    })
+
+    app.get('/audit', {
+      schema: {
+        hide: true,
+        querystring: Type.Object({
+          cluster: Type.Optional(Type.Union([Name, Type.Literal('')])),
+          actor: Type.Optional(Type.String({ maxLength: 100 })),
+          action: Type.Optional(Type.String({ pattern: '^[a-zA-Z.-]{0,60}$' })),
+          resource: Type.Optional(Type.String({ pattern: '^[a-zA-Z0-9/_-]{0,300}$' })),
+          cursor: Type.Optional(Type.String({ maxLength: 200 })),
+        }, { additionalProperties: false }),
+      },
+    }, async (request, reply) => {
+      requireAdmin(ui.principal(request), 'read the audit log')
+      const nav = await ui.nav(request, request.query.cluster || null)
+      const { cursor, ...given } = request.query
+      const filter = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== ''))
+      const page = await ui.store.listAudit(filter, { limit: 50, cursor })
+      const entries = page.items.map((e) => ({ ...e, change: JSON.stringify(e.change).slice(0, 300) }))
+      const next = page.nextCursor ? new URLSearchParams({ ...filter, cursor: page.nextCursor }).toString() : null
+      return send(reply, renderer.page('audit', { title: 'Audit log', nav, filter: given, entries, next }))
+    })
+
+    app.get('/me', {
+      schema: { hide: true, querystring: Type.Object({ cluster: Type.Optional(Name) }, { additionalProperties: false }) },
+    }, async (request, reply) => {
+      const p = ui.principal(request)
+      const nav = await ui.nav(request, request.query.cluster ?? p.cluster)
+      const cluster = request.query.cluster ?? p.cluster ?? nav.clusters[0]?.name
+      if (!cluster) throw new StoreNotFoundError('no cluster to show')
+      checkCluster(ui, request, cluster)
+      nav.cluster = cluster
+      const spec = await runningSpec(ui.store, cluster)
+      const me = await withUsage(whoAmI(p, spec), p, spec, ui.usage)
+      return send(reply, renderer.page('me', { title: 'My account', nav, cluster, me, usage: me.usage.available ? JSON.stringify(me.usage, null, 2) : null, usageMessage: USAGE_NOT_AVAILABLE }))
+    })
+  }
+}
