@@ -10,6 +10,7 @@ import {
 } from './names.js'
 import { LIMITS } from './limits.js'
 import { LoginNodes, LoginPool, Sessions } from './login-schema.js'
+import { Budgets, Pricing } from './budget-schema.js'
 
 const strict = <T extends TProperties>(properties: T, description?: string): TObject<T> =>
   Type.Object(properties, { additionalProperties: false, ...(description ? { description } : {}) })
@@ -189,11 +190,13 @@ export const ClusterSpec = strict({
   hyperpod: Type.Optional(HyperPod),
   loginNodes: Type.Optional(LoginNodes),
   sessions: Type.Optional(Sessions),
+  pricing: Type.Optional(Pricing),
+  budgets: Type.Optional(Budgets),
 }, 'The desired state of one Slurm cluster (spec-format.md)')
 export type ClusterSpec = Static<typeof ClusterSpec>
 
 /** The schemas by name, for the API's OpenAPI document and body validation. */
 export const schemas: Record<string, TSchema> = {
   ClusterSpec, Cluster, NodeGroup, Qos, Department, Supervisor, Partition, SharedPartition, User, HyperPod,
-  LoginNodes, LoginPool, Sessions,
+  LoginNodes, LoginPool, Sessions, Pricing, Budgets,
 }

@@ -17,6 +17,7 @@ import { LIMITS } from './limits.js'
 import type { ResolvedPartition } from './model.js'
 import { hyperpodRules } from './hyperpod-rules.js'
 import { loginNodeRules } from './login-rules.js'
+import { budgetRules } from './budget-rules.js'
 
 /** Slurm refuses more nodes than this (the hostlist and node-table limit). */
 export const MAX_NODES = LIMITS.nodes
@@ -103,6 +104,7 @@ function semanticRules(spec: Spec, problems: Problems): void {
   versionRules(spec, problems)
   hyperpodRules(spec, problems)
   loginNodeRules(spec, problems)
+  budgetRules(spec, problems)
 }
 
 type Entry = [string | undefined, string]
