@@ -84,3 +84,4 @@ function thresholdRules(b: { monthly?: unknown; thresholds?: unknown }, path: st
     seen.add(t)
   })
 }
+
