@@ -9,6 +9,7 @@ import { benchLimits } from './limits.js'
 import { benchCli } from './cli.js'
 import { benchPeer } from './peer.js'
 import { benchLogin } from './login.js'
+import { benchUsage } from './usage.js'
 import type { Report } from './timing.js'
 
 const report: Report = (name, fields) => {
@@ -25,6 +26,7 @@ const benches: Record<string, (report: Report) => Promise<void>> = {
   cli: benchCli,
   peer: benchPeer,
   login: benchLogin,
+  usage: benchUsage,
 }
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -63,7 +63,7 @@ const hours = (seconds: number): number => Math.round((seconds / 3600) * 10_000)
 
 /** The usage of a window, built page by page. */
 export class UsageAggregator {
-  private readonly cells = new Map<string, Cell>()
+  private readonly cells = new Map<string, Map<string, Cell>>()
   private readonly rates: Map<string, GroupRate>
   private readonly groups: NodeGroups
   private readonly departmentOf = new Map<string, string>()
@@ -125,11 +125,14 @@ export class UsageAggregator {
   }
 
   private cell(r: JobRecord, group: string): Cell {
-    const key = `${r.account}\u0000${r.user}\u0000${r.partition}\u0000${group}`
-    let c = this.cells.get(key)
+    // Two levels (account|user|partition, then group): no key is built per record.
+    const key = r.cellKey ?? `${r.account}|${r.user}|${r.partition}`
+    let byGroup = this.cells.get(key)
+    if (!byGroup) this.cells.set(key, byGroup = new Map())
+    let c = byGroup.get(group)
     if (!c) {
       c = { account: r.account, user: r.user, partition: r.partition, group, jobs: 0, cpuSeconds: 0, gpuSeconds: 0, nodeSeconds: 0, numerator: new ExactSum() }
-      this.cells.set(key, c)
+      byGroup.set(group, c)
     }
     return c
   }
@@ -137,7 +140,7 @@ export class UsageAggregator {
   /** Usage lines grouped by one dimension, optionally only cells `keep` accepts; sorted by key. */
   lines(by: GroupBy, keep: (cell: { department: string; account: string; user: string }) => boolean = () => true): UsageLine[] {
     const acc = new Map<string, { line: UsageLine; numerators: Map<string, ExactSum> }>()
-    for (const c of this.cells.values()) {
+    for (const byGroup of this.cells.values()) for (const c of byGroup.values()) {
       const department = this.department(c.account)
       if (!keep({ department, account: c.account, user: c.user })) continue
       const key = by === 'department' ? department : by === 'account' ? c.account : by === 'user' ? c.user : by === 'partition' ? c.partition : c.group

@@ -48,6 +48,8 @@ export interface JobRecord {
   gpus: number
   /** The hostlist of the job's nodes (`None assigned` when it never started). */
   nodeList: string
+  /** `account|user|partition` as printed: the aggregation key, cut once. */
+  cellKey?: string
 }
 
 /** A line that is not a job record: never charged, reported with where it was. */
@@ -63,13 +65,41 @@ export class SacctParseError extends Error {
 }
 
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/
+/** Epoch seconds of recent `YYYY-MM-DD` prefixes: a month has about 31, so parsing a time is arithmetic. */
+const dayCache = new Map<number, number>()
+
+/** Two digits at `i` of `text` as a number, or -1. */
+function two(text: string, i: number): number {
+  const a = text.charCodeAt(i) - 48
+  const b = text.charCodeAt(i + 1) - 48
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1
+}
 
 /** A time sacct printed (`TZ=UTC`), or null for `Unknown`/`None`/empty. */
 export function parseSacctTime(text: string): number | null {
   if (text === 'Unknown' || text === 'None' || text === '') return null
-  const m = ISO_RE.exec(text)
-  if (!m) throw new SacctParseError(`"${text}" is not a time`)
-  return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) / 1000
+  if (text.length === 19 && text.charCodeAt(10) === 84 /* T */ && text.charCodeAt(13) === 58 && text.charCodeAt(16) === 58) {
+    const y1 = two(text, 0)
+    const y2 = two(text, 2)
+    const mo = two(text, 5)
+    const d = two(text, 8)
+    const key = y1 < 0 || y2 < 0 || mo < 0 || d < 0 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 ? -1 : ((y1 * 100 + y2) * 100 + mo) * 100 + d
+    let base = key < 0 ? undefined : dayCache.get(key)
+    if (base === undefined) {
+      const day = text.slice(0, 10)
+      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
+      if (!m || +m[2]! < 1 || +m[2]! > 12 || +m[3]! < 1 || +m[3]! > 31) throw new SacctParseError(`"${text}" is not a time`)
+      base = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!) / 1000
+      if (dayCache.size > 1000) dayCache.clear()
+      dayCache.set(key, base)
+    }
+    const h = two(text, 11)
+    const mi = two(text, 14)
+    const se = two(text, 17)
+    if (h >= 0 && h < 24 && mi >= 0 && mi < 60 && se >= 0 && se < 61) return base + h * 3600 + mi * 60 + se
+  }
+  if (!ISO_RE.test(text)) throw new SacctParseError(`"${text}" is not a time`)
+  throw new SacctParseError(`"${text}" is not a valid time`)
 }
 
 /** CPUs, memory (MiB), GPUs and nodes of an `AllocTRES` value such as `billing=4,cpu=4,gres/gpu=1,mem=16G,node=1`. */
@@ -87,6 +117,8 @@ export function parseAllocTres(text: string): { cpus: number; memMiB: number; gp
     else if (name === 'gres/gpu') out.gpus = count(value)
     else if (name === 'node') out.nodes = count(value)
     else if (name === 'mem') {
+      const fast = memFast(value)
+      if (fast >= 0) { out.memMiB = fast; i = comma + 1; continue }
       try {
         out.memMiB = parseMemMiB(value)
       } catch (err) {
@@ -99,7 +131,32 @@ export function parseAllocTres(text: string): { cpus: number; memMiB: number; gp
   return out
 }
 
+const MEM_SCALE: Record<string, number> = { M: 1, G: 1024, T: 1024 * 1024 }
+
+/** `123G`-style memory in MiB by arithmetic, or -1 to take the general parser. */
+function memFast(text: string): number {
+  const scale = MEM_SCALE[text[text.length - 1] ?? '']
+  if (scale === undefined) return -1
+  let n = 0
+  for (let k = 0; k < text.length - 1; k++) {
+    const d = text.charCodeAt(k) - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return text.length > 1 ? n * scale : -1
+}
+
 function count(text: string): number {
+  const len = text.length
+  if (len > 0 && len < 10) {
+    let n = 0
+    for (let k = 0; k < len; k++) {
+      const d = text.charCodeAt(k) - 48
+      if (d < 0 || d > 9) { n = -1; break }
+      n = n * 10 + d
+    }
+    if (n >= 0) return n
+  }
   const n = Number(text)
   if (text === '' || !Number.isSafeInteger(n) || n < 0) throw new SacctParseError(`"${text}" is not a count`)
   return n
@@ -107,31 +164,48 @@ function count(text: string): number {
 
 /** One line of `sacct -P` output with `SACCT_FIELDS`, as a record; throws `SacctParseError`. */
 export function parseSacctLine(line: string): JobRecord {
-  const f: string[] = []
+  const bars = BARS
   let i = 0
   for (let k = 0; k < SACCT_FIELDS.length - 1; k++) {
     const bar = line.indexOf('|', i)
     if (bar === -1) throw new SacctParseError(`expected ${SACCT_FIELDS.length} fields separated by |, got ${k + 1}`)
-    f.push(line.slice(i, bar))
+    bars[k] = bar
     i = bar + 1
   }
-  const last = line.slice(i)
-  if (last.includes('|')) throw new SacctParseError(`expected ${SACCT_FIELDS.length} fields separated by |, got more`)
-  f.push(last)
-  const [jobId, account, user, partition, qos, state, start, end, nnodes, tres, nodeList] = f as [string, string, string, string, string, string, string, string, string, string, string]
-  if (!/^\d+(?:[_+]\d+)?(?:\.\w+)?$/.test(jobId)) throw new SacctParseError(`"${jobId}" is not a job id`)
+  if (line.indexOf('|', i) !== -1) throw new SacctParseError(`expected ${SACCT_FIELDS.length} fields separated by |, got more`)
+  const field = (k: number): string => line.slice(k === 0 ? 0 : (bars[k - 1] as number) + 1, k === SACCT_FIELDS.length - 1 ? line.length : bars[k])
+  const jobId = field(0)
+  if (!isJobId(jobId)) throw new SacctParseError(`"${jobId}" is not a job id`)
+  const account = field(1)
+  const user = field(2)
   if (account === '' || user === '') throw new SacctParseError('the account or the user is empty')
-  const alloc = parseAllocTres(tres)
+  const start = field(6)
+  const end = field(7)
+  const nnodes = field(8)
+  const alloc = parseAllocTres(field(9))
   return {
-    jobId, account, user, partition, qos, state,
+    jobId, account, user, partition: field(3), qos: field(4), state: field(5),
+    cellKey: line.slice((bars[0] as number) + 1, bars[3]),
     start: parseSacctTime(start),
     end: parseSacctTime(end),
     nodes: alloc.nodes || count(nnodes),
     cpus: alloc.cpus,
     memMiB: alloc.memMiB,
     gpus: alloc.gpus,
-    nodeList,
+    nodeList: field(10),
   }
+}
+
+const BARS = new Int32Array(SACCT_FIELDS.length)
+
+/** `123`, `123_4`, `123+1`, optionally `.batch`-like: a job id as sacct prints it (checked by hand: the hot path). */
+function isJobId(text: string): boolean {
+  const n = text.length
+  let k = 0
+  while (k < n && text.charCodeAt(k) >= 48 && text.charCodeAt(k) <= 57) k++
+  if (k === 0) return false
+  if (k === n) return true
+  return /^\d+(?:[_+]\d+)?(?:\.\w+)?$/.test(text)
 }
 
 /**
