@@ -64,7 +64,7 @@ export class SacctParseError extends Error {
   override name = 'SacctParseError'
 }
 
-const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/
+const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/
 /** Epoch seconds of recent `YYYY-MM-DD` prefixes: a month has about 31, so parsing a time is arithmetic. */
 const dayCache = new Map<number, number>()
 
