@@ -23,6 +23,9 @@ import { createRevisionService } from './revisions/service.js'
 import { reserveMissingUids, seedCluster } from './revisions/seed.js'
 import { createLoginAccess, loginHostKeys } from './login-nodes/access.js'
 import type { ClusterSpec } from './spec/schema.js'
+import { createBudgetService, type BudgetService } from './budgets/service.js'
+import { createSendmailNotifier } from './budgets/notify.js'
+import { createLocalExecutor } from './adapters/executor.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
 
@@ -92,7 +95,7 @@ async function start(): Promise<void> {
     throw err
   }
   // Declared first: the store's and the engine's callbacks log through it once it exists.
-  const late: { app?: FastifyInstance } = {}
+  const late: { app?: FastifyInstance; budgets?: BudgetService } = {}
   const store = await createStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -100,22 +103,30 @@ async function start(): Promise<void> {
   })
   const profiles = new Map<string, ControllerProfile>()
   const engineLog = { info: (o: object, m: string) => late.app?.log.info(o, m), error: (o: object, m: string) => late.app?.log.error(o, m) }
+  const profileFor = async (cluster: string): Promise<ControllerProfile> => {
+    let profile = profiles.get(cluster)
+    if (!profile) {
+      profile = profileFromConfig(controllers, cluster)
+      profiles.set(cluster, profile)
+    }
+    return profile
+  }
   const engine = createApplyEngine({
     store,
     log: engineLog,
     hooks: applyHooks(config),
-    profileFor: async (cluster) => {
-      let profile = profiles.get(cluster)
-      if (!profile) {
-        profile = profileFromConfig(controllers, cluster)
-        profiles.set(cluster, profile)
-      }
-      return profile
-    },
+    profileFor,
+    // Budget actions in force are planned with every apply, so no apply undoes them by accident.
+    budgetActions: async (cluster) => late.budgets ? late.budgets.actionsFor(cluster) : new Map(),
   })
+  const budgets = createBudgetService({
+    store, engine, profileFor, log: engineLog,
+    notifier: config.mailFrom ? createSendmailNotifier({ executor: createLocalExecutor(), from: config.mailFrom }) : undefined,
+  })
+  late.budgets = budgets
   const login = config.loginNodes
   const loginAccess = login ? (_cluster: string, spec: ClusterSpec) => loginAccessOf(login, spec, loginHostKeyDir(config)) : undefined
-  const server = await buildApp({ store, engine, loginAccess }, { logger: { level: config.logLevel } })
+  const server = await buildApp({ store, engine, loginAccess, budgets }, { logger: { level: config.logLevel } })
   late.app = server
   for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
   if ((await store.listClusters({ limit: 1 })).items.length === 0) await seed(store, engine, controllers, server.log)
@@ -123,8 +134,10 @@ async function start(): Promise<void> {
     server.log.warn(clash, `uid ${clash.uid} of user ${clash.user} in cluster ${clash.cluster} is not reserved for them (${clash.reason}): give one of them another uid`)
   }
 
+  const stopBudgets = config.budgetCheckMinutes > 0 ? budgets.startScheduler(config.budgetCheckMinutes * 60_000) : () => undefined
   const close = async (signal: string): Promise<void> => {
     server.log.info({ signal }, 'shutting down')
+    stopBudgets()
     await server.close()
     // A running apply finishes (or rolls back) before its store and connections go.
     await engine.idle()

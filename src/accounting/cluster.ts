@@ -4,7 +4,7 @@
  */
 import type { Executor } from '../adapters/executor.js'
 import type { ClusterSpec } from '../spec/schema.js'
-import { desiredState, type DesiredState } from './desired.js'
+import { desiredState, type BudgetActions, type DesiredState } from './desired.js'
 import { readLiveAccounting } from './live.js'
 import { readPosixState } from './posix.js'
 import { partitionQosWarnings, planFromStates, type LiveState, type PlanOptions } from './plan.js'
@@ -14,6 +14,8 @@ import type { Plan } from './operations.js'
 export interface ClusterPlanOptions extends PlanOptions {
   /** Skip POSIX users (e.g. when identity is managed elsewhere); default: include them. */
   posix?: boolean
+  /** Budget actions in force by department (src/budgets/): carried into the desired accounting. */
+  budgetActions?: BudgetActions | undefined
 }
 
 /** Reads what the plan compares against: accounting from slurmdbd and the spec's POSIX names. */
@@ -24,7 +26,7 @@ export async function readLiveState(executor: Executor, desired: DesiredState, p
 
 /** Reads the live state and plans a spec against it. */
 export async function planOnCluster(executor: Executor, spec: ClusterSpec, options: ClusterPlanOptions = {}): Promise<Plan> {
-  const desired = desiredState(spec)
+  const desired = desiredState(spec, options.budgetActions)
   const live = await readLiveState(executor, desired, options.posix ?? true)
   const plan = planFromStates(desired, live, options)
   return { ...plan, warnings: [...plan.warnings, ...partitionQosWarnings(spec, plan)] }

@@ -23,6 +23,8 @@ import { adminRoutes } from './routes/admin.js'
 import { applyRoutes } from './routes/applies.js'
 import type { ApplyEngine } from '../apply/engine.js'
 import { loginNodeRoutes, type LoginAccessFactory } from './routes/login-nodes.js'
+import { budgetRoutes } from './routes/budgets.js'
+import type { BudgetService } from '../budgets/service.js'
 
 /** Largest request body: a spec for a 65,536-node cluster with many users fits. */
 export const BODY_LIMIT = 8 * 1024 * 1024
@@ -41,6 +43,8 @@ export interface AppDeps {
   engine?: ApplyEngine
   /** How to reach a cluster's login pools; without it the login-node routes do not exist. */
   loginAccess?: LoginAccessFactory
+  /** Usage and budgets (they read Slurm accounting); without it those routes do not exist. */
+  budgets?: BudgetService
 }
 
 /** Builds the application (not listening). */
@@ -96,6 +100,7 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       await scope.register(resourceRoutes({ revisions }))
       await scope.register(adminRoutes({ store }))
       if (deps.engine) await scope.register(applyRoutes({ store, engine: deps.engine }))
+      if (deps.budgets) await scope.register(budgetRoutes({ store, budgets: deps.budgets }))
       if (deps.loginAccess) await scope.register(loginNodeRoutes({ store, access: deps.loginAccess, log: (message, err) => scope.log.error({ err }, message) }))
     }, { prefix: '/v1' })
   }

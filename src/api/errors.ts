@@ -14,6 +14,8 @@ import { SacctmgrParseError } from '../slurm/sacctmgr.js'
 import { NoControllerError } from '../apply/profile.js'
 import { BalancerError, UnknownLoginNodeError } from '../login-nodes/model.js'
 import { LoginNodeError } from '../login-nodes/drain.js'
+import { BudgetError, UnknownBudgetError } from '../budgets/service.js'
+import { UsageReadError, UsageWindowError } from '../usage/read.js'
 
 /** Thrown for a missing, malformed or revoked token (HTTP 401). */
 export class UnauthorizedError extends Error {
@@ -44,6 +46,10 @@ const byClass: Array<[new (...args: never[]) => Error, number, string]> = [
   [UnknownLoginNodeError, 404, 'NotFound'],
   [BalancerError, 502, 'BalancerError'],
   [LoginNodeError, 502, 'LoginNodeError'],
+  [UnknownBudgetError, 422, 'UnknownBudget'],
+  [BudgetError, 409, 'NoSpec'],
+  [UsageWindowError, 400, 'BadRequest'],
+  [UsageReadError, 502, 'ControllerError'],
 ]
 
 /** Installs the error and not-found handlers on `app`. */
