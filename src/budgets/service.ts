@@ -257,7 +257,7 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
       if (event.department === null && c?.awsBudgetName !== event.budgetName) {
         throw new UnknownBudgetError(`cluster ${cluster} has no budget named "${event.budgetName}"`)
       }
-      if (event.department !== null && (!budget || (event.budgetName !== c?.awsBudgetName && event.budgetName !== `${cluster}-${event.department}`))) {
+      if (event.department !== null && (!budget || event.budgetName !== `${cluster}-${event.department}`)) {
         throw new UnknownBudgetError(`cluster ${cluster} has no budget "${event.budgetName}" for department "${event.department}"`)
       }
       const current = event.month === monthOf(now())
