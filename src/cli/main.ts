@@ -22,6 +22,8 @@ export const commands: Record<string, () => Promise<Command>> = {
   import: async () => (await import('./accounting.js')).importCommand,
   hyperpod: async () => (await import('./hyperpod.js')).hyperpodCommand,
   'login-nodes': async () => (await import('./login-nodes.js')).loginNodesCommand,
+  usage: async () => (await import('./budgets.js')).usageCommand,
+  budgets: async () => (await import('./budgets.js')).budgetsCommand,
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

@@ -164,3 +164,36 @@ t.test('GET budgets: spend, forecast, thresholds, action; scoped; check and lift
   t.equal((await budgetsOf('admin')).departments.find((d) => d.department === 'nlp')?.action?.action, 'restrict', 'shown with its end')
   t.same((await as('admin', { method: 'POST', url: '/v1/clusters/campus/budgets/check' })).json().started, [], 'a lift holds for the month')
 })
+
+t.test('steward usage and steward budgets: tables, --json and --csv through the API', async (t) => {
+  const { app, tokens } = await setup(t)
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  const { usageCommand, budgetsCommand } = await import('../../src/cli/budgets.js')
+  const run = async (token: string, fn: (args: string[]) => Promise<number>, args: string[]) => {
+    const out: string[] = []
+    const log = console.log
+    const saved = process.env.STEWARD_TOKEN
+    console.log = (...a: unknown[]) => { out.push(a.join(' ')) }
+    process.env.STEWARD_TOKEN = token
+    try {
+      t.equal(await fn(['--url', address, '--cluster', 'campus', ...args]), 0)
+    } finally {
+      console.log = log
+      if (saved === undefined) delete process.env.STEWARD_TOKEN
+      else process.env.STEWARD_TOKEN = saved
+    }
+    return out.join('\n')
+  }
+  const table = await run(tokens.admin, usageCommand, ['--from', `${MONTH}-01`, '--group-by', 'user'])
+  t.match(table, /^USER\s+JOBS\s+GPU-HOURS\s+CPU-HOURS\s+NODE-HOURS\s+BILLED-NODE-HOURS\s+COST \(EUR\)$/m)
+  t.match(table, /^alice\s+1\s+8\s+4\s+1\s+1\s+98\.32$/m)
+  t.match(table, /^total\s+3\s+.*107\.05$/m)
+  const csv = await run(tokens.alice, usageCommand, ['--from', `${MONTH}-01`, '--group-by', 'user', '--csv'])
+  t.equal(csv, 'USER,JOBS,GPU-HOURS,CPU-HOURS,NODE-HOURS,BILLED-NODE-HOURS,COST (EUR)\nalice,1,8,4,1,1,98.32', 'a researcher: their own line only')
+  const json = JSON.parse(await run(tokens.nlp, budgetsCommand, ['--json'])) as { departments: Array<{ department: string }> }
+  t.same(json.departments.map((d) => d.department), ['nlp'])
+  t.match(await run(tokens.admin, budgetsCommand, []), /^cv\s+100\.00 EUR\s+5\.67\s+5\.67%/m)
+  process.env.STEWARD_TOKEN = tokens.alice
+  await t.rejects(budgetsCommand(['--url', address, '--cluster', 'campus', 'check']), /403 only cluster admins may check budgets/)
+  delete process.env.STEWARD_TOKEN
+})
