@@ -32,9 +32,12 @@ export function toCents(amount: number): number {
   return Math.round(amount * 100)
 }
 
-/** Percent of `spend` in `budget` (2 decimals); a zero budget is 0 % until spent, then 100 % or more. */
+/** What any spend on a zero budget counts as: over every threshold (a number JSON can carry). */
+export const ZERO_BUDGET_OVER = 1_000_000
+
+/** Percent of `spend` in `budget` (2 decimals); a zero budget is 0 % until spent, then `ZERO_BUDGET_OVER`. */
 export function percentOf(spendCents: number, budgetCents: number): number {
-  if (budgetCents === 0) return spendCents > 0 ? Infinity : 0
+  if (budgetCents === 0) return spendCents > 0 ? ZERO_BUDGET_OVER : 0
   return Math.round((spendCents / budgetCents) * 10_000) / 100
 }
 
