@@ -30,7 +30,7 @@ t.test('sendmail -t -oi by argv with the message on stdin; a failure is NotifyEr
   t.equal(readFileSync(join(dir, 'argv'), 'utf8'), '-t -oi\n')
   t.equal(readFileSync(join(dir, 'message'), 'utf8'), mailMessage(n, 'steward@example.edu'))
   const failing = join(dir, 'failing')
-  writeFileSync(failing, '#!/bin/sh\necho "mail queue full" >&2\nexit 75\n')
+  writeFileSync(failing, '#!/bin/sh\ncat > /dev/null\necho "mail queue full" >&2\nexit 75\n')
   chmodSync(failing, 0o755)
   await t.rejects(createSendmailNotifier({ executor: createLocalExecutor(), from: 'steward@example.edu', sendmail: failing }).send(n), { name: 'NotifyError', message: /exited 75: mail queue full/ })
 })
