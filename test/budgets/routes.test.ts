@@ -72,7 +72,7 @@ async function setup(t: Test) {
     await s.app.close()
     await store.close()
   })
-  return { ...s, started }
+  return { ...s, started, budgets }
 }
 
 const event = (over: Record<string, unknown> = {}) => ({
@@ -196,4 +196,17 @@ t.test('steward usage and steward budgets: tables, --json and --csv through the 
   process.env.STEWARD_TOKEN = tokens.alice
   await t.rejects(budgetsCommand(['--url', address, '--cluster', 'campus', 'check']), /403 only cluster admins may check budgets/)
   delete process.env.STEWARD_TOKEN
+})
+
+t.test('the scheduler checks every cluster with budgets, one tick at a time, and stops', async (t) => {
+  const { budgets, store, started } = await setup(t)
+  const stop = budgets.startScheduler(20)
+  t.teardown(stop)
+  const end = Date.now() + 10_000
+  while ((await store.listBudgetNotifications('campus', MONTH)).length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+  stop()
+  t.same((await store.listBudgetNotifications('campus', MONTH)).map((n) => n.key), [`campus/nlp/${MONTH}/100`])
+  await new Promise((r) => setTimeout(r, 100))
+  t.equal(started.length, 1, 'the restrict was applied once, however many ticks ran')
+  t.match(await store.listBudgetActions('campus', MONTH), [{ department: 'nlp', action: 'restrict', endedAt: null }])
 })
