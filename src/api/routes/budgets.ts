@@ -5,7 +5,7 @@
  * event of AWS Budgets are for admins (the budget-alert Lambda holds an admin token).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
+import { Type, type TSchema } from '@sinclair/typebox'
 import { Name } from '../../spec/names.js'
 import { departmentsOfUser, isAdmin, requireAdmin, type Principal } from '../../auth/policy.js'
 import type { Store } from '../../store/types.js'
@@ -53,6 +53,37 @@ export const BudgetEventBody = Type.Object({
 }, { additionalProperties: false })
 
 const Action = Type.Union([Type.Literal('none'), Type.Literal('notify'), Type.Literal('restrict'), Type.Literal('block')])
+const Nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()])
+
+const EventRecord = Type.Object({
+  eventId: Type.String(), cluster: Type.String(), budgetName: Type.String(), department: Nullable(Type.String()), month: Type.String(),
+  thresholdPercent: Type.Number(), notificationType: Type.String(), action: Action, payload: Type.Unknown(), recordedAt: Type.String(),
+})
+const ActionRecord = Type.Object({
+  cluster: Type.String(), department: Type.String(), month: Type.String(), action: Type.String(), reason: Type.String(),
+  startedAt: Type.String(), endedAt: Nullable(Type.String()), endedReason: Nullable(Type.String()), endedBy: Nullable(Type.String()),
+})
+const NotificationRecord = Type.Object({
+  key: Type.String(), cluster: Type.String(), department: Nullable(Type.String()), month: Type.String(), thresholdPercent: Type.Number(),
+  status: Type.String(), recipients: Type.Array(Type.String()), createdAt: Type.String(), sentAt: Nullable(Type.String()),
+})
+const DepartmentState = Type.Object({
+  department: Type.String(), currency: Type.String(), budgetCents: Type.Integer(), spendCents: Type.Integer(), percent: Type.Number(),
+  forecastCents: Type.Integer(), thresholds: Type.Array(Type.Number()), crossed: Type.Array(Type.Number()), onExceeded: Type.String(),
+  wanted: Action, notify: Type.Array(Type.String()),
+})
+const BudgetsAnswer = Type.Object({
+  month: Type.String(), currency: Type.String(),
+  departments: Type.Array(Type.Composite([DepartmentState, Type.Object({ action: Nullable(ActionRecord), notifications: Type.Array(NotificationRecord) })])),
+  cluster: Nullable(Type.Object({ budgetName: Type.String(), monthly: Type.Number(), thresholds: Type.Array(Type.Number()), events: Type.Array(EventRecord) })),
+  events: Type.Array(EventRecord),
+})
+const CheckAnswer = Type.Object({
+  month: Type.String(), states: Type.Array(DepartmentState), notified: Type.Array(Type.String()),
+  started: Type.Array(Type.Object({ department: Type.String(), action: Type.String() })),
+  ended: Type.Array(Type.Object({ department: Type.String(), reason: Type.String() })),
+  apply: Nullable(Type.Object({ id: Type.String(), status: Type.String() })), pending: Nullable(Type.String()), garbledLines: Type.Integer(),
+})
 const ApplyRef = Type.Union([Type.Object({ id: Type.String(), status: Type.String() }), Type.Null()])
 
 function parseTime(text: string | undefined, fallback: number): number {
@@ -119,7 +150,7 @@ export function budgetRoutes(deps: { store: Store; budgets: BudgetService }): Fa
       schema: {
         summary: 'Department budgets this month (or ?month=YYYY-MM): spend, forecast to month end, thresholds crossed, action in force; and the cluster budget\'s events (admins)',
         params: ClusterParams, querystring: Type.Object({ month: Type.Optional(Month) }, { additionalProperties: false }),
-        response: { 200: Type.Unknown(), ...errorResponses },
+        response: { 200: BudgetsAnswer, ...errorResponses },
       },
     }, async (request) => {
       const p = principalOf(request)
@@ -137,7 +168,7 @@ export function budgetRoutes(deps: { store: Store; budgets: BudgetService }): Fa
     app.post('/clusters/:cluster/budgets/check', {
       schema: {
         summary: 'Check spend against the department budgets now: notify once per threshold, put actions in force or end them, apply (admin)',
-        params: ClusterParams, response: { 200: Type.Unknown(), ...errorResponses },
+        params: ClusterParams, response: { 200: CheckAnswer, ...errorResponses },
       },
     }, async (request) => {
       requireAdmin(principalOf(request), 'check budgets')
