@@ -139,10 +139,12 @@ for (const release of releases) {
     const engine = createApplyEngine({ store, log: quiet, profileFor, budgetActions: async (c) => late.budgets!.actionsFor(c) })
     const budgets = createBudgetService({ store, engine, profileFor, log: quiet, now, notifier: { send: async (n) => { sent.push(n) } } })
     late.budgets = budgets
-    const assoc = async (account: string, user: string) =>
-      (await ex.run(['sacctmgr', '-n', '-P', 'show', 'assoc', 'where', `account=${account}`, `user=${user}`, 'cluster=campus', 'format=QOS,DefaultQOS'])).stdout.trim()
+    const assoc = async (account: string, user: string) => {
+      const [qos = '', def = ''] = (await ex.run(['sacctmgr', '-n', '-P', 'show', 'assoc', 'where', `account=${account}`, `user=${user}`, 'cluster=campus', 'format=QOS,DefaultQOS'])).stdout.trim().split('|')
+      return `${qos.split(',').sort().join(',')}|${def}`
+    }
     const accountLimits = async (account: string) =>
-      (await ex.run(['sacctmgr', '-n', '-P', 'show', 'assoc', 'where', `account=${account}`, 'user=', 'cluster=campus', 'format=Account,User,GrpJobs,GrpSubmit'])).stdout.trim().split('\n').find((l) => l.startsWith(`${account}||`)) ?? ''
+      (await ex.run(['sacctmgr', '-n', '-P', 'show', 'assoc', 'where', `account=${account}`, 'cluster=campus', 'format=Account,User,GrpJobs,GrpSubmit'])).stdout.trim().split('\n').find((l) => l.startsWith(`${account}||`)) ?? ''
 
     const revision = await store.appendRevision('campus', { spec: pricedCampus(release), author: 'test', message: 'prices and budgets' })
     const first = await engine.wait((await engine.start('campus', revision.number, 'test')).id)
