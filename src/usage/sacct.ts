@@ -18,7 +18,7 @@ export const SACCT_FIELDS = ['JobID', 'Account', 'User', 'Partition', 'QOS', 'St
  */
 export function sacctArgv(from: Date, to: Date): string[] {
   return [
-    'env', 'LC_ALL=C', 'TZ=UTC',
+    'env', 'LC_ALL=C', 'TZ=UTC', 'SLURM_TIME_FORMAT=standard',
     'sacct', '-P', '-n', '--allusers', '--allocations', '--duplicates',
     `--starttime=${slurmTime(from)}`, `--endtime=${slurmTime(to)}`,
     `--format=${SACCT_FIELDS.join(',')}`,

@@ -20,7 +20,7 @@ const line = (id: number, account: string, user: string, partition: string, star
 
 t.test('sacct argv: allocations of every user in a window, UTC and C locale, argv only', async (t) => {
   t.same(sacctArgv(new Date(T0 * 1000), new Date((T0 + 86400) * 1000)), [
-    'env', 'LC_ALL=C', 'TZ=UTC', 'sacct', '-P', '-n', '--allusers', '--allocations', '--duplicates',
+    'env', 'LC_ALL=C', 'TZ=UTC', 'SLURM_TIME_FORMAT=standard', 'sacct', '-P', '-n', '--allusers', '--allocations', '--duplicates',
     '--starttime=2026-12-01T00:00:00', '--endtime=2026-12-02T00:00:00',
     '--format=JobID,Account,User,Partition,QOS,State,Start,End,NNodes,AllocTRES,NodeList',
   ])
