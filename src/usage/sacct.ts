@@ -12,9 +12,9 @@ export const SACCT_FIELDS = ['JobID', 'Account', 'User', 'Partition', 'QOS', 'St
 
 /**
  * The argv of one page: every user's job allocations (no steps) that ran in
- * `[from, to)`, with times printed in UTC. `LC_ALL=C` and `TZ=UTC` go through `env`, so the
- * command is an argv on any Executor (local or SSH) and its output does not depend on the
- * controller's locale or zone.
+ * `[from, to)`, with times printed in UTC. `LC_ALL=C`, `TZ=UTC` and
+ * `SLURM_TIME_FORMAT=standard` go through `env`, so the command is an argv on any Executor
+ * (local or SSH) and its output does not depend on the controller's locale, zone or format.
  */
 export function sacctArgv(from: Date, to: Date): string[] {
   return [
