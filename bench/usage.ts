@@ -77,6 +77,15 @@ async function readOnly(path: string): Promise<number> {
   return lines
 }
 
+/** Reads and parses, dropping the records: how much of the cost is the parse. */
+async function parseOnly(path: string): Promise<number> {
+  let records = 0
+  const stream = new SacctStream(() => { records++ }, () => undefined)
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) stream.push(chunk as string)
+  stream.end()
+  return records
+}
+
 /** Reads, parses and aggregates; returns the aggregator and the peak heap growth in bytes. */
 async function aggregate(path: string, spec: ClusterSpec): Promise<{ agg: UsageAggregator; peakHeap: number }> {
   const w = monthWindow(MONTH)
@@ -115,12 +124,14 @@ export async function benchUsage(report: Report): Promise<void> {
     await writeSynthetic(file, spec)
     const bytes = statSync(file).size
     const read = await median(() => readOnly(file), 5)
+    const parsed = await median(() => parseOnly(file), 5)
     const agg = await median(() => aggregate(file, spec), 5)
     const lines = agg.last.agg.lines('department')
     report('usage: a month of 1,000,000 sacct records', {
       'records': agg.last.agg.records,
       'input MB': (bytes / 1e6).toFixed(1),
       'read only (baseline), ms': read.ms.toFixed(0),
+      'read + parse, ms': parsed.ms.toFixed(0),
       'read + parse + aggregate, ms': agg.ms.toFixed(0),
       'ratio to reading': (agg.ms / read.ms).toFixed(2),
       'aggregation alone / read': ((agg.ms - read.ms) / read.ms).toFixed(2),
