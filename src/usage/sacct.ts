@@ -111,12 +111,21 @@ export function parseAllocTres(text: string): { cpus: number; memMiB: number; gp
     if (comma === -1) comma = text.length
     const eq = text.indexOf('=', i)
     if (eq === -1 || eq > comma) throw new SacctParseError(`"${text.slice(i, comma)}" is not a TRES setting`)
-    const name = text.slice(i, eq)
+    const len = eq - i
+    // Names are compared in place and counts read digit by digit: no string per pair.
+    const which = len === 3 && text.startsWith('cpu', i) ? 1 : len === 8 && text.startsWith('gres/gpu', i) ? 2 : len === 4 && text.startsWith('node', i) ? 3 : len === 3 && text.startsWith('mem', i) ? 4 : 0
+    if (which === 0) { i = comma + 1; continue }
+    const digits = which === 4 ? -1 : digitsAt(text, eq + 1, comma)
+    if (which !== 4) {
+      const n = digits >= 0 ? digits : count(text.slice(eq + 1, comma))
+      if (which === 1) out.cpus = n
+      else if (which === 2) out.gpus = n
+      else out.nodes = n
+      i = comma + 1
+      continue
+    }
     const value = text.slice(eq + 1, comma)
-    if (name === 'cpu') out.cpus = count(value)
-    else if (name === 'gres/gpu') out.gpus = count(value)
-    else if (name === 'node') out.nodes = count(value)
-    else if (name === 'mem') {
+    {
       const fast = memFast(value)
       if (fast >= 0) { out.memMiB = fast; i = comma + 1; continue }
       try {
@@ -129,6 +138,18 @@ export function parseAllocTres(text: string): { cpus: number; memMiB: number; gp
     i = comma + 1
   }
   return out
+}
+
+/** The integer written in `text[from, to)` by digits only (at most 9), or -1. */
+function digitsAt(text: string, from: number, to: number): number {
+  if (to <= from || to - from > 9) return -1
+  let n = 0
+  for (let k = from; k < to; k++) {
+    const d = text.charCodeAt(k) - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n
 }
 
 const MEM_SCALE: Record<string, number> = { M: 1, G: 1024, T: 1024 * 1024 }
@@ -173,18 +194,17 @@ export function parseSacctLine(line: string): JobRecord {
     i = bar + 1
   }
   if (line.indexOf('|', i) !== -1) throw new SacctParseError(`expected ${SACCT_FIELDS.length} fields separated by |, got more`)
-  const field = (k: number): string => line.slice(k === 0 ? 0 : (bars[k - 1] as number) + 1, k === SACCT_FIELDS.length - 1 ? line.length : bars[k])
-  const jobId = field(0)
+  const jobId = fieldOf(line, bars, 0)
   if (!isJobId(jobId)) throw new SacctParseError(`"${jobId}" is not a job id`)
-  const account = field(1)
-  const user = field(2)
+  const account = fieldOf(line, bars, 1)
+  const user = fieldOf(line, bars, 2)
   if (account === '' || user === '') throw new SacctParseError('the account or the user is empty')
-  const start = field(6)
-  const end = field(7)
-  const nnodes = field(8)
-  const alloc = parseAllocTres(field(9))
+  const start = fieldOf(line, bars, 6)
+  const end = fieldOf(line, bars, 7)
+  const nnodes = fieldOf(line, bars, 8)
+  const alloc = parseAllocTres(fieldOf(line, bars, 9))
   return {
-    jobId, account, user, partition: field(3), qos: field(4), state: field(5),
+    jobId, account, user, partition: fieldOf(line, bars, 3), qos: fieldOf(line, bars, 4), state: fieldOf(line, bars, 5),
     cellKey: line.slice((bars[0] as number) + 1, bars[3]),
     start: parseSacctTime(start),
     end: parseSacctTime(end),
@@ -192,11 +212,17 @@ export function parseSacctLine(line: string): JobRecord {
     cpus: alloc.cpus,
     memMiB: alloc.memMiB,
     gpus: alloc.gpus,
-    nodeList: field(10),
+    nodeList: fieldOf(line, bars, 10),
   }
 }
 
 const BARS = new Int32Array(SACCT_FIELDS.length)
+const LAST = SACCT_FIELDS.length - 1
+
+/** Field `k` of a line whose separators are at `bars`. */
+function fieldOf(line: string, bars: Int32Array, k: number): string {
+  return line.slice(k === 0 ? 0 : (bars[k - 1] as number) + 1, k === LAST ? line.length : bars[k])
+}
 
 /** `123`, `123_4`, `123+1`, optionally `.batch`-like: a job id as sacct prints it (checked by hand: the hot path). */
 function isJobId(text: string): boolean {
