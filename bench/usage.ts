@@ -135,7 +135,7 @@ export async function benchUsage(report: Report): Promise<void> {
       'read + parse + aggregate, ms': agg.ms.toFixed(0),
       'ratio to reading': (agg.ms / read.ms).toFixed(2),
       'parse beyond the read / read': ((parsed.ms - read.ms) / read.ms).toFixed(2),
-      'aggregation beyond the parse / read': ((agg.ms - parsed.ms) / read.ms).toFixed(2),
+      'aggregation beyond parse / read': ((agg.ms - parsed.ms) / read.ms).toFixed(2),
       'records per second': Math.round(RECORDS / (agg.ms / 1000)),
       'peak heap growth MB': (agg.last.peakHeap / 1e6).toFixed(1),
       'garbled lines': agg.last.agg.garbledCount,

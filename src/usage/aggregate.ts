@@ -110,7 +110,8 @@ export class UsageAggregator {
       return
     }
     let first = true
-    for (const [group, nodes] of split) {
+    for (let k = 0; k < split.length; k++) {
+      const [group, nodes] = split[k] as readonly [string, number]
       const c = this.cell(r, group)
       // A job on several groups: each group gets its nodes' part of the allocation.
       const part = nodes / r.nodes

@@ -111,27 +111,28 @@ export function formatCents(cents: bigint): string {
 /** Which node group each node belongs to; hostlists of jobs are expanded once and cached (bounded). */
 export class NodeGroups {
   private readonly byNode = new Map<string, string>()
-  private readonly cache = new Map<string, Map<string, number> | null>()
+  private readonly cache = new Map<string, Array<[string, number]> | null>()
 
   constructor(spec: Pick<ClusterSpec, 'nodeGroups'>) {
     for (const g of spec.nodeGroups) for (const n of expandHostlist(g.nodes)) this.byNode.set(n, g.name)
   }
 
-  /** Nodes per group of a job's hostlist; null when a node is in no group or the list does not parse. */
-  of(nodeList: string): Map<string, number> | null {
+  /** `[group, nodes]` pairs of a job's hostlist; null when a node is in no group or the list does not parse. */
+  of(nodeList: string): ReadonlyArray<readonly [string, number]> | null {
     const hit = this.cache.get(nodeList)
     if (hit !== undefined) return hit
-    let out: Map<string, number> | null = new Map()
+    let counts: Map<string, number> | null = new Map()
     try {
       for (const n of expandHostlist(nodeList)) {
         const g = this.byNode.get(n)
-        if (g === undefined) { out = null; break }
-        out.set(g, (out.get(g) ?? 0) + 1)
+        if (g === undefined) { counts = null; break }
+        counts.set(g, (counts.get(g) ?? 0) + 1)
       }
     } catch (err) {
       if (!(err instanceof HostlistError)) throw err
-      out = null
+      counts = null
     }
+    const out = counts === null ? null : [...counts]
     if (this.cache.size >= 10_000) this.cache.clear()
     this.cache.set(nodeList, out)
     return out
