@@ -14,6 +14,7 @@ import { benchIdentity } from './identity.js'
 import { benchApplies } from './applies.js'
 import { benchReads } from './reads.js'
 import { benchDashboard } from './dashboard.js'
+import { benchUsage } from './usage.js'
 import type { Report } from './timing.js'
 
 const report: Report = (name, fields) => {
@@ -35,6 +36,7 @@ const benches: Record<string, (report: Report) => Promise<void>> = {
   applies: benchApplies,
   reads: benchReads,
   dashboard: benchDashboard,
+  usage: benchUsage,
 }
 
 for (const [name, bench] of Object.entries(benches)) {

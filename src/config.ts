@@ -2,7 +2,7 @@
  * Service configuration, read from the environment and checked once at start-up: a bad
  * value stops the process with the variable's name in the message.
  */
-import { HOST_KEY_RE, HOST_NAME_RE } from './spec/names.js'
+import { EMAIL_RE, HOST_KEY_RE, HOST_NAME_RE } from './spec/names.js'
 
 export interface Config {
   port: number
@@ -14,6 +14,10 @@ export interface Config {
   loginNodes: { user: string; identity: string; haproxyDir: string; hostKeys: Record<string, string> } | undefined
   /** Publish the cluster policy to SSM Parameter Store on every apply (`STEWARD_PUBLISH_POLICY=1`). */
   publishPolicy: boolean
+  /** Minutes between budget checks of every cluster (`STEWARD_BUDGET_CHECK_MINUTES`, default 15; 0 turns the scheduler off). */
+  budgetCheckMinutes: number
+  /** `From:` of budget e-mails through the local MTA (`STEWARD_MAIL_FROM`); without it no e-mail is sent. */
+  mailFrom?: string | undefined
 }
 
 /** Thrown for a missing or malformed environment variable. */
@@ -42,7 +46,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const loginNodes = identity ? { user: loginUser, identity, haproxyDir, hostKeys: loginHostKeysOf(env.STEWARD_LOGIN_HOST_KEYS) } : undefined
   const publish = env.STEWARD_PUBLISH_POLICY ?? '0'
   if (publish !== '0' && publish !== '1') throw new ConfigError(`STEWARD_PUBLISH_POLICY must be 0 or 1, got "${publish}"`)
-  return { port, host, logLevel, dataDir: env.STEWARD_DATA_DIR ?? './data', databaseUrl, loginNodes, publishPolicy: publish === '1' }
+  const checkText = env.STEWARD_BUDGET_CHECK_MINUTES ?? '15'
+  const budgetCheckMinutes = Number(checkText)
+  if (!/^\d{1,4}$/.test(checkText) || budgetCheckMinutes > 1440) throw new ConfigError(`STEWARD_BUDGET_CHECK_MINUTES must be 0-1440 minutes, got "${checkText}"`)
+  const mailFrom = env.STEWARD_MAIL_FROM || undefined
+  if (mailFrom !== undefined && !EMAIL_RE.test(mailFrom)) throw new ConfigError(`STEWARD_MAIL_FROM must be an e-mail address, got "${mailFrom}"`)
+  return { port, host, logLevel, dataDir: env.STEWARD_DATA_DIR ?? './data', databaseUrl, loginNodes, publishPolicy: publish === '1', budgetCheckMinutes, mailFrom }
 }
 
 /** `STEWARD_LOGIN_HOST_KEYS`: a JSON object of login node name to its host key fingerprint. */

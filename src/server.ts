@@ -27,6 +27,9 @@ import { desiredPools } from './login-nodes/model.js'
 import { nodeUsersHook } from './identity/apply-hook.js'
 import { nodeAccess } from './identity/node-access.js'
 import { createClusterStateService } from './cluster-state/read.js'
+import { createBudgetService, type BudgetService } from './budgets/service.js'
+import { createSendmailNotifier } from './budgets/notify.js'
+import { createLocalExecutor } from './adapters/executor.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
 
@@ -116,7 +119,7 @@ async function start(): Promise<void> {
     throw err
   }
   // Declared first: the store's and the engine's callbacks log through it once it exists.
-  const late: { app?: FastifyInstance } = {}
+  const late: { app?: FastifyInstance; budgets?: BudgetService } = {}
   const store = await createStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -137,12 +140,19 @@ async function start(): Promise<void> {
     log: engineLog,
     hooks: applyHooks(config, controllers, profileFor),
     profileFor,
+    // Budget actions in force are planned with every apply, so no apply undoes them by accident.
+    budgetActions: async (cluster) => late.budgets ? late.budgets.actionsFor(cluster) : new Map(),
   })
   // GPUs free and node events: read on the same controllers, cached a few seconds.
   const clusterState = createClusterStateService({ executorFor: async (cluster) => (await profileFor(cluster)).executor })
+  const budgets = createBudgetService({
+    store, engine, profileFor, log: engineLog,
+    notifier: config.mailFrom ? createSendmailNotifier({ executor: createLocalExecutor(), from: config.mailFrom }) : undefined,
+  })
+  late.budgets = budgets
   const login = config.loginNodes
   const loginAccess = login ? (_cluster: string, spec: ClusterSpec) => loginAccessOf(login, spec, loginHostKeyDir(config)) : undefined
-  const server = await buildApp({ store, engine, loginAccess, clusterState }, { logger: { level: config.logLevel } })
+  const server = await buildApp({ store, engine, loginAccess, clusterState, budgets }, { logger: { level: config.logLevel } })
   late.app = server
   for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
   if ((await store.listClusters({ limit: 1 })).items.length === 0) await seed(store, engine, controllers, server.log)
@@ -150,8 +160,10 @@ async function start(): Promise<void> {
     server.log.warn(clash, `uid ${clash.uid} of user ${clash.user} in cluster ${clash.cluster} is not reserved for them (${clash.reason}): give one of them another uid`)
   }
 
+  const stopBudgets = config.budgetCheckMinutes > 0 ? budgets.startScheduler(config.budgetCheckMinutes * 60_000) : () => undefined
   const close = async (signal: string): Promise<void> => {
     server.log.info({ signal }, 'shutting down')
+    stopBudgets()
     await server.close()
     // A running apply finishes (or rolls back) before its store and connections go.
     await engine.idle()

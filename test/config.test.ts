@@ -2,7 +2,14 @@ import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
 
 t.test('defaults apply when nothing is set', async (t) => {
-  t.same(loadConfig({}), { port: 8080, host: '127.0.0.1', logLevel: 'info', dataDir: './data', databaseUrl: undefined, loginNodes: undefined, publishPolicy: false })
+  t.same(loadConfig({}), { port: 8080, host: '127.0.0.1', logLevel: 'info', dataDir: './data', databaseUrl: undefined, loginNodes: undefined, publishPolicy: false, budgetCheckMinutes: 15, mailFrom: undefined })
+})
+
+t.test('budget checks and the From: of budget e-mails', async (t) => {
+  t.match(loadConfig({ STEWARD_BUDGET_CHECK_MINUTES: '0', STEWARD_MAIL_FROM: 'steward@example.edu' }), { budgetCheckMinutes: 0, mailFrom: 'steward@example.edu' })
+  t.throws(() => loadConfig({ STEWARD_BUDGET_CHECK_MINUTES: '-1' }), /STEWARD_BUDGET_CHECK_MINUTES/)
+  t.throws(() => loadConfig({ STEWARD_BUDGET_CHECK_MINUTES: '9999' }), /STEWARD_BUDGET_CHECK_MINUTES/)
+  t.throws(() => loadConfig({ STEWARD_MAIL_FROM: 'a@b.c\nBcc: x@y.z' }), /STEWARD_MAIL_FROM/)
 })
 
 t.test('login-node access and policy publishing', async (t) => {

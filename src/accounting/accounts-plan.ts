@@ -23,8 +23,17 @@ export function depthOf(accounts: ReadonlyMap<string, AccountState>, name: strin
   return depth
 }
 
+/**
+ * A budget's block: `GrpSubmitJobs=0 GrpJobs=0` while desired, back to `-1` (none) for the
+ * limits that read 0 once it ends. Limits the spec does not block are otherwise left alone.
+ */
+function blockSettings(desired: AccountState, live: AccountState | undefined): string[] {
+  if (desired.blocked) return live?.blocked ? [] : ['GrpSubmitJobs=0', 'GrpJobs=0']
+  return (live?.zeroLimits ?? []).map((limit) => `${limit}=-1`)
+}
+
 function associationSettings(desired: AccountState, live: AccountState | undefined): string[] {
-  const out: string[] = []
+  const out: string[] = [...blockSettings(desired, live)]
   if (!live || desired.fairshare !== live.fairshare) out.push(`Fairshare=${desired.fairshare}`)
   const qosChanged = !live || !sameList(desired.qos, live.qos)
   // QOS and DefaultQOS go together: Slurm refuses a default outside the assoc's list.

@@ -4,7 +4,7 @@
  */
 import { runAll, type Executor } from '../adapters/executor.js'
 import type { ClusterSpec } from '../spec/schema.js'
-import { desiredState, type DesiredState } from './desired.js'
+import { desiredState, type BudgetActions, type DesiredState } from './desired.js'
 import { LIVE_READ_TIMEOUT_MS, liveOutputsOf, liveReads, parseLiveAccounting, type LiveOutputs } from './live.js'
 import { posixLookups, posixStateOf } from './posix.js'
 import { partitionQosWarnings, planFromStates, type LiveState, type PlanOptions } from './plan.js'
@@ -16,6 +16,8 @@ export interface ClusterPlanOptions extends PlanOptions {
   posix?: boolean
   /** The accounting reads, already started (`readLiveOutputs`: they need no spec), e.g. while the spec loads. */
   liveAccounting?: Promise<LiveOutputs>
+  /** Budget actions in force by department (src/budgets/): carried into the desired accounting. */
+  budgetActions?: BudgetActions | undefined
 }
 
 /**
@@ -38,7 +40,7 @@ export async function readLiveState(executor: Executor, desired: DesiredState, p
 
 /** Reads the live state and plans a spec against it. */
 export async function planOnCluster(executor: Executor, spec: ClusterSpec, options: ClusterPlanOptions = {}): Promise<Plan> {
-  const desired = desiredState(spec)
+  const desired = desiredState(spec, options.budgetActions)
   const live = await readLiveState(executor, desired, options.posix ?? true, options.liveAccounting)
   const plan = planFromStates(desired, live, options)
   return { ...plan, warnings: [...plan.warnings, ...partitionQosWarnings(spec, plan)] }

@@ -6,6 +6,7 @@
  */
 import type { ClusterSpec, Qos } from '../spec/schema.js'
 import { homeOf, supervisorAccount } from '../spec/model.js'
+import { departmentPreemptibleQos } from '../spec/budget-rules.js'
 import { normalizeTime, specTresToString } from '../slurm/sacctmgr.js'
 import {
   associationKey, emptyAccountingState, sortedUnique,
@@ -40,8 +41,16 @@ export function desiredQos(q: Qos): QosState {
   }
 }
 
-/** The accounting state a (valid) spec describes. */
-export function desiredAccounting(spec: ClusterSpec): AccountingState {
+/** Budget actions in force, by department (src/budgets/): what the accounting must carry besides the spec. */
+export type BudgetActions = ReadonlyMap<string, 'restrict' | 'block'>
+
+/**
+ * The accounting state a (valid) spec describes, with the budget actions in force:
+ * `restrict` leaves the department's accounts and user associations only the department's
+ * preemptible QoS (the first one their default); `block` sets `GrpSubmitJobs=0` and
+ * `GrpJobs=0` on the department account, which Slurm applies to its whole subtree.
+ */
+export function desiredAccounting(spec: ClusterSpec, actions: BudgetActions = new Map()): AccountingState {
   const state = emptyAccountingState(spec.cluster.name)
   state.clusterExists = true
   for (const q of spec.qos) state.qos.set(q.name, desiredQos(q))
@@ -49,7 +58,10 @@ export function desiredAccounting(spec: ClusterSpec): AccountingState {
   // One pass instead of defaultAccountOf per user: 50,000 users x 2,000 accounts is slow.
   const explicitDefault = new Map(spec.users.map((u) => [u.name, u.defaultAccount]))
   for (const d of spec.departments) {
-    const qos = sortedUnique(d.qos)
+    const action = actions.get(d.name)
+    const restricted = action === 'restrict' ? departmentPreemptibleQos(spec, d) : undefined
+    const qos = sortedUnique(restricted ?? d.qos)
+    const defaultQos = restricted ? restricted[0] : d.defaultQos
     state.accounts.set(d.name, {
       name: d.name,
       parent: 'root',
@@ -57,7 +69,8 @@ export function desiredAccounting(spec: ClusterSpec): AccountingState {
       organization: d.organization?.toLowerCase(),
       fairshare: d.fairshare ?? SLURM_DEFAULTS.fairshare,
       qos,
-      defaultQos: d.defaultQos,
+      defaultQos,
+      blocked: action === 'block',
     })
     for (const s of d.supervisors ?? []) {
       const account = supervisorAccount(d, s)
@@ -66,14 +79,15 @@ export function desiredAccounting(spec: ClusterSpec): AccountingState {
         parent: d.name,
         fairshare: s.fairshare ?? SLURM_DEFAULTS.fairshare,
         qos,
-        defaultQos: d.defaultQos,
+        defaultQos,
+        blocked: false,
       })
       for (const user of s.users) {
         state.associations.set(associationKey(user, account), {
           user,
           account,
-          qos: sortedUnique([...d.qos, ...(extraQos.get(user) ?? [])]),
-          defaultQos: d.defaultQos,
+          qos: restricted ? qos : sortedUnique([...d.qos, ...(extraQos.get(user) ?? [])]),
+          defaultQos,
         })
         // The first supervisor account listing a user is its default unless the spec says otherwise.
         if (!state.users.has(user)) state.users.set(user, { name: user, defaultAccount: explicitDefault.get(user) ?? account })
@@ -98,6 +112,6 @@ export function desiredPosixUsers(spec: ClusterSpec): PosixUser[] {
 }
 
 /** The desired state of a spec: accounting and POSIX users. */
-export function desiredState(spec: ClusterSpec): DesiredState {
-  return { accounting: desiredAccounting(spec), posixUsers: desiredPosixUsers(spec) }
+export function desiredState(spec: ClusterSpec, actions?: BudgetActions): DesiredState {
+  return { accounting: desiredAccounting(spec, actions), posixUsers: desiredPosixUsers(spec) }
 }

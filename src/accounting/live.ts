@@ -18,9 +18,11 @@ export const QOS_FIELDS = [
 export const ACCOUNT_FIELDS = ['Account', 'Organization', 'Description'] as const
 export const ASSOC_FIELDS = ['Cluster', 'Account', 'User', 'ParentName', 'Partition', 'Fairshare', 'QOS', 'DefaultQOS'] as const
 export const USER_FIELDS = ['User', 'DefaultAccount'] as const
+/** The limits a budget's block sets on account associations. */
+export const LIMIT_FIELDS = ['Cluster', 'Account', 'User', 'Partition', 'GrpJobs', 'GrpSubmit'] as const
 
 /** The argv of each read (the same for every cluster: associations are read for all of them). */
-export function readCommands(): Record<'cluster' | 'qos' | 'accounts' | 'assocs' | 'users', string[]> {
+export function readCommands(): Record<'cluster' | 'qos' | 'accounts' | 'assocs' | 'users' | 'limits', string[]> {
   const show = (what: string, fields: readonly string[], ...where: string[]): string[] =>
     ['sacctmgr', '-n', '-P', 'show', what, ...where, `format=${fields.join(',')}`]
   return {
@@ -30,11 +32,12 @@ export function readCommands(): Record<'cluster' | 'qos' | 'accounts' | 'assocs'
     // Every cluster's: QoS are global, and a prune must see which ones other clusters use.
     assocs: show('assoc', ASSOC_FIELDS),
     users: show('user', USER_FIELDS),
+    limits: show('assoc', LIMIT_FIELDS),
   }
 }
 
-/** The raw output of the reads, as captured in fixtures. */
-export type LiveOutputs = Record<keyof ReturnType<typeof readCommands>, string>
+/** The raw output of the reads, as captured in fixtures (`limits` is optional: older fixtures lack it). */
+export type LiveOutputs = Record<Exclude<keyof ReturnType<typeof readCommands>, 'limits'>, string> & { limits?: string }
 
 function parseQos(row: Record<(typeof QOS_FIELDS)[number], string>): QosState {
   return {
@@ -89,6 +92,15 @@ export function parseLiveAccounting(cluster: string, out: LiveOutputs): Accounti
       })
     } else {
       state.associations.set(associationKey(row.User, row.Account), { user: row.User, account: row.Account, qos, defaultQos })
+    }
+  }
+  if (out.limits !== undefined) {
+    for (const row of parseParsable(out.limits, LIMIT_FIELDS)) {
+      const account = row.Cluster === cluster && row.User === '' && row.Partition === '' ? state.accounts.get(row.Account) : undefined
+      if (!account) continue
+      const zero = [['GrpJobs', row.GrpJobs], ['GrpSubmitJobs', row.GrpSubmit]].filter(([, v]) => v === '0').map(([k]) => k as string)
+      account.zeroLimits = zero
+      account.blocked = zero.length === 2
     }
   }
   for (const row of parseParsable(out.users, USER_FIELDS)) {

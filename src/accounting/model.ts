@@ -35,6 +35,13 @@ export interface AccountState {
   fairshare: number | 'parent'
   qos: string[]
   defaultQos?: string | undefined
+  /**
+   * A budget's `block` (src/budgets/): `GrpSubmitJobs=0` and `GrpJobs=0` on the account.
+   * Desired: true while the block is in force. Live: both limits read as 0; `zeroLimits`
+   * names those that are 0 (what an unblock sets back to -1). Undefined: not read.
+   */
+  blocked?: boolean | undefined
+  zeroLimits?: string[] | undefined
 }
 
 /** The global part of an account: its free text, lower-cased. */

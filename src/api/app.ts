@@ -32,6 +32,8 @@ import type { ClusterStateService } from '../cluster-state/read.js'
 import type { UsageProvider } from '../me/me.js'
 import { dashboard } from '../ui/plugin.js'
 import type { SessionStore } from '../ui/sessions.js'
+import { budgetRoutes } from './routes/budgets.js'
+import type { BudgetService } from '../budgets/service.js'
 
 /** Largest request body: a spec for a 65,536-node cluster with many users fits. */
 export const BODY_LIMIT = 8 * 1024 * 1024
@@ -62,6 +64,8 @@ export interface AppDeps {
   dashboard?: boolean
   /** The dashboard's session store (default: one in memory with the default lifetimes). */
   dashboardSessions?: SessionStore
+  /** Usage and budgets (they read Slurm accounting); without it those routes do not exist. */
+  budgets?: BudgetService
 }
 
 /** Builds the application (not listening). */
@@ -121,6 +125,7 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       await scope.register(adminRoutes({ store, onTokenRevoked: (id) => tokens.forget(id) }))
       if (deps.engine) await scope.register(applyRoutes({ store, engine: deps.engine }))
       await scope.register(identityRoutes({ revisions, sources: deps.identitySources ?? identitySourceFor }))
+      if (deps.budgets) await scope.register(budgetRoutes({ store, budgets: deps.budgets }))
       if (deps.loginAccess) await scope.register(loginNodeRoutes({ store, access: deps.loginAccess, log: (message, err) => scope.log.error({ err }, message) }))
       await scope.register(clusterStateRoutes({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}) }))
     }, { prefix: '/v1' })

@@ -15,6 +15,8 @@ import { NoControllerError } from '../apply/profile.js'
 import { BalancerError, UnknownLoginNodeError } from '../login-nodes/model.js'
 import { LoginNodeError } from '../login-nodes/drain.js'
 import { IdentitySourceError, IdentitySourceUnavailableError } from '../identity/source.js'
+import { BudgetError, UnknownBudgetError } from '../budgets/service.js'
+import { UsageReadError, UsageWindowError } from '../usage/read.js'
 
 /** Thrown for a missing, malformed or revoked token (HTTP 401). */
 export class UnauthorizedError extends Error {
@@ -48,6 +50,10 @@ const byClass: Array<[new (...args: never[]) => Error, number, string]> = [
   // The directory failed after every retry, or holds what cannot be synced (a user without a name...).
   [IdentitySourceUnavailableError, 502, 'IdentitySourceUnavailable'],
   [IdentitySourceError, 422, 'IdentitySourceInvalid'],
+  [UnknownBudgetError, 422, 'UnknownBudget'],
+  [BudgetError, 409, 'NoSpec'],
+  [UsageWindowError, 400, 'BadRequest'],
+  [UsageReadError, 502, 'ControllerError'],
 ]
 
 /** Installs the error and not-found handlers on `app`. */

@@ -18,6 +18,7 @@ import { planOnCluster } from '../accounting/cluster.js'
 import { applyPlan } from '../accounting/apply.js'
 import { shortArgv } from '../accounting/format.js'
 import type { Plan } from '../accounting/operations.js'
+import type { BudgetActions } from '../accounting/desired.js'
 import type { ApplyLock, ApplyRecord, ApplyStepRecord, Store } from '../store/types.js'
 import { ApplyLockLostError, StoreConflictError } from '../store/types.js'
 import { CONTROLLER_FILES, type ControllerProfile } from './profile.js'
@@ -70,6 +71,8 @@ export interface ApplyEngineDeps {
   bookkeepingRetryMs?: readonly number[]
   /** Steps of other capabilities, in order. */
   hooks?: ApplyHook[]
+  /** Budget actions in force on a cluster's departments (src/budgets/): planned with the spec's accounting. */
+  budgetActions?(cluster: string): Promise<BudgetActions>
 }
 
 const BOOKKEEPING_RETRY_MS = [250, 500, 1000, 2000, 4000, 8000, 15_000, 30_000, 30_000, 30_000]
@@ -124,7 +127,7 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
     const profile = await deps.profileFor(cluster)
     const files = controllerFiles(profile, spec, revision)
     const current = await readCurrent(profile.executor, profile.configDir, files.map((f) => f.name))
-    const accounting = await planOnCluster(profile.executor, spec, { protectedAccounts: profile.protectedAccounts, protectedUsers: profile.protectedUsers })
+    const accounting = await planOnCluster(profile.executor, spec, { protectedAccounts: profile.protectedAccounts, protectedUsers: profile.protectedUsers, budgetActions: await deps.budgetActions?.(cluster) })
     return { files: files.map((f) => ({ name: f.name, ...fileDiff(current.get(f.name), f.content) })), accounting }
   }
 
@@ -230,7 +233,7 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
         const onController = Promise.all([readCurrent(ex, dir, files.map((f) => f.name)), readJournal(ex, dir)])
         onController.catch(() => undefined)
         const plan = await step('plan accounting', 'read slurmdbd and POSIX users; plan', async () => {
-          const p = await planOnCluster(ex, spec, { protectedAccounts: profile.protectedAccounts, protectedUsers: profile.protectedUsers })
+          const p = await planOnCluster(ex, spec, { protectedAccounts: profile.protectedAccounts, protectedUsers: profile.protectedUsers, budgetActions: await deps.budgetActions?.(apply.cluster) })
           return { result: p, output: `${p.operations.length} operation(s)` }
         })
         for (const op of plan.operations) {

@@ -28,6 +28,8 @@ export const commands: Record<string, () => Promise<Command>> = {
   whoami: async () => async () => {
     throw new UsageError('whoami asks the service: steward --server URL --token-file FILE whoami')
   },
+  usage: async () => (await import('./budgets.js')).usageCommand,
+  budgets: async () => (await import('./budgets.js')).budgetsCommand,
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

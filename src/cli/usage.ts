@@ -39,6 +39,12 @@ Through the service (no shell on the controller; the token is read from a file):
   --server URL --token-file FILE [--cluster C] [--json] gpus|reliability|whoami|plan [options]
                                     whoami: your POSIX name, uid, accounts, QoS limits, partitions, how to log in
 
+Usage and budgets (a client of the service: STEWARD_TOKEN, --url or STEWARD_URL, default http://127.0.0.1:8080):
+  usage --cluster C [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by department|account|user|partition|nodeGroup] [--json|--csv]
+                                    GPU-, CPU-, node-hours, jobs and cost from Slurm accounting (what the token may see)
+  budgets --cluster C [--month YYYY-MM] [--json|--csv]   spend, forecast, thresholds crossed, action in force
+  budgets check --cluster C | budgets lift DEPARTMENT --cluster C   check now / end a budget action (admin)
+
 Service:
   token create --role admin|department-admin|researcher [--cluster C] [--department D]... [--user U] [--description TEXT]
                                     create an API token in the service's store; prints the secret once

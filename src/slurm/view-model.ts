@@ -9,6 +9,7 @@ import { compressHostlist, expandHostlist } from './hostlist.js'
 import { formatTime } from './time.js'
 import type { NodeAddress, RenderOptions, SiteSettings } from './render-options.js'
 import { defaultSiteSettings } from './render-options.js'
+import { partitionBillingWeights } from '../usage/billing-weights.js'
 
 /** Slurm release as a comparable number: "22.05" or "slurm-wlm 22.05.8" -> 2205 (NaN when absent). */
 export function slurmRelease(version: string): number {
@@ -107,7 +108,7 @@ export function preemption(spec: ClusterSpec, partitions: ResolvedPartition[]): 
 }
 
 /** One `PartitionName` line. */
-export function partitionLine(r: ResolvedPartition, groups: Map<string, NodeGroup>, preempt: Preemption): string {
+export function partitionLine(r: ResolvedPartition, groups: Map<string, NodeGroup>, preempt: Preemption, pricing?: Pick<ClusterSpec, 'pricing'>): string {
   const p = r.partition
   const members = p.nodeGroups.map((name) => groups.get(name)).filter((g): g is NodeGroup => g !== undefined)
   const fields = [
@@ -124,6 +125,8 @@ export function partitionLine(r: ResolvedPartition, groups: Map<string, NodeGrou
   if (p.preemptMode) fields.push(`PreemptMode=${slurmPreemptMode(p.preemptMode)}`)
   else if (preempt.perPartition) fields.push('PreemptMode=OFF')
   if (p.oversubscribe) fields.push(`OverSubscribe=${p.oversubscribe.toUpperCase()}`)
+  const billing = pricing ? partitionBillingWeights(pricing, r, groups) : undefined
+  if (billing) fields.push(`TRESBillingWeights=${billing}`)
   fields.push(`DefMemPerCPU=${defMemPerCpu(members)}`, 'State=UP')
   return fields.join(' ')
 }
@@ -179,6 +182,8 @@ export function slurmConfModel(spec: ClusterSpec, options: RenderOptions) {
       ? [`PriorityWeightFairshare=${weights.fairshare}`, `PriorityWeightQOS=${weights.qos}`, `PriorityWeightAge=${weights.age}`,
           `PriorityWeightJobSize=${weights.jobSize}`, `PriorityWeightPartition=${weights.partition}`]
       : []),
+    // Billing is the larger of a job's weighted TRES: the chargeback's max(CPU, memory) share.
+    spec.pricing ? 'PriorityFlags=MAX_TRES' : undefined,
   ].filter((l): l is string => l !== undefined)
   const accountingHost = site.accountingStorageHost ?? spec.cluster.accounting?.host
   return {
@@ -193,7 +198,7 @@ export function slurmConfModel(spec: ClusterSpec, options: RenderOptions) {
     priority,
     preempt,
     nodeLines: nodeLines(spec.nodeGroups, options.nodeAddresses),
-    partitionLines: partitions.map((r) => partitionLine(r, groups, preempt)),
+    partitionLines: partitions.map((r) => partitionLine(r, groups, preempt, spec)),
   }
 }
 

@@ -11,6 +11,7 @@ import {
 import { LIMITS } from './limits.js'
 import { LoginNodes, LoginPool, Sessions } from './login-schema.js'
 import { EXTERNAL_ID_RE, Identity, IdentitySourceKind } from './identity-schema.js'
+import { Budgets, Pricing } from './budget-schema.js'
 
 const strict = <T extends TProperties>(properties: T, description?: string): TObject<T> =>
   Type.Object(properties, { additionalProperties: false, ...(description ? { description } : {}) })
@@ -197,11 +198,13 @@ export const ClusterSpec = strict({
   loginNodes: Type.Optional(LoginNodes),
   sessions: Type.Optional(Sessions),
   identity: Type.Optional(Identity),
+  pricing: Type.Optional(Pricing),
+  budgets: Type.Optional(Budgets),
 }, 'The desired state of one Slurm cluster (spec-format.md)')
 export type ClusterSpec = Static<typeof ClusterSpec>
 
 /** The schemas by name, for the API's OpenAPI document and body validation. */
 export const schemas: Record<string, TSchema> = {
   ClusterSpec, Cluster, NodeGroup, Qos, Department, Supervisor, Partition, SharedPartition, User, HyperPod,
-  LoginNodes, LoginPool, Sessions, Identity,
+  LoginNodes, LoginPool, Sessions, Identity, Pricing, Budgets,
 }

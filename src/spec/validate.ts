@@ -18,6 +18,7 @@ import type { ResolvedPartition } from './model.js'
 import { hyperpodRules } from './hyperpod-rules.js'
 import { loginNodeRules } from './login-rules.js'
 import { identityRules } from './identity-rules.js'
+import { budgetRules } from './budget-rules.js'
 
 /** Slurm refuses more nodes than this (the hostlist and node-table limit). */
 export const MAX_NODES = LIMITS.nodes
@@ -105,6 +106,7 @@ function semanticRules(spec: Spec, problems: Problems): void {
   hyperpodRules(spec, problems)
   loginNodeRules(spec, problems)
   identityRules(spec, problems)
+  budgetRules(spec, problems)
 }
 
 type Entry = [string | undefined, string]

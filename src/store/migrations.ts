@@ -170,6 +170,48 @@ UPDATE tokens SET cluster = (SELECT name FROM clusters)
 );`,
     },
   },
+  {
+    id: 6,
+    name: 'budgets: notifications sent, events, actions in force',
+    // Thresholds are kept as text (the number as written) so equality is exact on both databases.
+    sql: `CREATE TABLE budget_notifications (
+  key TEXT PRIMARY KEY,
+  cluster {{key}} NOT NULL REFERENCES clusters (name),
+  department TEXT,
+  month TEXT NOT NULL,
+  threshold TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('sending', 'sent')),
+  recipients {{json}} NOT NULL,
+  created_at {{time}} NOT NULL,
+  sent_at {{time}}
+);
+CREATE INDEX budget_notifications_by_month ON budget_notifications (cluster, month);
+CREATE TABLE budget_events (
+  event_id TEXT PRIMARY KEY,
+  cluster {{key}} NOT NULL REFERENCES clusters (name),
+  budget_name TEXT NOT NULL,
+  department TEXT,
+  month TEXT NOT NULL,
+  threshold TEXT NOT NULL,
+  notification_type TEXT NOT NULL CHECK (notification_type IN ('ACTUAL', 'FORECASTED')),
+  action TEXT NOT NULL CHECK (action IN ('none', 'notify', 'restrict', 'block')),
+  payload {{json}} NOT NULL,
+  recorded_at {{time}} NOT NULL,
+  UNIQUE (cluster, budget_name, month, threshold, notification_type)
+);
+CREATE TABLE budget_actions (
+  cluster {{key}} NOT NULL REFERENCES clusters (name),
+  department TEXT NOT NULL,
+  month TEXT NOT NULL,
+  action TEXT NOT NULL CHECK (action IN ('restrict', 'block')),
+  reason TEXT NOT NULL,
+  started_at {{time}} NOT NULL,
+  ended_at {{time}},
+  ended_reason TEXT,
+  ended_by TEXT,
+  PRIMARY KEY (cluster, department, month)
+);`,
+  },
 ]
 
 /** The SQL of a migration (or of any templated statement) for a dialect. */

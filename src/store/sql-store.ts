@@ -5,6 +5,7 @@
 import type {
   ApplyLock, ApplyRecord, ApplyStatus, ApplyStepRecord, AuditFilter, AuditRecord, ClusterRecord, Page, PageRequest,
   RevisionInput, RevisionRecord, Store, TokenInput, TokenRecord,
+  BudgetActionRecord, BudgetEventInput, BudgetEventRecord, BudgetNotificationRecord,
 } from './types.js'
 import type { Db } from './sql.js'
 import * as clusters from './clusters.js'
@@ -12,6 +13,7 @@ import * as applies from './applies.js'
 import * as audit from './audit.js'
 import * as tokens from './tokens.js'
 import * as uids from './uids.js'
+import * as budgets from './budgets.js'
 
 /** A store backed by SQL; `kind` tells which database. */
 export class SqlStore implements Store {
@@ -121,5 +123,37 @@ export class SqlStore implements Store {
 
   listUidAllocations(page: PageRequest): Promise<Page<{ user: string; uid: number; allocatedAt: string }>> {
     return uids.listUidAllocations(this.db, page)
+  }
+
+  claimBudgetNotification(n: Pick<BudgetNotificationRecord, 'key' | 'cluster' | 'department' | 'month' | 'thresholdPercent' | 'recipients'>): Promise<boolean> {
+    return budgets.claimBudgetNotification(this.db, n)
+  }
+
+  finishBudgetNotification(key: string, sent: boolean): Promise<void> {
+    return budgets.finishBudgetNotification(this.db, key, sent)
+  }
+
+  listBudgetNotifications(cluster: string, month: string): Promise<BudgetNotificationRecord[]> {
+    return budgets.listBudgetNotifications(this.db, cluster, month)
+  }
+
+  recordBudgetEvent(e: BudgetEventInput): Promise<boolean> {
+    return budgets.recordBudgetEvent(this.db, e)
+  }
+
+  listBudgetEvents(cluster: string, month: string): Promise<BudgetEventRecord[]> {
+    return budgets.listBudgetEvents(this.db, cluster, month)
+  }
+
+  startBudgetAction(a: Pick<BudgetActionRecord, 'cluster' | 'department' | 'month' | 'action' | 'reason'>): Promise<boolean> {
+    return budgets.startBudgetAction(this.db, a)
+  }
+
+  endBudgetAction(cluster: string, department: string, month: string, reason: string, by: string): Promise<boolean> {
+    return budgets.endBudgetAction(this.db, cluster, department, month, reason, by)
+  }
+
+  listBudgetActions(cluster: string, month: string): Promise<BudgetActionRecord[]> {
+    return budgets.listBudgetActions(this.db, cluster, month)
   }
 }

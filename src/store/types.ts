@@ -172,6 +172,53 @@ export interface RevisionInput {
   uids?: UidPlan
 }
 
+/** A budget notification, claimed before it is sent (its key is unique: never sent twice). */
+export interface BudgetNotificationRecord {
+  /** `<cluster>/<department or cluster>/<month>/<threshold>`. */
+  key: string
+  cluster: string
+  /** Null for the cluster's budget. */
+  department: string | null
+  month: string
+  thresholdPercent: number
+  status: 'sending' | 'sent'
+  recipients: string[]
+  createdAt: string
+  sentAt: string | null
+}
+
+/** What a budget event records (POST .../budgets/events). */
+export interface BudgetEventInput {
+  eventId: string
+  cluster: string
+  budgetName: string
+  department: string | null
+  month: string
+  thresholdPercent: number
+  notificationType: 'ACTUAL' | 'FORECASTED'
+  /** The action the event ran. */
+  action: 'none' | 'notify' | 'restrict' | 'block'
+  payload: unknown
+}
+
+export interface BudgetEventRecord extends BudgetEventInput {
+  recordedAt: string
+}
+
+/** A budget action on a department for a month. */
+export interface BudgetActionRecord {
+  cluster: string
+  department: string
+  month: string
+  action: 'restrict' | 'block'
+  reason: string
+  startedAt: string
+  endedAt: string | null
+  /** `lifted`, `new month`, `under budget`, `no budget`. */
+  endedReason: string | null
+  endedBy: string | null
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
   /** Runs pending migrations; safe to call at every start-up and from several replicas. */
@@ -225,4 +272,19 @@ export interface Store {
   /** Records a uid chosen elsewhere (from a spec); conflict when it belongs to another user. */
   reserveUid(user: string, uid: number): Promise<void>
   listUidAllocations(page: PageRequest): Promise<Page<{ user: string; uid: number; allocatedAt: string }>>
+
+  /** Claims a budget notification's key; false when it was claimed or sent before. */
+  claimBudgetNotification(n: Pick<BudgetNotificationRecord, 'key' | 'cluster' | 'department' | 'month' | 'thresholdPercent' | 'recipients'>): Promise<boolean>
+  /** Marks a claimed notification sent, or frees its key when the send failed. */
+  finishBudgetNotification(key: string, sent: boolean): Promise<void>
+  listBudgetNotifications(cluster: string, month: string): Promise<BudgetNotificationRecord[]>
+  /** Records a budget event; false for a duplicate (same id, or same budget, month, threshold and type). */
+  recordBudgetEvent(e: BudgetEventInput): Promise<boolean>
+  listBudgetEvents(cluster: string, month: string): Promise<BudgetEventRecord[]>
+  /** Puts a department's action in force for a month (not after a lift that month); true when it was not in force. */
+  startBudgetAction(a: Pick<BudgetActionRecord, 'cluster' | 'department' | 'month' | 'action' | 'reason'>): Promise<boolean>
+  /** Ends a department's action of a month; false when none was in force. */
+  endBudgetAction(cluster: string, department: string, month: string, reason: string, by: string): Promise<boolean>
+  /** Actions still in force (any month) and all of `month`. */
+  listBudgetActions(cluster: string, month: string): Promise<BudgetActionRecord[]>
 }

@@ -11,6 +11,7 @@ import { specHash } from '../../src/spec/load.js'
 import { campusSpec, ISO, setup, type StoreHarness } from './harness.js'
 import { recordsSuite } from './store-suite-records.js'
 import { identitySuite } from './store-suite-identity.js'
+import { budgetSuite } from './store-suite-budgets.js'
 
 /** Registers the shared tests on `t`. */
 export function storeSuite(t: Test, harness: StoreHarness): void {
@@ -180,4 +181,5 @@ export function storeSuite(t: Test, harness: StoreHarness): void {
 
   recordsSuite(t, harness)
   identitySuite(t, harness)
+  budgetSuite(t, harness)
 }

@@ -1,0 +1,202 @@
+/**
+ * Usage and budgets of a cluster. GET .../usage and GET .../budgets are scoped: admins
+ * see everything, department admins their departments, researchers their own usage and
+ * the budget state of their accounts' departments. Checking, lifting and recording an
+ * event of AWS Budgets are for admins (the budget-alert Lambda holds an admin token).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, type TSchema } from '@sinclair/typebox'
+import { Name } from '../../spec/names.js'
+import { departmentsOfUser, isAdmin, requireAdmin, type Principal } from '../../auth/policy.js'
+import type { Store } from '../../store/types.js'
+import type { ClusterSpec } from '../../spec/schema.js'
+import { GROUP_BY, type GroupBy } from '../../usage/aggregate.js'
+import { checkWindow, monthOf, monthWindow } from '../../usage/read.js'
+import type { BudgetService, BudgetStatus } from '../../budgets/service.js'
+import { actorOf, principalOf } from '../auth.js'
+import { ClusterParams, errorResponses } from '../schemas.js'
+
+const Month = Type.String({ pattern: '^\\d{4}-(?:0[1-9]|1[0-2])$', maxLength: 7, description: 'YYYY-MM' })
+const Time = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}(?:T\\d{2}:\\d{2}(?::\\d{2})?Z?)?$', maxLength: 20, description: 'YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z], UTC' })
+
+const UsageQuery = Type.Object({
+  from: Type.Optional(Time),
+  to: Type.Optional(Time),
+  groupBy: Type.Optional(Type.Union(GROUP_BY.map((g) => Type.Literal(g)), { default: 'department' })),
+}, { additionalProperties: false })
+
+const UsageLineSchema = Type.Object({
+  key: Type.String(), jobs: Type.Integer(), gpuHours: Type.Number(), cpuHours: Type.Number(), nodeHours: Type.Number(),
+  billedNodeHours: Type.Number(), costCents: Type.Integer(), cost: Type.String(),
+})
+
+const UsageAnswer = Type.Object({
+  cluster: Type.String(), from: Type.String(), to: Type.String(), groupBy: Type.String(), currency: Type.String(),
+  lines: Type.Array(UsageLineSchema),
+  total: UsageLineSchema,
+  garbledLines: Type.Integer(),
+  garbled: Type.Array(Type.Object({ page: Type.String(), line: Type.Integer(), reason: Type.String() })),
+})
+
+/** The body the budget-alert Lambda posts (the contract between the two budget helpers). */
+export const BudgetEventBody = Type.Object({
+  eventId: Type.String({ minLength: 1, maxLength: 200 }),
+  source: Type.Literal('aws-budgets'),
+  budgetName: Type.String({ minLength: 1, maxLength: 100 }),
+  department: Type.Union([Name, Type.Null()]),
+  month: Month,
+  thresholdPercent: Type.Number({ exclusiveMinimum: 0, maximum: 1000 }),
+  notificationType: Type.Union([Type.Literal('ACTUAL'), Type.Literal('FORECASTED')]),
+  actualSpend: Type.Optional(Type.Number({ minimum: 0 })),
+  budgetLimit: Type.Optional(Type.Number({ minimum: 0 })),
+  currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', maxLength: 3 })),
+}, { additionalProperties: false })
+
+const Action = Type.Union([Type.Literal('none'), Type.Literal('notify'), Type.Literal('restrict'), Type.Literal('block')])
+const Nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()])
+
+const EventRecord = Type.Object({
+  eventId: Type.String(), cluster: Type.String(), budgetName: Type.String(), department: Nullable(Type.String()), month: Type.String(),
+  thresholdPercent: Type.Number(), notificationType: Type.String(), action: Action, payload: Type.Unknown(), recordedAt: Type.String(),
+})
+const ActionRecord = Type.Object({
+  cluster: Type.String(), department: Type.String(), month: Type.String(), action: Type.String(), reason: Type.String(),
+  startedAt: Type.String(), endedAt: Nullable(Type.String()), endedReason: Nullable(Type.String()), endedBy: Nullable(Type.String()),
+})
+const NotificationRecord = Type.Object({
+  key: Type.String(), cluster: Type.String(), department: Nullable(Type.String()), month: Type.String(), thresholdPercent: Type.Number(),
+  status: Type.String(), recipients: Type.Array(Type.String()), createdAt: Type.String(), sentAt: Nullable(Type.String()),
+})
+const DepartmentState = Type.Object({
+  department: Type.String(), currency: Type.String(), budgetCents: Type.Integer(), spendCents: Type.Integer(), percent: Type.Number(),
+  forecastCents: Type.Integer(), thresholds: Type.Array(Type.Number()), crossed: Type.Array(Type.Number()), onExceeded: Type.String(),
+  wanted: Action, notify: Type.Array(Type.String()),
+})
+const BudgetsAnswer = Type.Object({
+  month: Type.String(), currency: Type.String(),
+  departments: Type.Array(Type.Composite([DepartmentState, Type.Object({ action: Nullable(ActionRecord), notifications: Type.Array(NotificationRecord) })])),
+  cluster: Nullable(Type.Object({ budgetName: Type.String(), monthly: Type.Number(), thresholds: Type.Array(Type.Number()), events: Type.Array(EventRecord) })),
+  events: Type.Array(EventRecord),
+})
+const CheckAnswer = Type.Object({
+  month: Type.String(), states: Type.Array(DepartmentState), notified: Type.Array(Type.String()),
+  started: Type.Array(Type.Object({ department: Type.String(), action: Type.String() })),
+  ended: Type.Array(Type.Object({ department: Type.String(), reason: Type.String() })),
+  apply: Nullable(Type.Object({ id: Type.String(), status: Type.String() })), pending: Nullable(Type.String()), garbledLines: Type.Integer(),
+})
+const ApplyRef = Type.Union([Type.Object({ id: Type.String(), status: Type.String() }), Type.Null()])
+
+function parseTime(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback
+  const ms = Date.parse(/T/.test(text) ? (text.endsWith('Z') ? text : `${text}Z`) : `${text}T00:00:00Z`)
+  return Number.isNaN(ms) ? NaN : Math.floor(ms / 1000)
+}
+
+/** What a principal may see of usage: everything, its departments, or its own jobs. */
+function usageFilter(p: Principal): (cell: { department: string; user: string }) => boolean {
+  if (isAdmin(p)) return () => true
+  if (p.role === 'department-admin') return (c) => p.departments.includes(c.department)
+  return (c) => c.user === p.user
+}
+
+/** Departments whose budget state a principal may see; null for all. */
+function visibleDepartments(p: Principal, spec: ClusterSpec): Set<string> | null {
+  if (isAdmin(p)) return null
+  if (p.role === 'department-admin') return new Set(p.departments)
+  return new Set(p.user ? departmentsOfUser(spec, p.user) : [])
+}
+
+export function budgetRoutes(deps: { store: Store; budgets: BudgetService }): FastifyPluginAsyncTypebox {
+  const { budgets } = deps
+  return async (app) => {
+    app.get('/clusters/:cluster/usage', {
+      schema: {
+        summary: 'GPU-, CPU- and node-hours, jobs and cost from Slurm accounting, grouped (default: this month so far, by department); scoped to what the token may see',
+        params: ClusterParams, querystring: UsageQuery,
+        response: { 200: UsageAnswer, ...errorResponses },
+      },
+    }, async (request, reply) => {
+      const p = principalOf(request)
+      const nowS = Math.floor(Date.now() / 1000)
+      const from = parseTime(request.query.from, monthWindow(monthOf(nowS)).from)
+      const to = parseTime(request.query.to, nowS)
+      try {
+        checkWindow({ from, to })
+      } catch (err) {
+        return reply.code(400).send({ error: 'BadRequest', message: (err as Error).message, details: [{ path: '/querystring', message: (err as Error).message }] })
+      }
+      const groupBy = (request.query.groupBy ?? 'department') as GroupBy
+      const { spec, usage } = await budgets.usage(request.params.cluster, { from, to })
+      const keep = usageFilter(p)
+      const lines = usage.lines(groupBy, keep)
+      const money = (cents: number) => (cents / 100).toFixed(2)
+      const total = usage.lines('department', keep).reduce((t, l) => ({
+        ...t, jobs: t.jobs + l.jobs, gpuHours: t.gpuHours + l.gpuHours, cpuHours: t.cpuHours + l.cpuHours, nodeHours: t.nodeHours + l.nodeHours,
+        billedNodeHours: t.billedNodeHours + l.billedNodeHours, costCents: t.costCents + l.costCents,
+      }), { key: 'total', jobs: 0, gpuHours: 0, cpuHours: 0, nodeHours: 0, billedNodeHours: 0, costCents: 0 })
+      const round = (x: number) => Math.round(x * 10_000) / 10_000
+      return {
+        cluster: request.params.cluster, from: new Date(from * 1000).toISOString(), to: new Date(to * 1000).toISOString(), groupBy,
+        currency: spec.pricing?.currency ?? 'USD',
+        lines: lines.map((l) => ({ ...l, cost: money(l.costCents) })),
+        total: { ...total, gpuHours: round(total.gpuHours), cpuHours: round(total.cpuHours), nodeHours: round(total.nodeHours), billedNodeHours: round(total.billedNodeHours), cost: money(total.costCents) },
+        // Garbled lines name jobs of any user: admins only.
+        garbledLines: isAdmin(p) ? usage.garbledCount : 0,
+        garbled: isAdmin(p) ? usage.garbled.map((g) => ({ page: g.page, line: g.line, reason: g.reason })) : [],
+      }
+    })
+
+    app.get('/clusters/:cluster/budgets', {
+      schema: {
+        summary: 'Department budgets this month (or ?month=YYYY-MM): spend, forecast to month end, thresholds crossed, action in force; and the cluster budget\'s events (admins)',
+        params: ClusterParams, querystring: Type.Object({ month: Type.Optional(Month) }, { additionalProperties: false }),
+        response: { 200: BudgetsAnswer, ...errorResponses },
+      },
+    }, async (request) => {
+      const p = principalOf(request)
+      const status = await budgets.status(request.params.cluster, request.query.month)
+      const visible = visibleDepartments(p, await budgets.specOf(request.params.cluster))
+      const scoped: BudgetStatus = visible === null ? status : {
+        ...status,
+        departments: status.departments.filter((d) => visible.has(d.department)).map((d) => ({ ...d, notify: [], notifications: d.notifications.map((n) => ({ ...n, recipients: [] })) })),
+        cluster: null,
+        events: status.events.filter((e) => e.department !== null && visible.has(e.department)),
+      }
+      return scoped
+    })
+
+    app.post('/clusters/:cluster/budgets/check', {
+      schema: {
+        summary: 'Check spend against the department budgets now: notify once per threshold, put actions in force or end them, apply (admin)',
+        params: ClusterParams, response: { 200: CheckAnswer, ...errorResponses },
+      },
+    }, async (request) => {
+      requireAdmin(principalOf(request), 'check budgets')
+      return budgets.check(request.params.cluster, actorOf(request).actor)
+    })
+
+    app.post('/clusters/:cluster/budgets/:department/lift', {
+      schema: {
+        summary: 'End the budget action in force on a department for the rest of the month, applied like any accounting change (admin)',
+        params: Type.Object({ cluster: Name, department: Name }, { additionalProperties: false }),
+        response: { 200: Type.Object({ apply: ApplyRef, pending: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
+      },
+    }, async (request) => {
+      requireAdmin(principalOf(request), 'lift a budget action')
+      const { actor, source } = actorOf(request)
+      return budgets.lift(request.params.cluster, request.params.department, actor, source)
+    })
+
+    app.post('/clusters/:cluster/budgets/events', {
+      schema: {
+        summary: 'Record an event of AWS Budgets (the budget-alert Lambda): duplicates have one effect; a department budget at >= 100 % ACTUAL runs its onExceeded (admin)',
+        params: ClusterParams, body: BudgetEventBody,
+        response: { 200: Type.Object({ recorded: Type.Boolean(), action: Action }), ...errorResponses },
+      },
+    }, async (request) => {
+      requireAdmin(principalOf(request), 'record budget events')
+      const { actor, source } = actorOf(request)
+      return budgets.recordEvent(request.params.cluster, request.body, actor, source)
+    })
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * `steward usage` and `steward budgets`: clients of the service's REST API (the service
+ * reads Slurm accounting and scopes what a token may see). The token comes from
+ * STEWARD_TOKEN (never an argument: arguments show in `ps`); the service from --url or
+ * STEWARD_URL (default http://127.0.0.1:8080). Tables for people, --json or --csv for tools.
+ */
+import { parseArgs } from 'node:util'
+import { isName } from '../spec/names.js'
+import { UsageError } from './usage.js'
+
+interface Client {
+  url: string
+  token: string
+}
+
+/** Thrown when the service answers with an error; the message is the service's. */
+export class ServiceError extends Error {
+  override name = 'ServiceError'
+}
+
+function clientOf(url: string | undefined): Client {
+  const token = process.env.STEWARD_TOKEN
+  if (!token) throw new UsageError('set STEWARD_TOKEN to an API token (steward token create ...)')
+  const base = url ?? process.env.STEWARD_URL ?? 'http://127.0.0.1:8080'
+  if (!/^https?:\/\/[\w.-]+(?::\d{1,5})?$/.test(base)) throw new UsageError(`--url must be http(s)://HOST[:PORT], got "${base}"`)
+  return { url: base, token }
+}
+
+async function call(c: Client, method: 'GET' | 'POST', path: string): Promise<unknown> {
+  const res = await fetch(`${c.url}${path}`, { method, headers: { authorization: `Bearer ${c.token}` } })
+  const body = await res.json().catch(() => ({})) as { message?: string }
+  if (!res.ok) throw new ServiceError(`${method} ${path}: ${res.status} ${body.message ?? res.statusText}`)
+  return body
+}
+
+/** A CSV field: quoted when it holds a comma, a quote or a line break. */
+export function csvField(value: unknown): string {
+  const text = String(value ?? '')
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
+}
+
+/** Rows as CSV with a header line. */
+export function toCsv(header: string[], rows: unknown[][]): string {
+  return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\n')
+}
+
+/** Rows as an aligned table (numbers right-aligned). */
+export function toTable(header: string[], rows: unknown[][]): string {
+  const cells = [header, ...rows.map((r) => r.map((v) => String(v ?? '')))]
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)))
+  return cells.map((r, n) => r.map((v, i) => (n > 0 && /^-?[\d.]+%?$/.test(v) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n')
+}
+
+const common = {
+  url: { type: 'string' }, cluster: { type: 'string' }, json: { type: 'boolean' }, csv: { type: 'boolean' },
+} as const
+
+function clusterOf(value: string | undefined): string {
+  if (!value || !isName(value)) throw new UsageError('--cluster NAME is required')
+  return value
+}
+
+interface UsageAnswer {
+  currency: string
+  from: string
+  to: string
+  lines: Array<{ key: string; jobs: number; gpuHours: number; cpuHours: number; nodeHours: number; billedNodeHours: number; cost: string }>
+  total: UsageAnswer['lines'][number]
+  garbledLines: number
+}
+
+/** `steward usage --cluster C [--from D] [--to D] [--group-by department|account|user|partition|nodeGroup] [--json|--csv]` */
+export async function usageCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...common, from: { type: 'string' }, to: { type: 'string' }, 'group-by': { type: 'string' } } })
+  const cluster = clusterOf(values.cluster)
+  const query = new URLSearchParams()
+  if (values.from) query.set('from', values.from)
+  if (values.to) query.set('to', values.to)
+  if (values['group-by']) query.set('groupBy', values['group-by'])
+  const answer = await call(clientOf(values.url), 'GET', `/v1/clusters/${cluster}/usage?${query}`) as UsageAnswer
+  if (values.json) {
+    console.log(JSON.stringify(answer, null, 2))
+    return 0
+  }
+  const by = values['group-by'] ?? 'department'
+  const header = [by.toUpperCase(), 'JOBS', 'GPU-HOURS', 'CPU-HOURS', 'NODE-HOURS', 'BILLED-NODE-HOURS', `COST (${answer.currency})`]
+  const row = (l: UsageAnswer['lines'][number]) => [l.key, l.jobs, l.gpuHours, l.cpuHours, l.nodeHours, l.billedNodeHours, l.cost]
+  if (values.csv) {
+    console.log(toCsv(header, answer.lines.map(row)))
+    return 0
+  }
+  console.log(`${cluster}: ${answer.from} to ${answer.to}`)
+  console.log(toTable(header, [...answer.lines.map(row), row(answer.total)]))
+  if (answer.garbledLines > 0) console.error(`${answer.garbledLines} line(s) of sacct output could not be read and were not charged (see --json)`)
+  return 0
+}
+
+interface BudgetsAnswer {
+  month: string
+  departments: Array<{ department: string; currency: string; budgetCents: number; spendCents: number; percent: number; forecastCents: number; crossed: number[]; onExceeded: string; action: { action: string; endedAt: string | null } | null }>
+}
+
+const money = (cents: number): string => (cents / 100).toFixed(2)
+
+/** `steward budgets [--month YYYY-MM] [--json|--csv]`, `steward budgets check`, `steward budgets lift DEPARTMENT` (each with --cluster C). */
+export async function budgetsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...common, month: { type: 'string' } } })
+  const cluster = clusterOf(values.cluster)
+  const client = clientOf(values.url)
+  const [sub, department] = positionals
+  if (sub === 'check' || sub === 'lift') {
+    if (sub === 'lift' && (!department || !isName(department))) throw new UsageError('usage: steward budgets lift DEPARTMENT --cluster C')
+    const answer = await call(client, 'POST', sub === 'check' ? `/v1/clusters/${cluster}/budgets/check` : `/v1/clusters/${cluster}/budgets/${department}/lift`)
+    console.log(JSON.stringify(answer, null, 2))
+    return 0
+  }
+  if (sub !== undefined) throw new UsageError(`unknown budgets command "${sub}": use check or lift`)
+  if (values.month !== undefined && !/^\d{4}-\d{2}$/.test(values.month)) throw new UsageError('--month must be YYYY-MM')
+  const answer = await call(client, 'GET', `/v1/clusters/${cluster}/budgets${values.month ? `?month=${values.month}` : ''}`) as BudgetsAnswer
+  if (values.json) {
+    console.log(JSON.stringify(answer, null, 2))
+    return 0
+  }
+  const header = ['DEPARTMENT', 'BUDGET', 'SPENT', 'PERCENT', 'FORECAST', 'CROSSED', 'ON-EXCEEDED', 'ACTION']
+  const rows = answer.departments.map((d) => [
+    d.department, `${money(d.budgetCents)} ${d.currency}`, money(d.spendCents), `${d.percent}%`, money(d.forecastCents),
+    d.crossed.map((c) => `${c}%`).join(' ') || '-', d.onExceeded, d.action ? `${d.action.action}${d.action.endedAt ? ' (ended)' : ''}` : '-',
+  ])
+  if (values.csv) {
+    console.log(toCsv(header, rows))
+    return 0
+  }
+  console.log(`${cluster}: budgets of ${answer.month}`)
+  console.log(toTable(header, rows))
+  return 0
+}

@@ -1,0 +1,212 @@
+/**
+ * The usage and budget routes on a real store, with the controller's sacct answered by a
+ * fake Executor and the apply engine by a recorder: the event contract of the budget-alert
+ * Lambda (duplicates have one effect, 404, 422, 403), scoping of usage and budget state by
+ * role, lift and check.
+ */
+import t, { type Test } from 'tap'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createStore } from '../../src/store/index.js'
+import type { ApplyEngine } from '../../src/apply/engine.js'
+import type { ApplyRecord } from '../../src/store/types.js'
+import type { Executor } from '../../src/adapters/executor.js'
+import { createBudgetService } from '../../src/budgets/service.js'
+import { monthOf, monthWindow } from '../../src/usage/read.js'
+import { seeded, specFor } from '../api/helpers.js'
+
+const NOW = Math.floor(Date.now() / 1000)
+const MONTH = monthOf(NOW)
+const DAY1 = monthWindow(MONTH).from
+const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 19)
+const job = (id: number, account: string, user: string, partition: string, tres: string, node: string) =>
+  `${id}|${account}|${user}|${partition}|standard|COMPLETED|${iso(DAY1 + 60)}|${iso(DAY1 + 60 + 3600)}|1|${tres}|${node}`
+
+async function setup(t: Test) {
+  const store = await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-budget-routes-')) })
+  const started: string[] = []
+  const engine = {
+    async start(cluster: string, revision: number | undefined, by: string) {
+      started.push(`${cluster}@${revision}:${by}`)
+      return { id: `apply_${started.length}`, cluster, revision: revision ?? 1, status: 'running', startedBy: by, createdAt: '', finishedAt: null, error: null, steps: [] } as ApplyRecord
+    },
+    async wait(id: string) {
+      return { id, status: 'succeeded', steps: [] } as unknown as ApplyRecord
+    },
+  } as unknown as ApplyEngine
+  const ex: Executor = {
+    target: 'fake',
+    async run(argv) {
+      const day = Date.parse(`${argv.find((a) => a.startsWith('--starttime='))!.slice(12)}Z`) / 1000
+      const stdout = day !== DAY1 ? '' : [
+        job(1, 'nlp-smith', 'alice', 'nlp', 'cpu=4,gres/gpu=8,mem=10G,node=1', 'gpu-h100-001'),
+        job(2, 'cv-chen', 'dave', 'cv', 'cpu=1,gres/gpu=4,mem=1G,node=1', 'gpu-a10g-01'),
+        job(3, 'dl-okafor', 'frank', 'dl', 'cpu=96,mem=1G,node=1', 'cpu-001'),
+        'garbled|line',
+      ].join('\n')
+      return { argv, code: 0, stdout, stderr: '' }
+    },
+    readFile: async () => undefined,
+    writeFileAtomic: async () => undefined,
+  }
+  const budgets = createBudgetService({
+    store, engine, log: { info: () => undefined, error: () => undefined }, now: () => NOW,
+    profileFor: async (cluster) => ({ cluster, executor: ex, configDir: '/x', renderOptions: () => ({}), restart: ['true'], reconfigure: ['true'] }),
+  })
+  const spec = {
+    ...specFor('campus'),
+    pricing: { currency: 'EUR', nodeGroups: { h100: 98.32, a10g: 5.672, cpu: 3.06 } },
+    budgets: {
+      cluster: { monthly: 1000, thresholds: [80, 100], awsBudgetName: 'campus-monthly', notify: ['admins@example.edu'] },
+      departments: [
+        { department: 'nlp', monthly: 50, thresholds: [100], onExceeded: 'restrict', notify: ['pi@example.edu'] },
+        { department: 'cv', monthly: 100, thresholds: [100], onExceeded: 'block' },
+        { department: 'dl', monthly: 100, thresholds: [100], onExceeded: 'notify' },
+      ],
+    },
+  }
+  const s = await seeded(store, { budgets }, spec)
+  await store.setAppliedRevision('campus', 1)
+  t.teardown(async () => {
+    await s.app.close()
+    await store.close()
+  })
+  return { ...s, started, budgets }
+}
+
+const event = (over: Record<string, unknown> = {}) => ({
+  eventId: 'msg-1', source: 'aws-budgets', budgetName: 'campus-cv', department: 'cv', month: MONTH,
+  thresholdPercent: 100, notificationType: 'ACTUAL', actualSpend: 120, budgetLimit: 100, currency: 'EUR', ...over,
+})
+
+t.test('POST budgets/events: a department at 100 % ACTUAL runs its action once; duplicates have one effect', async (t) => {
+  const { as, started, store } = await setup(t)
+  const post = (who: 'admin' | 'nlp', body: unknown, cluster = 'campus') => as(who, { method: 'POST', url: `/v1/clusters/${cluster}/budgets/events`, payload: body as object })
+  const first = await post('admin', event())
+  t.equal(first.statusCode, 200, first.body)
+  t.same(first.json(), { recorded: true, action: 'block' })
+  await new Promise((r) => setTimeout(r, 50))
+  t.match(started, [/^campus@1:tok_\w+:admin$/], 'one apply of the applied revision, by the event\'s actor')
+  t.same((await post('admin', event())).json(), { recorded: false, action: 'none' }, 'same event id')
+  t.same((await post('admin', event({ eventId: 'msg-2' }))).json(), { recorded: false, action: 'none' }, 'same content, another id')
+  t.equal(started.length, 1, 'duplicates start nothing')
+  t.same((await post('admin', event({ eventId: 'msg-3', notificationType: 'FORECASTED' }))).json(), { recorded: true, action: 'none' })
+  t.same((await post('admin', event({ eventId: 'msg-4', department: 'nlp', budgetName: 'campus-nlp', thresholdPercent: 80 }))).json(), { recorded: true, action: 'none' }, 'below 100 %')
+  t.same((await post('admin', event({ eventId: 'msg-5', department: null, budgetName: 'campus-monthly', thresholdPercent: 80 }))).json(), { recorded: true, action: 'none' }, 'the cluster budget: recorded')
+  t.same((await post('admin', event({ eventId: 'msg-6', department: 'dl', budgetName: 'campus-dl' }))).json(), { recorded: true, action: 'notify' }, 'a department budget by its own name')
+  const unknown = await post('admin', event({ eventId: 'msg-7', budgetName: 'someone-else' }))
+  t.equal(unknown.statusCode, 422)
+  t.match(unknown.json(), { error: 'UnknownBudget' })
+  t.equal((await post('admin', event({ eventId: 'msg-8', department: 'physics', budgetName: 'campus-physics' }))).statusCode, 422, 'a department without a budget')
+  t.equal((await post('admin', event({ eventId: 'msg-8', department: 'cv', budgetName: 'campus-monthly' }))).statusCode, 422, 'a department event under the cluster budget\'s name')
+  t.equal((await post('admin', event({ eventId: 'msg-8', department: 'Bad Name' }))).statusCode, 400)
+  t.equal((await post('admin', event(), 'nosuch')).statusCode, 404)
+  t.equal((await post('nlp', event({ eventId: 'msg-9' }))).statusCode, 403)
+  t.equal((await post('admin', event({ eventId: 'msg-10', thresholdPercent: 1001 }))).statusCode, 400)
+  t.equal((await post('admin', { ...event({ eventId: 'msg-11' }), extra: 1 })).statusCode, 400)
+  const audit = await store.listAudit({ cluster: 'campus', action: 'budget.event' }, { limit: 50 })
+  t.equal(audit.items.length, 7, 'every event of a known budget is audited, duplicates too')
+  const actions = await store.listBudgetActions('campus', MONTH)
+  t.match(actions, [{ department: 'cv', action: 'block', endedAt: null }])
+})
+
+t.test('GET usage is scoped: admins all, department admins their departments, researchers themselves', async (t) => {
+  const { as } = await setup(t)
+  const get = async (who: 'admin' | 'nlp' | 'alice' | 'frank' | 'cvdl', query: string) => {
+    const r = await as(who, { method: 'GET', url: `/v1/clusters/campus/usage?${query}` })
+    t.equal(r.statusCode, 200, r.body)
+    return r.json() as { lines: Array<{ key: string; costCents: number; cost: string; gpuHours: number }>; total: { costCents: number }; currency: string; garbledLines: number; garbled: unknown[] }
+  }
+  const window = `from=${MONTH}-01&to=${iso(NOW)}`
+  const admin = await get('admin', `${window}&groupBy=user`)
+  t.same(admin.lines.map((l) => [l.key, l.costCents]), [['alice', 9832], ['dave', 567], ['frank', 306]])
+  t.equal(admin.total.costCents, 9832 + 567 + 306)
+  t.equal(admin.currency, 'EUR')
+  t.equal(admin.garbledLines, 1, 'the garbled line is reported to admins, not charged')
+  t.match(admin.lines[1], { key: 'dave', cost: '5.67', gpuHours: 4 })
+  t.same((await get('nlp', `${window}&groupBy=user`)).lines.map((l) => l.key), ['alice'])
+  t.same((await get('cvdl', `${window}&groupBy=department`)).lines.map((l) => l.key), ['cv', 'dl'])
+  const alice = await get('alice', `${window}&groupBy=account`)
+  t.same(alice.lines.map((l) => l.key), ['nlp-smith'])
+  t.same([alice.garbledLines, alice.garbled], [0, []])
+  t.same((await get('frank', `${window}&groupBy=partition`)).lines.map((l) => l.key), ['dl'])
+  const bad = await as('admin', { method: 'GET', url: '/v1/clusters/campus/usage?from=2026-12-05&to=2026-12-01' })
+  t.equal(bad.statusCode, 400)
+  t.equal((await as('admin', { method: 'GET', url: '/v1/clusters/campus/usage?groupBy=color' })).statusCode, 400)
+})
+
+t.test('GET budgets: spend, forecast, thresholds, action; scoped; check and lift (admins)', async (t) => {
+  const { as, started } = await setup(t)
+  const budgetsOf = async (who: 'admin' | 'alice' | 'cvdl') => {
+    const r = await as(who, { method: 'GET', url: '/v1/clusters/campus/budgets' })
+    t.equal(r.statusCode, 200, r.body)
+    return r.json() as { departments: Array<{ department: string; spendCents: number; percent: number; crossed: number[]; forecastCents: number; notify: string[]; action: { action: string } | null }>; cluster: unknown }
+  }
+  const check = await as('admin', { method: 'POST', url: '/v1/clusters/campus/budgets/check' })
+  t.equal(check.statusCode, 200, check.body)
+  t.same(check.json().started, [{ department: 'nlp', action: 'restrict' }], 'nlp spent 98.32 of 50: restrict; cv and dl are under 100')
+  t.equal(started.length, 1)
+  const admin = await budgetsOf('admin')
+  const nlp = admin.departments.find((d) => d.department === 'nlp')!
+  t.match(nlp, { spendCents: 9832, percent: 196.64, crossed: [100], action: { action: 'restrict' }, notify: ['pi@example.edu'] })
+  t.ok(nlp.forecastCents >= nlp.spendCents, 'the forecast extrapolates to month end')
+  t.ok(admin.cluster, 'admins see the cluster budget')
+  const alice = await budgetsOf('alice')
+  t.same(alice.departments.map((d) => d.department), ['nlp'])
+  t.same([alice.cluster, alice.departments[0]!.notify], [null, []], 'no cluster budget, no addresses')
+  t.same((await budgetsOf('cvdl')).departments.map((d) => d.department), ['cv', 'dl'])
+  t.equal((await as('alice', { method: 'POST', url: '/v1/clusters/campus/budgets/check' })).statusCode, 403)
+  t.equal((await as('admin', { method: 'POST', url: '/v1/clusters/campus/budgets/cv/lift' })).statusCode, 409, 'nothing in force on cv')
+  const lift = await as('admin', { method: 'POST', url: '/v1/clusters/campus/budgets/nlp/lift' })
+  t.equal(lift.statusCode, 200, lift.body)
+  t.equal(started.length, 2, 'the lift is applied')
+  t.equal((await budgetsOf('admin')).departments.find((d) => d.department === 'nlp')?.action?.action, 'restrict', 'shown with its end')
+  t.same((await as('admin', { method: 'POST', url: '/v1/clusters/campus/budgets/check' })).json().started, [], 'a lift holds for the month')
+})
+
+t.test('steward usage and steward budgets: tables, --json and --csv through the API', async (t) => {
+  const { app, tokens } = await setup(t)
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  const { usageCommand, budgetsCommand } = await import('../../src/cli/budgets.js')
+  const run = async (token: string, fn: (args: string[]) => Promise<number>, args: string[]) => {
+    const out: string[] = []
+    const log = console.log
+    const saved = process.env.STEWARD_TOKEN
+    console.log = (...a: unknown[]) => { out.push(a.join(' ')) }
+    process.env.STEWARD_TOKEN = token
+    try {
+      t.equal(await fn(['--url', address, '--cluster', 'campus', ...args]), 0)
+    } finally {
+      console.log = log
+      if (saved === undefined) delete process.env.STEWARD_TOKEN
+      else process.env.STEWARD_TOKEN = saved
+    }
+    return out.join('\n')
+  }
+  const table = await run(tokens.admin, usageCommand, ['--from', `${MONTH}-01`, '--group-by', 'user'])
+  t.match(table, /^USER\s+JOBS\s+GPU-HOURS\s+CPU-HOURS\s+NODE-HOURS\s+BILLED-NODE-HOURS\s+COST \(EUR\)$/m)
+  t.match(table, /^alice\s+1\s+8\s+4\s+1\s+1\s+98\.32$/m)
+  t.match(table, /^total\s+3\s+(?:\S.*)?107\.05$/m)
+  const csv = await run(tokens.alice, usageCommand, ['--from', `${MONTH}-01`, '--group-by', 'user', '--csv'])
+  t.equal(csv, 'USER,JOBS,GPU-HOURS,CPU-HOURS,NODE-HOURS,BILLED-NODE-HOURS,COST (EUR)\nalice,1,8,4,1,1,98.32', 'a researcher: their own line only')
+  const json = JSON.parse(await run(tokens.nlp, budgetsCommand, ['--json'])) as { departments: Array<{ department: string }> }
+  t.same(json.departments.map((d) => d.department), ['nlp'])
+  t.match(await run(tokens.admin, budgetsCommand, []), /^cv\s+100\.00 EUR\s+5\.67\s+5\.67%/m)
+  process.env.STEWARD_TOKEN = tokens.alice
+  await t.rejects(budgetsCommand(['--url', address, '--cluster', 'campus', 'check']), /403 only cluster admins may check budgets/)
+  delete process.env.STEWARD_TOKEN
+})
+
+t.test('the scheduler checks every cluster with budgets, one tick at a time, and stops', async (t) => {
+  const { budgets, store, started } = await setup(t)
+  const stop = budgets.startScheduler(20)
+  t.teardown(stop)
+  const end = Date.now() + 10_000
+  while ((await store.listBudgetNotifications('campus', MONTH)).length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+  stop()
+  t.same((await store.listBudgetNotifications('campus', MONTH)).map((n) => n.key), [`campus/nlp/${MONTH}/100`])
+  await new Promise((r) => setTimeout(r, 100))
+  t.equal(started.length, 1, 'the restrict was applied once, however many ticks ran')
+  t.match(await store.listBudgetActions('campus', MONTH), [{ department: 'nlp', action: 'restrict', endedAt: null }])
+})
