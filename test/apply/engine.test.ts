@@ -214,7 +214,7 @@ t.test('an apply that loses its lock mid-apply stops before its next controller-
       await client.connect()
       try {
         // Cut every other session (an idle timeout, a failover), then let the lease end.
-        await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')
+        await client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND usename = current_user AND backend_type = 'client backend'")
         await client.query("UPDATE apply_locks SET expires_at = now() - interval '1 second'")
       } finally {
         await client.end()
