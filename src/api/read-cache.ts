@@ -124,8 +124,16 @@ export function serializedView(record: RevisionRecord, key: string, make: () => 
 
 /** What of a principal a view can depend on: its role and scope (not the token). */
 export function principalScope(p: Principal): string {
-  return JSON.stringify([p.role, p.cluster, p.user, [...p.departments].sort()])
+  let scope = scopes.get(p)
+  if (scope === undefined) {
+    scope = JSON.stringify([p.role, p.cluster, p.user, [...p.departments].sort()])
+    // Only a frozen principal (the auth hook's, one per token) can be remembered.
+    if (Object.isFrozen(p) && Object.isFrozen(p.departments)) scopes.set(p, scope)
+  }
+  return scope
 }
+
+const scopes = new WeakMap<Principal, string>()
 
 /** Sends JSON text as it is (Fastify serializes only what is not a string). */
 export function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
