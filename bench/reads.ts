@@ -12,20 +12,37 @@ import autocannon from 'autocannon'
 import type { Report } from './timing.js'
 
 const DURATION_S = 5
+const WARMUP_S = 1
 const ROUTES = ['/v1/clusters/campus/spec', '/v1/clusters/campus/departments', '/v1/clusters/campus/users/alice'] as const
 
-export async function benchReads(report: Report): Promise<void> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./read-server.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
+/** The bench service (bench/read-server.ts) in its own process, with `args`; stop it with `stop`. */
+export async function startReadServer(args: readonly string[] = []): Promise<{ address: string; secret: string; source?: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./read-server.js', import.meta.url)), ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const stop = async () => {
+    child.kill('SIGTERM')
+    if (child.exitCode === null) await once(child, 'exit')
+  }
   try {
     const [line] = (await Promise.race([
       once(createInterface({ input: child.stdout }), 'line'),
       once(child, 'exit').then(([code]) => { throw new Error(`the read server exited ${String(code)}`) }),
     ])) as [string]
-    const { address, secret } = JSON.parse(line) as { address: string; secret: string }
+    return { ...(JSON.parse(line) as { address: string; secret: string; source?: string }), stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+export async function benchReads(report: Report): Promise<void> {
+  const { address, secret, stop } = await startReadServer()
+  try {
     const auth = { authorization: `Bearer ${secret}` }
     for (const connections of [10, 100]) {
       const load = (path: string, headers: Record<string, string>) =>
         autocannon({ url: `${address}${path}`, headers, duration: DURATION_S, connections, pipelining: 1 })
+      // A short warm-up of every route first (the JIT), so the baseline is not measured cold.
+      for (const path of ['/healthz', ...ROUTES]) await autocannon({ url: `${address}${path}`, headers: auth, duration: WARMUP_S, connections, pipelining: 1 })
       const base = await load('/healthz', {})
       for (const path of ROUTES) {
         const r = await load(path, auth)
@@ -40,7 +57,6 @@ export async function benchReads(report: Report): Promise<void> {
       }
     }
   } finally {
-    child.kill('SIGTERM')
-    if (child.exitCode === null) await once(child, 'exit')
+    await stop()
   }
 }

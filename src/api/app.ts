@@ -15,7 +15,7 @@ import { checkJsonNesting } from '../spec/nesting.js'
 import type { ValidationResult } from '../spec/problems.js'
 import { installAuth } from './auth.js'
 import { createTokenCache, TOKEN_CACHE_MS } from '../auth/token-cache.js'
-import { cachedReads } from './read-cache.js'
+import { cachedReads, LATEST_CACHE_MS } from './read-cache.js'
 import { specRoutes, type SpecRateLimits } from './routes/spec.js'
 import { createSpecPool, type SpecPool } from '../spec/pool.js'
 import { schemaRoutes } from './routes/schema.js'
@@ -50,6 +50,8 @@ export interface AppDeps {
   authLimiter?: FailureLimiter
   /** How long a valid token is trusted without asking the store (ms; default TOKEN_CACHE_MS, 5 s; 0: every request asks). */
   tokenCacheMs?: number
+  /** How long a cluster's newest revision number is trusted without asking the store (ms; default LATEST_CACHE_MS, 500 ms; 0: every read asks). */
+  latestCacheMs?: number
   /** Plan, apply and drift need a controller; without an engine those routes do not exist. */
   engine?: ApplyEngine
   /** How to reach a cluster's login pools; without it the login-node routes do not exist. */
@@ -115,8 +117,9 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       validate: async (spec) => JSON.parse(await pool.run('validate', 'json', JSON.stringify(spec))) as ValidationResult,
     })
     const tokens = createTokenCache(store, { ttlMs: deps.tokenCacheMs ?? TOKEN_CACHE_MS })
-    // GET routes read the newest revision through a per-revision cache (revisions never change).
-    const reads = cachedReads(revisions, store)
+    // GET routes read the newest revision through a per-revision cache (revisions never
+    // change); every write below goes through `reads` too, so it is seen by the next read.
+    const reads = cachedReads(revisions, store, { latestMs: deps.latestCacheMs ?? LATEST_CACHE_MS })
     await app.register(async (scope) => {
       installAuth(scope, { store, limiter: deps.authLimiter, tokens })
       await scope.register(specRoutes(pool, deps.specRateLimits))
@@ -124,13 +127,13 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       await scope.register(resourceRoutes({ revisions: reads }))
       await scope.register(adminRoutes({ store, onTokenRevoked: (id) => tokens.forget(id) }))
       if (deps.engine) await scope.register(applyRoutes({ store, engine: deps.engine }))
-      await scope.register(identityRoutes({ revisions, sources: deps.identitySources ?? identitySourceFor }))
+      await scope.register(identityRoutes({ revisions: { ...reads, latest: (cluster) => revisions.latest(cluster) }, sources: deps.identitySources ?? identitySourceFor }))
       if (deps.budgets) await scope.register(budgetRoutes({ store, budgets: deps.budgets }))
       if (deps.loginAccess) await scope.register(loginNodeRoutes({ store, access: deps.loginAccess, log: (message, err) => scope.log.error({ err }, message) }))
       await scope.register(clusterStateRoutes({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}) }))
     }, { prefix: '/v1' })
     if (deps.dashboard !== false) {
-      await app.register(dashboard({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}), ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.loginAccess ? { loginAccess: deps.loginAccess } : {}), ...(deps.dashboardSessions ? { sessions: deps.dashboardSessions } : {}) }), { prefix: '/ui' })
+      await app.register(dashboard({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}), ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.loginAccess ? { loginAccess: deps.loginAccess } : {}), ...(deps.dashboardSessions ? { sessions: deps.dashboardSessions } : {}), tokens }), { prefix: '/ui' })
     }
   }
   return app

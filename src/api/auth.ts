@@ -10,7 +10,7 @@ import { canSeeCluster, type Principal } from '../auth/policy.js'
 import { bearerSecret, hashTokenSecret } from '../auth/tokens.js'
 import { createFailureLimiter, type FailureLimiter } from '../auth/failure-limiter.js'
 import { createTokenCache, type TokenCache } from '../auth/token-cache.js'
-import { StoreNotFoundError, noSuchCluster, type Store } from '../store/types.js'
+import { StoreNotFoundError, noSuchCluster, type Store, type TokenRecord } from '../store/types.js'
 import { HttpError, UnauthorizedError } from './errors.js'
 
 declare module 'fastify' {
@@ -30,27 +30,50 @@ export interface AuthOptions {
 export function installAuth(scope: FastifyInstance, options: AuthOptions): void {
   const limiter = options.limiter ?? createFailureLimiter({ maxFailures: 20, windowMs: 60_000 })
   const tokens = options.tokens ?? createTokenCache(options.store)
-  scope.addHook('onRequest', async (request) => {
-    // A valid token always passes; only failures count, and an address over the limit
-    // gets 429 for every further failure (it learns nothing more by guessing).
-    const key = request.ip
+  // Callback hooks: a request whose token is cached is authenticated without a promise.
+  scope.addHook('onRequest', (request, _reply, done) => {
     const secret = bearerSecret(request.headers.authorization)
-    const token = secret ? await tokens.lookup(hashTokenSecret(secret)) : null
-    if (!token) {
-      if (!limiter.allowed(key)) {
-        throw new HttpError(429, 'TooManyRequests', 'too many failed authentications from this address; try again later', { 'retry-after': String(limiter.retryAfter(key)) })
-      }
-      limiter.fail(key)
-      throw new UnauthorizedError(secret ? 'the token is unknown or revoked' : 'send Authorization: Bearer <token>')
+    const secretHash = secret ? hashTokenSecret(secret) : undefined
+    const cached = secretHash ? tokens.peek(secretHash) : undefined
+    if (cached) {
+      request.principal = principalFor(cached)
+      done()
+      return
     }
-    request.principal = { tokenId: token.id, role: token.role, departments: token.departments, user: token.user, cluster: token.cluster }
+    const asked = secretHash ? tokens.lookup(secretHash) : Promise.resolve(null)
+    asked.then((token) => {
+      if (!token) {
+        // A valid token always passes; only failures count, and an address over the limit
+        // gets 429 for every further failure (it learns nothing more by guessing).
+        const key = request.ip
+        if (!limiter.allowed(key)) {
+          throw new HttpError(429, 'TooManyRequests', 'too many failed authentications from this address; try again later', { 'retry-after': String(limiter.retryAfter(key)) })
+        }
+        limiter.fail(key)
+        throw new UnauthorizedError(secret ? 'the token is unknown or revoked' : 'send Authorization: Bearer <token>')
+      }
+      request.principal = principalFor(token)
+    }).then(() => done(), (err: unknown) => done(err as Error))
   })
   // A cluster the token is not bound to does not exist for it: the same 404, word for
   // word, as a cluster that does not exist, before any other check can tell them apart.
-  scope.addHook('preHandler', async (request) => {
+  scope.addHook('preHandler', (request, _reply, done) => {
     const cluster = (request.params as { cluster?: unknown } | undefined)?.cluster
-    if (typeof cluster === 'string' && !canSeeCluster(principalOf(request), cluster)) throw new StoreNotFoundError(noSuchCluster(cluster))
+    if (typeof cluster === 'string' && !canSeeCluster(principalOf(request), cluster)) done(new StoreNotFoundError(noSuchCluster(cluster)))
+    else done()
   })
+}
+
+const principals = new WeakMap<TokenRecord, Principal>()
+
+/** The principal of a token, made once per cached token record (frozen: shared by its requests). */
+function principalFor(token: TokenRecord): Principal {
+  let p = principals.get(token)
+  if (!p) {
+    p = Object.freeze({ tokenId: token.id, role: token.role, departments: Object.freeze([...token.departments]) as string[], user: token.user, cluster: token.cluster })
+    principals.set(token, p)
+  }
+  return p
 }
 
 /** The principal of an authenticated request (the hook guarantees it). */

@@ -23,6 +23,8 @@ export interface TokenCacheOptions {
 export interface TokenCache {
   /** The valid token with this secret hash, or null (unknown or revoked). */
   lookup(secretHash: string): Promise<TokenRecord | null>
+  /** The cached valid token with this secret hash, without asking the store (undefined: ask with `lookup`). */
+  peek(secretHash: string): TokenRecord | undefined
   /** Drops a token (by id) from the cache: call when it is revoked. */
   forget(tokenId: string): void
 }
@@ -35,11 +37,17 @@ export function createTokenCache(store: Pick<Store, 'findTokenBySecretHash'>, op
   const entries = new Map<string, { token: TokenRecord; expiresAt: number }>()
   // Bumped by every `forget`: an answer asked for before a revocation is not cached.
   let generation = 0
+  const peek = (secretHash: string): TokenRecord | undefined => {
+    const hit = entries.get(secretHash)
+    if (hit && hit.expiresAt > now()) return hit.token
+    if (hit) entries.delete(secretHash)
+    return undefined
+  }
   return {
+    peek,
     async lookup(secretHash) {
-      const hit = entries.get(secretHash)
-      if (hit && hit.expiresAt > now()) return hit.token
-      if (hit) entries.delete(secretHash)
+      const hit = peek(secretHash)
+      if (hit) return hit
       const asked = now()
       const askedGeneration = generation
       const token = await store.findTokenBySecretHash(secretHash)

@@ -12,6 +12,7 @@ import formbody from '@fastify/formbody'
 import { Type } from '@sinclair/typebox'
 import { bearerSecret, hashTokenSecret } from '../auth/tokens.js'
 import { createFailureLimiter, type FailureLimiter } from '../auth/failure-limiter.js'
+import type { TokenCache } from '../auth/token-cache.js'
 import { isAdmin, type Principal } from '../auth/policy.js'
 import type { Store } from '../store/types.js'
 import type { ClusterStateService } from '../cluster-state/read.js'
@@ -38,6 +39,8 @@ export interface DashboardDeps {
   loginAccess?: LoginAccessFactory
   sessions?: SessionStore
   limiter?: FailureLimiter
+  /** Token lookups of signed-in sessions (default: straight from the store; the app passes the API's cache, TOKEN_CACHE_MS). */
+  tokens?: Pick<TokenCache, 'lookup'>
   renderer?: Renderer
 }
 
@@ -69,6 +72,7 @@ function html(reply: FastifyReply, status: number, body: string): FastifyReply {
 export function dashboard(deps: DashboardDeps): FastifyPluginAsyncTypebox {
   const sessions = deps.sessions ?? createSessionStore()
   const limiter = deps.limiter ?? createFailureLimiter({ maxFailures: 20, windowMs: 60_000 })
+  const tokens = deps.tokens ?? { lookup: (secretHash: string) => deps.store.findTokenBySecretHash(secretHash) }
   return async (app) => {
     const renderer = deps.renderer ?? createRenderer()
     await app.register(cookie)
@@ -138,7 +142,9 @@ export function dashboard(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         const id = request.cookies[SESSION_COOKIE]
         const session = sessions.get(id)
         if (!session) return toSignIn(reply, request, id ? 'expired' : undefined)
-        const token = await deps.store.findTokenBySecretHash(session.secretHash)
+        // Through the API's token cache: a token revoked through this service ends the
+        // session at once, one revoked elsewhere within the cache's lifetime (5 s).
+        const token = await tokens.lookup(session.secretHash)
         if (!token || token.revokedAt) {
           sessions.delete(session.id)
           return toSignIn(reply, request, 'revoked')

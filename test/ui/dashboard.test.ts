@@ -9,7 +9,7 @@ import type { Executor } from '../../src/adapters/executor.js'
 import { createClusterStateService } from '../../src/cluster-state/read.js'
 import { createSessionStore } from '../../src/ui/sessions.js'
 import { CONTENT_SECURITY_POLICY } from '../../src/ui/plugin.js'
-import { hashTokenSecret } from '../../src/auth/tokens.js'
+import { hashTokenSecret, newTokenSecret } from '../../src/auth/tokens.js'
 import { seeded } from '../api/helpers.js'
 
 const nodes = readFileSync(new URL('../cluster-state/fixtures/scontrol-nodes-22.05.txt', import.meta.url), 'utf8')
@@ -96,12 +96,30 @@ t.test('a forged POST without the session\'s CSRF token is refused and changes n
 })
 
 t.test('a revoked token or an expired session sends the browser to sign-in', async (t) => {
+  // Revoked through this service: the session ends at once (the token cache forgets it).
   const f = await signIn(s.app, s.tokens.frank)
   const token = await s.store.findTokenBySecretHash(hashTokenSecret(s.tokens.frank))
-  await s.store.revokeToken(token?.id ?? '')
+  const revoked = await s.app.inject({ method: 'DELETE', url: `/v1/tokens/${token?.id ?? ''}`, headers: { authorization: `Bearer ${s.tokens.admin}` } })
+  t.equal(revoked.statusCode, 204)
   const r = await s.app.inject({ method: 'GET', url: '/ui/me', cookies: { stw_session: f.session } })
   t.equal(r.statusCode, 303)
   t.equal(r.headers.location, '/ui/login?why=revoked')
+
+  // Revoked elsewhere (the CLI, another replica): within the token cache's lifetime.
+  const quick = await buildApp({ store: s.store, tokenCacheMs: 200 })
+  t.teardown(() => quick.close())
+  const secret = newTokenSecret()
+  const elsewhere = await s.store.createToken({ secretHash: hashTokenSecret(secret), role: 'admin', departments: [], user: null, description: 'revoked elsewhere', createdBy: 'test' })
+  const d = await signIn(quick, secret)
+  await s.store.revokeToken(elsewhere.id)
+  const started = Date.now()
+  let gone = await quick.inject({ method: 'GET', url: '/ui/me', cookies: { stw_session: d.session } })
+  while (gone.statusCode === 200 && Date.now() - started < 2_000) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    gone = await quick.inject({ method: 'GET', url: '/ui/me', cookies: { stw_session: d.session } })
+  }
+  t.equal(gone.headers.location, '/ui/login?why=revoked')
+  t.ok(Date.now() - started <= 500, `within the lifetime (${Date.now() - started} ms)`)
 
   const app = await buildApp({ store: s.store, dashboardSessions: sessions })
   t.teardown(() => app.close())

@@ -130,9 +130,9 @@ export function registerCollection<T extends { name: string }>(app: FastifyInsta
     const params = request.params as Params
     const record = await revisions.latest(params.cluster as string)
     const p = principalOf(request)
-    const found = findVisible(p, record.spec, params, params.name as string)
+    // Looked up (and access decided) once per scope and revision: a refusal throws and is not kept.
     const key = JSON.stringify(['item', c.path, principalScope(p), params])
-    return sendJsonText(reply, serializedView(record, key, () => show(found, record.spec, p)))
+    return sendJsonText(reply, serializedView(record, key, () => show(findVisible(p, record.spec, params, params.name as string), record.spec, p)))
   })
 
   typed.post(c.path, {
