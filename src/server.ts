@@ -31,6 +31,9 @@ import { createBudgetService, type BudgetService } from './budgets/service.js'
 import { createSendmailNotifier } from './budgets/notify.js'
 import { chooseNotifier } from './budgets/notifier-choice.js'
 import { createSnsNotifier } from './adapters/aws/sns.js'
+import { createAwsBudgetService } from './budgets/aws-service.js'
+import { createAwsBudgets } from './adapters/aws/budgets.js'
+import { createCostExplorer } from './adapters/aws/cost-explorer.js'
 import { createLocalExecutor } from './adapters/executor.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
@@ -153,9 +156,14 @@ async function start(): Promise<void> {
   })
   const budgets = createBudgetService({ store, engine, profileFor, log: engineLog, notifier: notices.notifier })
   late.budgets = budgets
+  // The cluster's AWS Budget and the monthly reconciliation; AWS clients from the environment, made when first used.
+  const awsBudgets = createAwsBudgetService({
+    store, budgets, topicArn: config.budgetsTopicArn,
+    awsBudgets: (account) => createAwsBudgets(account), costs: { monthlyByCluster: (month) => createCostExplorer().monthlyByCluster(month) },
+  })
   const login = config.loginNodes
   const loginAccess = login ? (_cluster: string, spec: ClusterSpec) => loginAccessOf(login, spec, loginHostKeyDir(config)) : undefined
-  const server = await buildApp({ store, engine, loginAccess, clusterState, budgets }, { logger: { level: config.logLevel } })
+  const server = await buildApp({ store, engine, loginAccess, clusterState, budgets, awsBudgets }, { logger: { level: config.logLevel } })
   late.app = server
   server.log.info({ channel: notices.channel }, 'budget notices channel')
   for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
