@@ -32,7 +32,7 @@ import { createSendmailNotifier } from './budgets/notify.js'
 import { chooseNotifier } from './budgets/notifier-choice.js'
 import { createSnsNotifier } from './adapters/aws/sns.js'
 import { createAwsBudgetService } from './budgets/aws-service.js'
-import { createAwsBudgets } from './adapters/aws/budgets.js'
+import { accountOfTopic, createAwsBudgets } from './adapters/aws/budgets.js'
 import { createCostExplorer } from './adapters/aws/cost-explorer.js'
 import { createLocalExecutor } from './adapters/executor.js'
 
@@ -159,7 +159,7 @@ async function start(): Promise<void> {
   // The cluster's AWS Budget and the monthly reconciliation; AWS clients from the environment, made when first used.
   const awsBudgets = createAwsBudgetService({
     store, budgets, topicArn: config.budgetsTopicArn,
-    awsBudgets: (account) => createAwsBudgets(account), costs: { monthlyByCluster: (month) => createCostExplorer().monthlyByCluster(month) },
+    awsBudgetsFor: (topicArn) => createAwsBudgets(accountOfTopic(topicArn)), costs: { monthlyByCluster: (month) => createCostExplorer().monthlyByCluster(month) },
   })
   const login = config.loginNodes
   const loginAccess = login ? (_cluster: string, spec: ClusterSpec) => loginAccessOf(login, spec, loginHostKeyDir(config)) : undefined

@@ -32,9 +32,6 @@ export interface CostsPort {
   monthlyByCluster(month: string): Promise<ClusterCosts>
 }
 
-/** The AWS account of an SNS topic ARN (`arn:aws:sns:REGION:ACCOUNT:NAME`). */
-export const accountOfTopicArn = (topicArn: string): string => topicArn.split(':')[4] ?? ''
-
 /** The AWS Budget input of a spec's `budgets.cluster`; throws `NoClusterBudgetError` without one. */
 export function clusterBudgetInput(spec: ClusterSpec, topicArn: string): AwsBudgetInput {
   const c = spec.budgets?.cluster
@@ -58,8 +55,8 @@ export interface AwsBudgetServiceDeps {
   budgets: BudgetService
   /** The SNS topic the budget notifies (`STEWARD_BUDGETS_TOPIC_ARN`); without it sync is refused. */
   topicArn: string | undefined
-  /** The Budgets port of an account. */
-  awsBudgets(account: string): AwsBudgetsPort
+  /** The Budgets port of the topic's account. */
+  awsBudgetsFor(topicArn: string): AwsBudgetsPort
   costs: CostsPort
 }
 
@@ -74,7 +71,7 @@ export function createAwsBudgetService(deps: AwsBudgetServiceDeps): AwsBudgetSer
       if (!deps.topicArn) throw new AwsBudgetsNotConfiguredError('the service has no topic for AWS Budgets\' notifications: set STEWARD_BUDGETS_TOPIC_ARN (the CDK stack sets it)')
       const spec = await deps.budgets.specOf(cluster)
       const input = clusterBudgetInput(spec, deps.topicArn)
-      const result = await deps.awsBudgets(accountOfTopicArn(deps.topicArn)).ensure(input, { dryRun })
+      const result = await deps.awsBudgetsFor(deps.topicArn).ensure(input, { dryRun })
       if (!dryRun) {
         await deps.store.appendAudit({ actor, source, cluster, action: 'budget.aws.sync', resource: `clusters/${cluster}/budgets/aws/${result.budgetName}`, change: { steps: result.lines } })
       }
