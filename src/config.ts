@@ -18,6 +18,10 @@ export interface Config {
   budgetCheckMinutes: number
   /** `From:` of budget e-mails through the local MTA (`STEWARD_MAIL_FROM`); without it no e-mail is sent. */
   mailFrom?: string | undefined
+  /** The SNS topic the cluster's AWS Budget notifies (`STEWARD_BUDGETS_TOPIC_ARN`, set by the CDK stack); without it `POST .../budgets/aws` is refused. */
+  budgetsTopicArn?: string | undefined
+  /** Budget notices through this SNS topic instead of the local MTA (`STEWARD_BUDGETS_NOTICES_TOPIC_ARN`). */
+  noticesTopicArn?: string | undefined
 }
 
 /** Thrown for a missing or malformed environment variable. */
@@ -51,7 +55,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^\d{1,4}$/.test(checkText) || budgetCheckMinutes > 1440) throw new ConfigError(`STEWARD_BUDGET_CHECK_MINUTES must be 0-1440 minutes, got "${checkText}"`)
   const mailFrom = env.STEWARD_MAIL_FROM || undefined
   if (mailFrom !== undefined && !EMAIL_RE.test(mailFrom)) throw new ConfigError(`STEWARD_MAIL_FROM must be an e-mail address, got "${mailFrom}"`)
-  return { port, host, logLevel, dataDir: env.STEWARD_DATA_DIR ?? './data', databaseUrl, loginNodes, publishPolicy: publish === '1', budgetCheckMinutes, mailFrom }
+  const budgetsTopicArn = topicArnOf(env, 'STEWARD_BUDGETS_TOPIC_ARN')
+  const noticesTopicArn = topicArnOf(env, 'STEWARD_BUDGETS_NOTICES_TOPIC_ARN')
+  return { port, host, logLevel, dataDir: env.STEWARD_DATA_DIR ?? './data', databaseUrl, loginNodes, publishPolicy: publish === '1', budgetCheckMinutes, mailFrom, budgetsTopicArn, noticesTopicArn }
+}
+
+const TOPIC_ARN_RE = /^arn:aws(?:-cn|-us-gov)?:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[\w-]{1,256}(?:\.fifo)?$/
+
+/** An optional SNS topic ARN variable. */
+function topicArnOf(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name] || undefined
+  if (value !== undefined && !TOPIC_ARN_RE.test(value)) throw new ConfigError(`${name} must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME), got "${value}"`)
+  return value
 }
 
 /** `STEWARD_LOGIN_HOST_KEYS`: a JSON object of login node name to its host key fingerprint. */

@@ -29,6 +29,11 @@ import { nodeAccess } from './identity/node-access.js'
 import { createClusterStateService } from './cluster-state/read.js'
 import { createBudgetService, type BudgetService } from './budgets/service.js'
 import { createSendmailNotifier } from './budgets/notify.js'
+import { chooseNotifier } from './budgets/notifier-choice.js'
+import { createSnsNotifier } from './adapters/aws/sns.js'
+import { createAwsBudgetService } from './budgets/aws-service.js'
+import { accountOfTopic, createAwsBudgets } from './adapters/aws/budgets.js'
+import { createCostExplorer } from './adapters/aws/cost-explorer.js'
 import { createLocalExecutor } from './adapters/executor.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
@@ -145,15 +150,22 @@ async function start(): Promise<void> {
   })
   // GPUs free and node events: read on the same controllers, cached a few seconds.
   const clusterState = createClusterStateService({ executorFor: async (cluster) => (await profileFor(cluster)).executor })
-  const budgets = createBudgetService({
-    store, engine, profileFor, log: engineLog,
-    notifier: config.mailFrom ? createSendmailNotifier({ executor: createLocalExecutor(), from: config.mailFrom }) : undefined,
+  const notices = chooseNotifier(config, {
+    sns: (topicArn) => createSnsNotifier(topicArn),
+    sendmail: (from) => createSendmailNotifier({ executor: createLocalExecutor(), from }),
   })
+  const budgets = createBudgetService({ store, engine, profileFor, log: engineLog, notifier: notices.notifier })
   late.budgets = budgets
+  // The cluster's AWS Budget and the monthly reconciliation; AWS clients from the environment, made when first used.
+  const awsBudgets = createAwsBudgetService({
+    store, budgets, topicArn: config.budgetsTopicArn,
+    awsBudgetsFor: (topicArn) => createAwsBudgets(accountOfTopic(topicArn)), costs: { monthlyByCluster: (month) => createCostExplorer().monthlyByCluster(month) },
+  })
   const login = config.loginNodes
   const loginAccess = login ? (_cluster: string, spec: ClusterSpec) => loginAccessOf(login, spec, loginHostKeyDir(config)) : undefined
-  const server = await buildApp({ store, engine, loginAccess, clusterState, budgets }, { logger: { level: config.logLevel } })
+  const server = await buildApp({ store, engine, loginAccess, clusterState, budgets, awsBudgets }, { logger: { level: config.logLevel } })
   late.app = server
+  server.log.info({ channel: notices.channel }, 'budget notices channel')
   for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
   if ((await store.listClusters({ limit: 1 })).items.length === 0) await seed(store, engine, controllers, server.log)
   for (const clash of await reserveMissingUids(store)) {

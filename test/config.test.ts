@@ -2,7 +2,7 @@ import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
 
 t.test('defaults apply when nothing is set', async (t) => {
-  t.same(loadConfig({}), { port: 8080, host: '127.0.0.1', logLevel: 'info', dataDir: './data', databaseUrl: undefined, loginNodes: undefined, publishPolicy: false, budgetCheckMinutes: 15, mailFrom: undefined })
+  t.same(loadConfig({}), { port: 8080, host: '127.0.0.1', logLevel: 'info', dataDir: './data', databaseUrl: undefined, loginNodes: undefined, publishPolicy: false, budgetCheckMinutes: 15, mailFrom: undefined, budgetsTopicArn: undefined, noticesTopicArn: undefined })
 })
 
 t.test('budget checks and the From: of budget e-mails', async (t) => {

@@ -34,6 +34,7 @@ import { dashboard } from '../ui/plugin.js'
 import type { SessionStore } from '../ui/sessions.js'
 import { budgetRoutes } from './routes/budgets.js'
 import type { BudgetService } from '../budgets/service.js'
+import type { AwsBudgetService } from '../budgets/aws-service.js'
 
 /** Largest request body: a spec for a 65,536-node cluster with many users fits. */
 export const BODY_LIMIT = 8 * 1024 * 1024
@@ -68,6 +69,8 @@ export interface AppDeps {
   dashboardSessions?: SessionStore
   /** Usage and budgets (they read Slurm accounting); without it those routes do not exist. */
   budgets?: BudgetService
+  /** The cluster's AWS Budget and the monthly reconciliation; without it POST .../budgets/aws and GET .../budgets/reconcile do not exist. */
+  awsBudgets?: AwsBudgetService
 }
 
 /** Builds the application (not listening). */
@@ -128,7 +131,7 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       await scope.register(adminRoutes({ store, onTokenRevoked: (id) => tokens.forget(id) }))
       if (deps.engine) await scope.register(applyRoutes({ store, engine: deps.engine }))
       await scope.register(identityRoutes({ revisions: { ...reads, latest: (cluster) => revisions.latest(cluster) }, sources: deps.identitySources ?? identitySourceFor }))
-      if (deps.budgets) await scope.register(budgetRoutes({ store, budgets: deps.budgets }))
+      if (deps.budgets) await scope.register(budgetRoutes({ store, budgets: deps.budgets, ...(deps.awsBudgets ? { aws: deps.awsBudgets } : {}) }))
       if (deps.loginAccess) await scope.register(loginNodeRoutes({ store, access: deps.loginAccess, log: (message, err) => scope.log.error({ err }, message) }))
       await scope.register(clusterStateRoutes({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}) }))
     }, { prefix: '/v1' })

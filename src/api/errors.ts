@@ -17,6 +17,11 @@ import { LoginNodeError } from '../login-nodes/drain.js'
 import { IdentitySourceError, IdentitySourceUnavailableError } from '../identity/source.js'
 import { BudgetError, UnknownBudgetError } from '../budgets/service.js'
 import { UsageReadError, UsageWindowError } from '../usage/read.js'
+import { AwsBudgetsNotConfiguredError, NoClusterBudgetError } from '../budgets/aws-service.js'
+import { AwsBudgetInputError } from '../budgets/aws-budget.js'
+import { ReconcileError } from '../budgets/aws-reconcile.js'
+import { AwsBudgetError } from '../adapters/aws/budgets.js'
+import { CostExplorerError } from '../adapters/aws/cost-explorer.js'
 
 /** Thrown for a missing, malformed or revoked token (HTTP 401). */
 export class UnauthorizedError extends Error {
@@ -54,6 +59,13 @@ const byClass: Array<[new (...args: never[]) => Error, number, string]> = [
   [BudgetError, 409, 'NoSpec'],
   [UsageWindowError, 400, 'BadRequest'],
   [UsageReadError, 502, 'ControllerError'],
+  [AwsBudgetsNotConfiguredError, 409, 'NotConfigured'],
+  [NoClusterBudgetError, 422, 'NoClusterBudget'],
+  [AwsBudgetInputError, 422, 'AwsBudgetInvalid'],
+  [ReconcileError, 422, 'CannotReconcile'],
+  // AWS answered with an error after the SDK's retries.
+  [AwsBudgetError, 502, 'AwsError'],
+  [CostExplorerError, 502, 'AwsError'],
 ]
 
 /** Installs the error and not-found handlers on `app`. */

@@ -18,6 +18,7 @@ import type { UsageAggregator, Window } from '../usage/aggregate.js'
 import { formatCents } from '../usage/chargeback.js'
 import { evaluateBudgets, type DepartmentBudgetState } from './evaluate.js'
 import type { Notifier } from './notify.js'
+import { departmentBudgetName } from '../sessions/policy.js'
 
 /** Thrown for a request the cluster's budgets cannot answer (no spec, unknown budget). */
 export class BudgetError extends Error {
@@ -257,7 +258,7 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
       if (event.department === null && c?.awsBudgetName !== event.budgetName) {
         throw new UnknownBudgetError(`cluster ${cluster} has no budget named "${event.budgetName}"`)
       }
-      if (event.department !== null && (!budget || event.budgetName !== `${cluster}-${event.department}`)) {
+      if (event.department !== null && (!budget || event.budgetName !== departmentBudgetName(cluster, event.department))) {
         throw new UnknownBudgetError(`cluster ${cluster} has no budget "${event.budgetName}" for department "${event.department}"`)
       }
       const current = event.month === monthOf(now())

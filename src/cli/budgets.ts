@@ -102,8 +102,9 @@ interface BudgetsAnswer {
 
 const money = (cents: number): string => (cents / 100).toFixed(2)
 
-/** `steward budgets [--month YYYY-MM] [--json|--csv]`, `steward budgets check`, `steward budgets lift DEPARTMENT` (each with --cluster C). */
+/** `steward budgets [--month YYYY-MM] [--json|--csv]`, `steward budgets check`, `steward budgets lift DEPARTMENT`, `steward budgets reconcile --month M` (each with --cluster C); `steward budgets aws-sync FILE ...` (budgets-aws.ts). */
 export async function budgetsCommand(args: string[]): Promise<number> {
+  if (args[0] === 'aws-sync') return (await import('./budgets-aws.js')).awsSyncCommand(args.slice(1))
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...common, month: { type: 'string' } } })
   const cluster = clusterOf(values.cluster)
   const client = clientOf(values.url)
@@ -114,8 +115,9 @@ export async function budgetsCommand(args: string[]): Promise<number> {
     console.log(JSON.stringify(answer, null, 2))
     return 0
   }
-  if (sub !== undefined) throw new UsageError(`unknown budgets command "${sub}": use check or lift`)
   if (values.month !== undefined && !/^\d{4}-\d{2}$/.test(values.month)) throw new UsageError('--month must be YYYY-MM')
+  if (sub === 'reconcile') return reconcileCommand(client, cluster, values.month, values.json === true)
+  if (sub !== undefined) throw new UsageError(`unknown budgets command "${sub}": use check, lift, reconcile or aws-sync`)
   const answer = await call(client, 'GET', `/v1/clusters/${cluster}/budgets${values.month ? `?month=${values.month}` : ''}`) as BudgetsAnswer
   if (values.json) {
     console.log(JSON.stringify(answer, null, 2))
@@ -132,5 +134,36 @@ export async function budgetsCommand(args: string[]): Promise<number> {
   }
   console.log(`${cluster}: budgets of ${answer.month}`)
   console.log(toTable(header, rows))
+  return 0
+}
+
+interface ReconcileAnswer {
+  month: string
+  currency: string
+  awsBill: number
+  departments: Array<{ department: string; cost: number; percentOfBill: number | null }>
+  allocated: number
+  unallocated: number
+  unallocatedPercent: number | null
+  notes: string[]
+}
+
+/** `steward budgets reconcile --cluster C --month YYYY-MM [--json]`: the AWS bill beside the chargeback (admin). */
+async function reconcileCommand(client: Client, cluster: string, month: string | undefined, json: boolean): Promise<number> {
+  if (!month) throw new UsageError('usage: steward budgets reconcile --cluster C --month YYYY-MM')
+  const r = await call(client, 'GET', `/v1/clusters/${cluster}/budgets/reconcile?month=${month}`) as ReconcileAnswer
+  if (json) {
+    console.log(JSON.stringify(r, null, 2))
+    return 0
+  }
+  const pct = (p: number | null) => (p === null ? '-' : `${p}%`)
+  console.log(`${cluster}: AWS bill of ${r.month} and the departments' chargeback (${r.currency})`)
+  console.log(toTable(['DEPARTMENT', 'CHARGED', 'OF-BILL'], [
+    ...r.departments.map((d) => [d.department, d.cost.toFixed(2), pct(d.percentOfBill)]),
+    ['allocated', r.allocated.toFixed(2), pct(r.awsBill > 0 ? Math.round((r.allocated / r.awsBill) * 10_000) / 100 : null)],
+    ['idle/unallocated', r.unallocated.toFixed(2), pct(r.unallocatedPercent)],
+    ['AWS bill', r.awsBill.toFixed(2), ''],
+  ]))
+  for (const n of r.notes) console.error(`note: ${n}`)
   return 0
 }

@@ -44,6 +44,8 @@ Usage and budgets (a client of the service: STEWARD_TOKEN, --url or STEWARD_URL,
                                     GPU-, CPU-, node-hours, jobs and cost from Slurm accounting (what the token may see)
   budgets --cluster C [--month YYYY-MM] [--json|--csv]   spend, forecast, thresholds crossed, action in force
   budgets check --cluster C | budgets lift DEPARTMENT --cluster C   check now / end a budget action (admin)
+  budgets reconcile --cluster C --month YYYY-MM [--json]   AWS bill (Cost Explorer) beside the chargeback (admin)
+  budgets aws-sync FILE --topic-arn ARN [--dry-run] [--json]   make the AWS Budget of budgets.cluster (AWS credentials of the environment)
 
 Service:
   token create --role admin|department-admin|researcher [--cluster C] [--department D]... [--user U] [--description TEXT]

@@ -56,11 +56,33 @@ export function policyParameterName(cluster: string): string {
 }
 
 /**
- * The policy of a valid spec. Key order is fixed, so the same spec gives the same text.
- * `budgets` (budget name -> department and contacts) comes from the spec's budgets, mapped
- * by the caller; without it the policy has none.
+ * The AWS budget name of a department's budget, as the service's events route accepts it:
+ * `<cluster>-<department>`.
  */
-export function buildPolicy(spec: ClusterSpec, budgets?: PolicyBudgets): Policy {
+export function departmentBudgetName(cluster: string, department: string): string {
+  return `${cluster}-${department}`
+}
+
+/**
+ * The spec's budgets as the budget-alert Lambda maps them: `budgets.cluster.awsBudgetName`
+ * -> the cluster (department null), each department's `<cluster>-<department>` -> that
+ * department; contacts are the budget's `notify`. Null when the spec has no budgets.
+ */
+export function policyBudgetsOf(spec: ClusterSpec): PolicyBudgets | null {
+  const b = spec.budgets
+  if (!b?.cluster && !b?.departments?.length) return null
+  const byName: Record<string, PolicyBudget> = {}
+  if (b.cluster) byName[b.cluster.awsBudgetName] = { department: null, contacts: b.cluster.notify ?? [] }
+  for (const d of b.departments ?? []) byName[departmentBudgetName(spec.cluster.name, d.department)] = { department: d.department, contacts: d.notify ?? [] }
+  return { byName }
+}
+
+/**
+ * The policy of a valid spec. Key order is fixed, so the same spec gives the same text.
+ * `budgets` (budget name -> department and contacts) defaults to the spec's
+ * (`policyBudgetsOf`); pass it to override.
+ */
+export function buildPolicy(spec: ClusterSpec, budgets: PolicyBudgets | null = policyBudgetsOf(spec)): Policy {
   const users: Record<string, string> = {}
   const contacts: Record<string, string> = {}
   for (const u of [...spec.users].sort((a, b) => a.name.localeCompare(b.name))) {

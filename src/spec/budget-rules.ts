@@ -7,6 +7,7 @@
 import type { ClusterSpec, Department } from './schema.js'
 import type { Problems } from './problems.js'
 import { MONEY_DECIMALS } from './budget-schema.js'
+import { MAX_NOTIFICATIONS } from '../budgets/aws-budget.js'
 
 /**
  * Preemptible QoS, what a `restrict`ed department keeps: a QoS another QoS may preempt
@@ -53,7 +54,10 @@ export function budgetRules(spec: ClusterSpec, problems: Problems): void {
   if (!spec.pricing && (budgets.departments?.length ?? 0) > 0) {
     problems.error('/budgets/departments', 'department budgets need pricing: add pricing.nodeGroups so usage can be charged')
   }
-  if (budgets.cluster) thresholdRules(budgets.cluster, '/budgets/cluster', problems)
+  if (budgets.cluster) {
+    thresholdRules(budgets.cluster, '/budgets/cluster', problems)
+    awsQuotaRules(budgets.cluster, problems)
+  }
   const departments = new Map((Array.isArray(spec.departments) ? spec.departments : []).map((d) => [d?.name, d]))
   const seen = new Map<string, number>()
   const list = Array.isArray(budgets.departments) ? budgets.departments : []
@@ -85,3 +89,16 @@ function thresholdRules(b: { monthly?: unknown; thresholds?: unknown }, path: st
   })
 }
 
+
+/**
+ * AWS Budgets' quotas for the cluster's budget: each threshold is two notifications (ACTUAL
+ * and FORECASTED) of at most 5 a budget. (Its 10 e-mail subscribers a notification are the
+ * schema's `notify` maxItems.)
+ */
+function awsQuotaRules(c: { thresholds?: unknown }, problems: Problems): void {
+  const thresholds = Array.isArray(c.thresholds) ? c.thresholds : []
+  const most = Math.floor(MAX_NOTIFICATIONS / 2)
+  if (thresholds.length > most) {
+    problems.error('/budgets/cluster/thresholds', `${thresholds.length} thresholds make ${thresholds.length * 2} AWS Budgets notifications (ACTUAL and FORECASTED each); AWS allows ${MAX_NOTIFICATIONS} a budget: use at most ${most} thresholds`)
+  }
+}

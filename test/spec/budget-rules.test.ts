@@ -10,7 +10,7 @@ function spec(): ClusterSpec {
   const s = parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
   s.pricing = { currency: 'USD', nodeGroups: { h100: 98.32, a10g: 5.672, cpu: 3.06 } }
   s.budgets = {
-    cluster: { monthly: 250000, thresholds: [50, 80, 100], awsBudgetName: 'campus-monthly', notify: ['hpc-admins@uni.example.edu'] },
+    cluster: { monthly: 250000, thresholds: [80, 100], awsBudgetName: 'campus-monthly', notify: ['hpc-admins@uni.example.edu'] },
     departments: [
       { department: 'nlp', monthly: 40000, thresholds: [50, 80, 100], onExceeded: 'restrict', notify: ['pi-nlp@uni.example.edu'] },
       { department: 'cv', monthly: 12000.5, thresholds: [90, 100], onExceeded: 'block' },
@@ -89,4 +89,17 @@ t.test('structural errors: unknown fields, a bad action, a bad currency', async 
   t.match(found, /\/budgets\/departments\/0\/onExceeded/)
   t.match(found, /\/pricing\/currency/)
   t.match(found, /\/budgets\/departments\/1/)
+})
+
+t.test('the cluster budget fits AWS Budgets quotas: at most 2 thresholds, 10 e-mail subscribers', async (t) => {
+  const ok = spec()
+  ok.budgets!.cluster!.thresholds = [80, 100]
+  ok.budgets!.cluster!.notify = Array.from({ length: 10 }, (_, i) => `a${i}@example.edu`)
+  t.same(errors(ok), [])
+  const three = spec()
+  three.budgets!.cluster!.thresholds = [50, 80, 100]
+  t.match(errors(three).join('\n'), /^\/budgets\/cluster\/thresholds 3 thresholds make 6 AWS Budgets notifications .*at most 2 thresholds/m)
+  const eleven = spec()
+  eleven.budgets!.cluster!.notify = Array.from({ length: 11 }, (_, i) => `a${i}@example.edu`)
+  t.match(errors(eleven).join('\n'), /^\/budgets\/cluster\/notify has 11 items; at most 10/m)
 })

@@ -13,6 +13,7 @@ import type { ClusterSpec } from '../../spec/schema.js'
 import { GROUP_BY, type GroupBy } from '../../usage/aggregate.js'
 import { checkWindow, monthOf, monthWindow } from '../../usage/read.js'
 import type { BudgetService, BudgetStatus } from '../../budgets/service.js'
+import type { AwsBudgetService } from '../../budgets/aws-service.js'
 import { actorOf, principalOf } from '../auth.js'
 import { ClusterParams, errorResponses } from '../schemas.js'
 
@@ -106,7 +107,14 @@ function visibleDepartments(p: Principal, spec: ClusterSpec): Set<string> | null
   return new Set(p.user ? departmentsOfUser(spec, p.user) : [])
 }
 
-export function budgetRoutes(deps: { store: Store; budgets: BudgetService }): FastifyPluginAsyncTypebox {
+const AwsSyncAnswer = Type.Object({ cluster: Type.String(), budgetName: Type.String(), dryRun: Type.Boolean(), steps: Type.Array(Type.String()) })
+const ReconcileAnswer = Type.Object({
+  cluster: Type.String(), month: Type.String(), currency: Type.String(), awsBill: Type.Number(),
+  departments: Type.Array(Type.Object({ department: Type.String(), cost: Type.Number(), percentOfBill: Nullable(Type.Number()) })),
+  allocated: Type.Number(), unallocated: Type.Number(), unallocatedPercent: Nullable(Type.Number()), estimated: Type.Boolean(), notes: Type.Array(Type.String()),
+})
+
+export function budgetRoutes(deps: { store: Store; budgets: BudgetService; aws?: AwsBudgetService }): FastifyPluginAsyncTypebox {
   const { budgets } = deps
   return async (app) => {
     app.get('/clusters/:cluster/usage', {
@@ -197,6 +205,30 @@ export function budgetRoutes(deps: { store: Store; budgets: BudgetService }): Fa
       requireAdmin(principalOf(request), 'record budget events')
       const { actor, source } = actorOf(request)
       return budgets.recordEvent(request.params.cluster, request.body, actor, source)
+    })
+
+    const aws = deps.aws
+    if (!aws) return
+    app.post('/clusters/:cluster/budgets/aws', {
+      schema: {
+        summary: 'Make the cluster\'s AWS Budget match budgets.cluster of its spec (ClusterName tag filter, ACTUAL and FORECASTED notifications to the topic); idempotent; ?dryRun=true only plans (admin)',
+        params: ClusterParams, querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false }),
+        response: { 200: AwsSyncAnswer, ...errorResponses },
+      },
+    }, async (request) => {
+      requireAdmin(principalOf(request), 'sync the AWS budget')
+      return aws.sync(request.params.cluster, { dryRun: request.query.dryRun === true }, actorOf(request))
+    })
+
+    app.get('/clusters/:cluster/budgets/reconcile', {
+      schema: {
+        summary: 'The month\'s AWS bill of the cluster (Cost Explorer, ClusterName tag) beside the departments\' chargeback; the difference is idle or unallocated cost (admin)',
+        params: ClusterParams, querystring: Type.Object({ month: Month }, { additionalProperties: false }),
+        response: { 200: ReconcileAnswer, ...errorResponses },
+      },
+    }, async (request) => {
+      requireAdmin(principalOf(request), 'reconcile the AWS bill')
+      return aws.reconcile(request.params.cluster, request.query.month)
     })
   }
 }
