@@ -5,7 +5,7 @@
  * the service's API, its dead-letter queue and alarms, the notices topic it tells contacts
  * through, and a role that lists each action on the resources it needs.
  */
-import { AssetHashType, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib'
+import { ArnFormat, AssetHashType, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib'
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch'
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions'
 import * as ec2 from 'aws-cdk-lib/aws-ec2'
@@ -42,11 +42,22 @@ export function secureStringDecrypt(stack: Stack, sid: string, keyArn?: string):
   })
 }
 
-/** The service role's Budgets and Cost Explorer statements (make and read the budgets, reconcile the bill). */
-export function serviceBudgetStatements(stack: Stack, names: string[]): iam.PolicyStatement[] {
+/** The name of the notices topic (budget notices to contacts), the same for the Lambda and the service. */
+export const noticeTopicName = (cluster: string): string => `hpc-steward-${cluster}-notices`
+
+/**
+ * The notices topic's ARN from its name: the service is made before the BudgetAlerts construct
+ * that owns the topic, and is told (and allowed to publish to) the topic by this ARN.
+ */
+export const noticeTopicArn = (stack: Stack, cluster: string): string =>
+  stack.formatArn({ service: 'sns', resource: noticeTopicName(cluster), arnFormat: ArnFormat.NO_RESOURCE_NAME })
+
+/** The service role's Budgets, Cost Explorer and notices statements (make and read the budgets, reconcile the bill, tell contacts). */
+export function serviceBudgetStatements(stack: Stack, cluster: string, names: string[]): iam.PolicyStatement[] {
   return [
     new iam.PolicyStatement({ sid: 'ManageBudgets', actions: ['budgets:ViewBudget', 'budgets:ModifyBudget'], resources: budgetArns(stack, names) }),
     new iam.PolicyStatement({ sid: 'ReconcileCosts', actions: ['ce:GetCostAndUsage'], resources: ['*'] }),
+    new iam.PolicyStatement({ sid: 'PublishNotices', actions: ['sns:Publish'], resources: [noticeTopicArn(stack, cluster)] }),
   ]
 }
 
@@ -92,7 +103,7 @@ export class BudgetAlerts extends Construct {
     if (!config) throw new Error(`cluster ${name} has no budgetAlerts`)
     const tokenParameter = config.tokenParameter ?? tokenParameterName(name)
 
-    this.noticeTopic = new sns.Topic(this, 'NoticeTopic', { topicName: `hpc-steward-${name}-notices`, displayName: `HPC Steward budget notices of ${name}`, enforceSSL: true })
+    this.noticeTopic = new sns.Topic(this, 'NoticeTopic', { topicName: noticeTopicName(name), displayName: `HPC Steward budget notices of ${name}`, enforceSSL: true })
     NagSuppressions.addResourceSuppressions(this.noticeTopic, [{ id: 'AwsSolutions-SNS2', reason: 'Notices go on to e-mail subscriptions, which SNS delivers unencrypted anyway; they carry budget names and amounts, no secret. The topic enforces TLS.' }])
     const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: `/hpc-steward/${name}/budget-alert`, retention: props.retention, removalPolicy: RemovalPolicy.DESTROY })
     const dlq = new sqs.Queue(this, 'Dlq', { retentionPeriod: Duration.days(14), enforceSSL: true, encryption: sqs.QueueEncryption.SQS_MANAGED })

@@ -29,7 +29,7 @@ import { POLICY_VERSION, policyParameterName, policyText, type Policy } from '..
 import { sessionPreferencesContent } from '../../src/sessions/preferences.js'
 import type { ClusterTarget, OwnedPool } from './config.js'
 import { serviceUserData, serviceUserDataParts } from './user-data.js'
-import { BudgetAlerts, budgetTopic, SERVICE_PORT, secureStringDecrypt, serviceBudgetStatements, tokenParameterName } from './budget-alert.js'
+import { BudgetAlerts, budgetTopic, noticeTopicArn, SERVICE_PORT, secureStringDecrypt, serviceBudgetStatements, tokenParameterName } from './budget-alert.js'
 
 /** Where the service keeps its state on the instance (the encrypted data volume's mount). */
 export const STATE_DIR = '/var/lib/hpc-steward'
@@ -134,7 +134,7 @@ export class StewardStack extends Stack {
       )
     }
 
-    if (budgets) statements.push(...serviceBudgetStatements(this, budgets.budgetNames))
+    if (budgets) statements.push(...serviceBudgetStatements(this, name, budgets.budgetNames))
 
     // The store: an encrypted EBS volume (SQLite) or RDS PostgreSQL.
     const store = cluster.service?.store ?? { type: 'ebs' as const }
@@ -199,6 +199,7 @@ export class StewardStack extends Stack {
         logGroup: serviceLogs.logGroupName, stateDir: STATE_DIR, dataVolume: store.type === 'ebs' ? '/dev/xvdb' : undefined,
         controller: cluster.controller, database, loginPools: (cluster.loginPools ?? []).length > 0,
         budgetsTopicArn: budgetsTopic?.topicArn,
+        noticesTopicArn: budgets ? noticeTopicArn(this, name) : undefined,
       })),
       // A changed script (a new source asset) is applied by a stop/start, and the script runs at every boot: the instance and its data stay.
       userDataCausesReplacement: false,

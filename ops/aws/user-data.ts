@@ -25,6 +25,8 @@ export interface UserDataProps {
    * on the VPC address (its security group admits only the Lambda) and is told the topic.
    */
   budgetsTopicArn?: string | undefined
+  /** The notices topic: the service sends its own budget notices (thresholds it checks) there instead of through sendmail. */
+  noticesTopicArn?: string | undefined
 }
 
 const APP_DIR = '/opt/hpc-steward'
@@ -50,6 +52,7 @@ export function serviceUserData(p: UserDataProps): string {
   const env = [
     'NODE_ENV=production', `HOST=${p.budgetsTopicArn ? '0.0.0.0' : '127.0.0.1'}`, 'PORT=8080', `AWS_REGION=${p.region}`,
     ...(p.budgetsTopicArn ? [`STEWARD_BUDGETS_TOPIC_ARN=${p.budgetsTopicArn}`] : []),
+    ...(p.noticesTopicArn ? [`STEWARD_BUDGETS_NOTICES_TOPIC_ARN=${p.noticesTopicArn}`] : []),
     `STEWARD_DATA_DIR=${p.stateDir}/data`, 'STEWARD_PUBLISH_POLICY=1',
     // Single quotes: systemd's EnvironmentFile keeps the JSON's double quotes inside them.
     `STEWARD_CONTROLLERS='${controllers}'`,

@@ -63,6 +63,8 @@ t.test('network: the Lambda reaches only the service API and HTTPS; the service 
   const userData = JSON.stringify(ofType('AWS::EC2::Instance')[0]![1].Properties?.UserData)
   t.match(userData, 'HOST=0.0.0.0')
   t.match(userData, 'STEWARD_BUDGETS_TOPIC_ARN=')
+  t.match(userData, 'STEWARD_BUDGETS_NOTICES_TOPIC_ARN=')
+  t.match(userData, ':hpc-steward-campus-notices', 'the notices topic, by the name the BudgetAlerts construct gives it')
 })
 
 t.test('least privilege: no * action; Budgets on the budgets ARNs; Resource * only where AWS requires it; every action in the docs', async (t) => {
@@ -73,6 +75,8 @@ t.test('least privilege: no * action; Budgets on the budgets ARNs; Resource * on
   t.same(sid('ManageBudgets')?.Resource, names.map(budgetArn))
   t.same(actionsOf(sid('ManageBudgets')!), ['budgets:ViewBudget', 'budgets:ModifyBudget'])
   t.same(sid('ReadBudgets')?.Resource, names.map(budgetArn))
+  t.match(JSON.stringify(sid('PublishNotices')?.Resource), /:sns:.*:hpc-steward-campus-notices"/, 'the service publishes its own notices to the notices topic only')
+  t.same(actionsOf(sid('PublishNotices')!), ['sns:Publish'])
   t.match(JSON.stringify(sid('Notify')?.Resource), /^\{"Ref":"BudgetAlertsNoticeTopic[0-9A-F]+"\}$/, 'Publish to the notices topic only')
   t.match(JSON.stringify(sid('VpcCreate')?.Resource), /subnet\/subnet-0123456789abcdef0.*subnet\/subnet-0fedcba9876543210.*security-group\/",\{"Fn::GetAtt":\["BudgetAlertsSg/)
   t.match(JSON.stringify(sid('ReadPolicyAndToken')?.Resource), ':parameter/hpc-steward/campus/api-token')
