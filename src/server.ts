@@ -29,6 +29,7 @@ import { nodeAccess } from './identity/node-access.js'
 import { createClusterStateService } from './cluster-state/read.js'
 import { createBudgetService, type BudgetService } from './budgets/service.js'
 import { createSendmailNotifier } from './budgets/notify.js'
+import { budgetUsageProvider } from './me/usage-provider.js'
 import { createLocalExecutor } from './adapters/executor.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
@@ -152,7 +153,7 @@ async function start(): Promise<void> {
   late.budgets = budgets
   const login = config.loginNodes
   const loginAccess = login ? (_cluster: string, spec: ClusterSpec) => loginAccessOf(login, spec, loginHostKeyDir(config)) : undefined
-  const server = await buildApp({ store, engine, loginAccess, clusterState, budgets }, { logger: { level: config.logLevel } })
+  const server = await buildApp({ store, engine, loginAccess, clusterState, budgets, usageProvider: budgetUsageProvider(budgets) }, { logger: { level: config.logLevel } })
   late.app = server
   for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')
   if ((await store.listClusters({ limit: 1 })).items.length === 0) await seed(store, engine, controllers, server.log)
