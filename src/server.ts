@@ -34,6 +34,7 @@ import { createSnsNotifier } from './adapters/aws/sns.js'
 import { createAwsBudgetService } from './budgets/aws-service.js'
 import { accountOfTopic, createAwsBudgets } from './adapters/aws/budgets.js'
 import { createCostExplorer } from './adapters/aws/cost-explorer.js'
+import { budgetUsageProvider } from './me/usage-provider.js'
 import { createLocalExecutor } from './adapters/executor.js'
 
 const EXAMPLE = join(projectRoot(), 'examples', 'campus.yaml')
@@ -163,7 +164,7 @@ async function start(): Promise<void> {
   })
   const login = config.loginNodes
   const loginAccess = login ? (_cluster: string, spec: ClusterSpec) => loginAccessOf(login, spec, loginHostKeyDir(config)) : undefined
-  const server = await buildApp({ store, engine, loginAccess, clusterState, budgets, awsBudgets }, { logger: { level: config.logLevel } })
+  const server = await buildApp({ store, engine, loginAccess, clusterState, budgets, awsBudgets, usageProvider: budgetUsageProvider(budgets) }, { logger: { level: config.logLevel } })
   late.app = server
   server.log.info({ channel: notices.channel }, 'budget notices channel')
   for (const apply of await engine.recover()) server.log.warn({ applyId: apply.id, cluster: apply.cluster }, apply.error ?? 'recovered')

@@ -136,7 +136,7 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
       await scope.register(clusterStateRoutes({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}) }))
     }, { prefix: '/v1' })
     if (deps.dashboard !== false) {
-      await app.register(dashboard({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}), ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.loginAccess ? { loginAccess: deps.loginAccess } : {}), ...(deps.dashboardSessions ? { sessions: deps.dashboardSessions } : {}), tokens }), { prefix: '/ui' })
+      await app.register(dashboard({ store, ...(deps.clusterState ? { state: deps.clusterState } : {}), ...(deps.usageProvider ? { usage: deps.usageProvider } : {}), ...(deps.budgets ? { budgets: deps.budgets } : {}), ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.loginAccess ? { loginAccess: deps.loginAccess } : {}), ...(deps.dashboardSessions ? { sessions: deps.dashboardSessions } : {}), tokens }), { prefix: '/ui' })
     }
   }
   return app

@@ -2,7 +2,9 @@
  * `steward usage` and `steward budgets`: clients of the service's REST API (the service
  * reads Slurm accounting and scopes what a token may see). The token comes from
  * STEWARD_TOKEN (never an argument: arguments show in `ps`); the service from --url or
- * STEWARD_URL (default http://127.0.0.1:8080). Tables for people, --json or --csv for tools.
+ * STEWARD_URL (default http://127.0.0.1:8080). The same reads run as
+ * `steward --server URL --token-file F usage|budgets` (src/cli/remote.ts) with the same
+ * paths and formatting from here. Tables for people, --json or --csv for tools.
  */
 import { parseArgs } from 'node:util'
 import { isName } from '../spec/names.js'
@@ -69,29 +71,37 @@ interface UsageAnswer {
   garbledLines: number
 }
 
-/** `steward usage --cluster C [--from D] [--to D] [--group-by department|account|user|partition|nodeGroup] [--json|--csv]` */
-export async function usageCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...common, from: { type: 'string' }, to: { type: 'string' }, 'group-by': { type: 'string' } } })
-  const cluster = clusterOf(values.cluster)
+/** The usage options both ways of reaching the service take (`--from`, `--to`, `--group-by`). */
+export const USAGE_OPTIONS = { from: { type: 'string' }, to: { type: 'string' }, 'group-by': { type: 'string' } } as const
+/** The budgets options (`--month`). */
+export const BUDGETS_OPTIONS = { month: { type: 'string' } } as const
+
+/** GET .../usage with the options given. */
+export function usagePath(cluster: string, values: { from?: string | undefined; to?: string | undefined; 'group-by'?: string | undefined }): string {
   const query = new URLSearchParams()
   if (values.from) query.set('from', values.from)
   if (values.to) query.set('to', values.to)
   if (values['group-by']) query.set('groupBy', values['group-by'])
-  const answer = await call(clientOf(values.url), 'GET', `/v1/clusters/${cluster}/usage?${query}`) as UsageAnswer
-  if (values.json) {
-    console.log(JSON.stringify(answer, null, 2))
-    return 0
-  }
+  return `/v1/clusters/${cluster}/usage?${query}`
+}
+
+/** A usage answer as a table (with a title and the total) or CSV; garbled lines are said on stderr. */
+export function formatUsage(body: unknown, cluster: string, values: { 'group-by'?: string | undefined; csv?: boolean | undefined }): string {
+  const answer = body as UsageAnswer
   const by = values['group-by'] ?? 'department'
   const header = [by.toUpperCase(), 'JOBS', 'GPU-HOURS', 'CPU-HOURS', 'NODE-HOURS', 'BILLED-NODE-HOURS', `COST (${answer.currency})`]
   const row = (l: UsageAnswer['lines'][number]) => [l.key, l.jobs, l.gpuHours, l.cpuHours, l.nodeHours, l.billedNodeHours, l.cost]
-  if (values.csv) {
-    console.log(toCsv(header, answer.lines.map(row)))
-    return 0
-  }
-  console.log(`${cluster}: ${answer.from} to ${answer.to}`)
-  console.log(toTable(header, [...answer.lines.map(row), row(answer.total)]))
+  if (values.csv) return toCsv(header, answer.lines.map(row))
   if (answer.garbledLines > 0) console.error(`${answer.garbledLines} line(s) of sacct output could not be read and were not charged (see --json)`)
+  return `${cluster}: ${answer.from} to ${answer.to}\n${toTable(header, [...answer.lines.map(row), row(answer.total)])}`
+}
+
+/** `steward usage --cluster C [--from D] [--to D] [--group-by department|account|user|partition|nodeGroup] [--json|--csv]` */
+export async function usageCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...common, ...USAGE_OPTIONS } })
+  const cluster = clusterOf(values.cluster)
+  const answer = await call(clientOf(values.url), 'GET', usagePath(cluster, values))
+  console.log(values.json ? JSON.stringify(answer, null, 2) : formatUsage(answer, cluster, values))
   return 0
 }
 
@@ -105,7 +115,7 @@ const money = (cents: number): string => (cents / 100).toFixed(2)
 /** `steward budgets [--month YYYY-MM] [--json|--csv]`, `steward budgets check`, `steward budgets lift DEPARTMENT`, `steward budgets reconcile --month M` (each with --cluster C); `steward budgets aws-sync FILE ...` (budgets-aws.ts). */
 export async function budgetsCommand(args: string[]): Promise<number> {
   if (args[0] === 'aws-sync') return (await import('./budgets-aws.js')).awsSyncCommand(args.slice(1))
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...common, month: { type: 'string' } } })
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...common, ...BUDGETS_OPTIONS } })
   const cluster = clusterOf(values.cluster)
   const client = clientOf(values.url)
   const [sub, department] = positionals
@@ -115,26 +125,35 @@ export async function budgetsCommand(args: string[]): Promise<number> {
     console.log(JSON.stringify(answer, null, 2))
     return 0
   }
-  if (values.month !== undefined && !/^\d{4}-\d{2}$/.test(values.month)) throw new UsageError('--month must be YYYY-MM')
-  if (sub === 'reconcile') return reconcileCommand(client, cluster, values.month, values.json === true)
+  if (sub === 'reconcile') return reconcileCommand(client, cluster, checkedMonth(values.month), values.json === true)
   if (sub !== undefined) throw new UsageError(`unknown budgets command "${sub}": use check, lift, reconcile or aws-sync`)
-  const answer = await call(client, 'GET', `/v1/clusters/${cluster}/budgets${values.month ? `?month=${values.month}` : ''}`) as BudgetsAnswer
-  if (values.json) {
-    console.log(JSON.stringify(answer, null, 2))
-    return 0
-  }
+  const answer = await call(client, 'GET', budgetsPath(cluster, values))
+  console.log(values.json ? JSON.stringify(answer, null, 2) : formatBudgets(answer, cluster, values))
+  return 0
+}
+
+/** `--month` as given, refused unless YYYY-MM. */
+function checkedMonth(month: string | undefined): string | undefined {
+  if (month !== undefined && !/^\d{4}-\d{2}$/.test(month)) throw new UsageError('--month must be YYYY-MM')
+  return month
+}
+
+/** GET .../budgets for `--month` (checked) or this month. */
+export function budgetsPath(cluster: string, values: { month?: string | undefined }): string {
+  checkedMonth(values.month)
+  return `/v1/clusters/${cluster}/budgets${values.month ? `?month=${values.month}` : ''}`
+}
+
+/** A budgets answer as a table or CSV. */
+export function formatBudgets(body: unknown, cluster: string, values: { csv?: boolean | undefined }): string {
+  const answer = body as BudgetsAnswer
   const header = ['DEPARTMENT', 'BUDGET', 'SPENT', 'PERCENT', 'FORECAST', 'CROSSED', 'ON-EXCEEDED', 'ACTION']
   const rows = answer.departments.map((d) => [
     d.department, `${money(d.budgetCents)} ${d.currency}`, money(d.spendCents), `${d.percent}%`, money(d.forecastCents),
     d.crossed.map((c) => `${c}%`).join(' ') || '-', d.onExceeded, d.action ? `${d.action.action}${d.action.endedAt ? ' (ended)' : ''}` : '-',
   ])
-  if (values.csv) {
-    console.log(toCsv(header, rows))
-    return 0
-  }
-  console.log(`${cluster}: budgets of ${answer.month}`)
-  console.log(toTable(header, rows))
-  return 0
+  if (values.csv) return toCsv(header, rows)
+  return `${cluster}: budgets of ${answer.month}\n${toTable(header, rows)}`
 }
 
 interface ReconcileAnswer {

@@ -2,6 +2,7 @@
  * How `steward gpus`, `reliability` and `whoami` print, the same whether the answer came
  * from the controller (local) or from the service (--server).
  */
+import type { UsageView } from '../budgets/view.js'
 import type { GpusResponse, ReliabilityResponse } from '../api/routes/cluster-state.js'
 import type { Me } from '../me/me.js'
 
@@ -44,6 +45,11 @@ export function formatMe(me: Me): string {
   lines.push(`partitions: ${me.partitions.map((p) => `${p.name}${p.maxTime ? ` (jobs up to ${p.maxTime})` : ''}`).join(', ') || 'none'}`)
   for (const p of me.login.pools) lines.push(`log in (${p.name}): ${p.how}`)
   if (me.login.sessionManager) lines.push(`Session Manager: runs as ${me.login.sessionManager.runAs}`)
-  lines.push(me.usage.available ? `usage: ${JSON.stringify(me.usage)}` : `usage: ${'message' in me.usage ? String(me.usage.message) : ''}`)
+  if (!me.usage.available) lines.push(`usage: ${'message' in me.usage ? String(me.usage.message) : ''}`)
+  else {
+    const u = me.usage as Partial<UsageView>
+    if (u.total) lines.push(`usage ${u.month}: ${u.total.jobs} jobs, ${u.total.gpuHours} GPU-hours, ${u.total.cpuHours} CPU-hours, cost ${u.total.cost} ${u.currency}`)
+    for (const b of u.budgets ?? []) lines.push(`budget ${b.department}: ${b.spend} of ${b.budget} ${u.currency} (${b.percent} %)${b.crossed.length ? `, crossed ${b.crossed.map((c) => `${c} %`).join(', ')}` : ''}${b.action ? `, ${b.action} in force` : ''}`)
+  }
   return lines.join('\n')
 }

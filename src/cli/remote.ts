@@ -12,14 +12,18 @@ import type { Me } from '../me/me.js'
 import { RELIABILITY_OPTIONS, intOption, reliabilityAsk } from './cluster-state.js'
 import { formatGpus, formatMe, formatReliability } from './cluster-state-format.js'
 import { UsageError } from './usage.js'
+import { BUDGETS_OPTIONS, USAGE_OPTIONS, budgetsPath, formatBudgets, formatUsage, usagePath } from './budgets.js'
 
 const OPTIONS = {
   server: { type: 'string' },
   'token-file': { type: 'string' },
   cluster: { type: 'string' },
   json: { type: 'boolean' },
+  csv: { type: 'boolean' },
   revision: { type: 'string' },
   ...RELIABILITY_OPTIONS,
+  ...USAGE_OPTIONS,
+  ...BUDGETS_OPTIONS,
 } as const
 
 type Values = ReturnType<typeof parse>['values']
@@ -35,7 +39,7 @@ interface RemoteCommand {
   cluster: boolean
   method?: 'GET' | 'POST'
   path(cluster: string, values: Values): string
-  print(body: unknown): string
+  print(body: unknown, cluster: string, values: Values): string
 }
 
 const query = (pairs: Record<string, string | number | undefined>): string => {
@@ -47,6 +51,8 @@ export const REMOTE_COMMANDS: Record<string, RemoteCommand> = {
   gpus: { cluster: true, path: (c) => `/v1/clusters/${c}/gpus`, print: (b) => formatGpus(b as GpusResponse) },
   reliability: { cluster: true, path: (c, v) => `/v1/clusters/${c}/reliability${query(reliabilityAsk(v))}`, print: (b) => formatReliability(b as ReliabilityResponse) },
   whoami: { cluster: true, path: (c) => `/v1/me${query({ cluster: c })}`, print: (b) => formatMe(b as Me) },
+  usage: { cluster: true, path: usagePath, print: formatUsage },
+  budgets: { cluster: true, path: budgetsPath, print: formatBudgets },
   plan: { cluster: true, method: 'POST', path: (c, v) => `/v1/clusters/${c}/plan${query({ revision: intOption('revision', v.revision, 1, 1e9) })}`, print: formatRemotePlan },
 }
 
@@ -106,6 +112,6 @@ export async function remoteMain(argv: string[]): Promise<number> {
   }
   if (cluster && !NAME_RE.test(cluster)) throw new UsageError(`--cluster "${cluster}" is not a cluster name`)
   const body = await call(command.method ?? 'GET', command.path(cluster, values))
-  console.log(values.json ? JSON.stringify(body, null, 2) : command.print(body))
+  console.log(values.json ? JSON.stringify(body, null, 2) : command.print(body, cluster, values))
   return 0
 }

@@ -14,7 +14,10 @@ import { whoAmI, withUsage, USAGE_NOT_AVAILABLE } from '../me/me.js'
 import { desiredPools } from '../login-nodes/model.js'
 import { loginNodeStatus } from '../login-nodes/drain.js'
 import { NODE_STATES } from '../cluster-state/gpus.js'
-import { barChart, stackedBar } from './plots.js'
+import { barChart, dayBars, stackedBar } from './plots.js'
+import { usageView, type UsageView } from '../budgets/view.js'
+import { monthWindow } from '../usage/read.js'
+import { formatCents } from '../usage/chargeback.js'
 import type { UiContext } from './plugin.js'
 
 const Params = Type.Object({ cluster: Name }, { additionalProperties: false })
@@ -62,6 +65,32 @@ function reliabilityView(r: ReliabilityResponse) {
     ...r,
     chart: barChart(r.groups.map((g) => ({ label: g.group, value: g.failureRatePerNodeHour, text: `${(g.failureRatePerNodeHour * 100).toFixed(3)} %/node-h` }))),
     groups: r.groups.map((g) => ({ ...g, ratePercent: (g.failureRatePerNodeHour * 100).toFixed(4) })),
+  }
+}
+
+/** Per department: totals, cost per day of the month, and spend to date against the budget with its thresholds. */
+export function usagePageView(v: UsageView) {
+  const w = monthWindow(v.month)
+  const days = Math.round((w.to - w.from) / 86_400)
+  const dates = Array.from({ length: days }, (_, i) => new Date((w.from + i * 86_400) * 1000).toISOString().slice(0, 10))
+  const names = [...new Set([...v.byDepartment.map((l) => l.key), ...v.budgets.map((b) => b.department)])].sort()
+  return {
+    ...v,
+    departments: names.map((name) => {
+      const line = v.byDepartment.find((l) => l.key === name)
+      const perDay = dates.map((d) => v.daily.find((x) => x.day === d)?.lines.find((l) => l.key === name)?.costCents ?? 0)
+      let sum = 0
+      const toDate = perDay.map((c) => (sum += c))
+      const budget = v.budgets.find((b) => b.department === name)
+      return {
+        name,
+        jobs: line?.jobs ?? 0, gpuHours: line?.gpuHours ?? 0, cpuHours: line?.cpuHours ?? 0, cost: line?.cost ?? '0.00',
+        perDay: dayBars(perDay, perDay.map((c, i) => `${dates[i]}: ${formatCents(BigInt(c))} ${v.currency}`)),
+        budget,
+        burn: budget ? dayBars(toDate, toDate.map((c, i) => `${dates[i]}: ${formatCents(BigInt(c))} ${v.currency} spent to date`),
+          [...budget.thresholds.filter((t) => t !== 100).map((t) => ({ value: (budget.budgetCents * t) / 100, label: `${t} %` })), { value: budget.budgetCents, label: `budget ${budget.budget}` }]) : null,
+      }
+    }),
   }
 }
 
@@ -133,6 +162,19 @@ export function pageRoutes(ui: UiContext): FastifyPluginAsyncTypebox {
       return send(reply, renderer.page('reliability', { title: `${cluster}: reliability`, nav, cluster, query, report }))
     })
 
+    app.get('/clusters/:cluster/usage', {
+      schema: { hide: true, params: Params, querystring: Type.Object({ month: Type.Optional(Type.String({ pattern: '^\\d{4}-(?:0[1-9]|1[0-2])$', maxLength: 7 })) }, { additionalProperties: false }) },
+    }, async (request, reply) => {
+      const { cluster } = request.params
+      checkCluster(ui, request, cluster)
+      const nav = await ui.nav(request, cluster)
+      const budgets = ui.budgets
+      const view = budgets
+        ? await panel(async () => usagePageView(await usageView(budgets, ui.principal(request), cluster, Math.floor(Date.now() / 1000), request.query.month)))
+        : undefined
+      return send(reply, renderer.page('usage', { title: `${cluster}: usage and budgets`, nav, cluster, view, notice: budgets ? undefined : USAGE_NOT_AVAILABLE }))
+    })
+
     app.get('/clusters/:cluster/applies', { schema: { hide: true, params: Params } }, async (request, reply) => {
       const { cluster } = request.params
       checkCluster(ui, request, cluster)
@@ -176,7 +218,7 @@ export function pageRoutes(ui: UiContext): FastifyPluginAsyncTypebox {
       nav.cluster = cluster
       const spec = await runningSpec(ui.store, cluster)
       const me = await withUsage(whoAmI(p, spec), p, spec, ui.usage)
-      return send(reply, renderer.page('me', { title: 'My account', nav, cluster, me, usage: me.usage.available ? JSON.stringify(me.usage, null, 2) : null, usageMessage: USAGE_NOT_AVAILABLE }))
+      return send(reply, renderer.page('me', { title: 'My account', nav, cluster, me, usage: me.usage.available ? me.usage : null, usageMessage: USAGE_NOT_AVAILABLE }))
     })
   }
 }

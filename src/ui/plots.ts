@@ -39,3 +39,31 @@ export function barChart(items: Array<{ label: string; value: number; text: stri
     bars: items.map((i, n) => ({ y: n * row + 2, width: max > 0 ? r((i.value / max) * (width - 120)) : 0, label: i.label, value: i.text, textY: n * row + 13 })),
   }
 }
+
+export interface DayBars {
+  width: number
+  height: number
+  bars: Array<{ x: number; y: number; width: number; height: number; title: string }>
+  /** Horizontal marks (thresholds, the budget) at `y`, with their label. */
+  marks: Array<{ y: number; label: string; textY: number }>
+}
+
+/**
+ * Vertical bars, one per day of a month (`values[i]` is day i+1), scaled so the largest
+ * of the values and the marks fills the height; marks are drawn as lines across.
+ */
+export function dayBars(values: number[], titles: string[], marks: Array<{ value: number; label: string }> = [], width = BAR_WIDTH, height = 90): DayBars {
+  const max = Math.max(0, ...values, ...marks.map((m) => m.value))
+  const slot = width / Math.max(1, values.length)
+  const scale = (v: number) => (max > 0 ? (v / max) * (height - 4) : 0)
+  return {
+    width,
+    height,
+    bars: values.map((v, i) => ({ x: r(i * slot + 0.5), y: r(height - scale(v)), width: r(Math.max(1, slot - 1)), height: r(scale(v)), title: titles[i] ?? String(v) }))
+      .filter((b) => b.height > 0),
+    marks: marks.map((m) => {
+      const y = r(height - scale(m.value))
+      return { y, label: m.label, textY: r(Math.max(9, y - 2)) }
+    }),
+  }
+}

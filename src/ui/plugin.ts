@@ -17,6 +17,7 @@ import { isAdmin, type Principal } from '../auth/policy.js'
 import type { Store } from '../store/types.js'
 import type { ClusterStateService } from '../cluster-state/read.js'
 import type { UsageProvider } from '../me/me.js'
+import type { BudgetService } from '../budgets/service.js'
 import type { ApplyEngine } from '../apply/engine.js'
 import type { LoginAccessFactory } from '../api/routes/login-nodes.js'
 import { createSessionStore, randomId, sameSecret, type Session, type SessionStore } from './sessions.js'
@@ -35,6 +36,8 @@ export interface DashboardDeps {
   store: Store
   state?: ClusterStateService
   usage?: UsageProvider
+  /** Usage and budgets (issue 10): the usage and budgets page. */
+  budgets?: BudgetService
   engine?: ApplyEngine
   loginAccess?: LoginAccessFactory
   sessions?: SessionStore
@@ -55,6 +58,7 @@ export interface UiContext {
   store: Store
   state?: ClusterStateService
   usage?: UsageProvider
+  budgets?: BudgetService
   loginAccess?: LoginAccessFactory
   renderer: Renderer
   /** The visible clusters and the navigation of a page about `cluster`. */
@@ -171,6 +175,7 @@ export function dashboard(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         store: deps.store,
         ...(deps.state ? { state: deps.state } : {}),
         ...(deps.usage ? { usage: deps.usage } : {}),
+        ...(deps.budgets ? { budgets: deps.budgets } : {}),
         ...(deps.loginAccess ? { loginAccess: deps.loginAccess } : {}),
         renderer,
         principal,

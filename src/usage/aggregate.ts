@@ -64,6 +64,8 @@ const hours = (seconds: number): number => Math.round((seconds / 3600) * 10_000)
 /** The usage of a window, built page by page. */
 export class UsageAggregator {
   private readonly cells = new Map<string, Map<string, Cell>>()
+  /** The same cells per UTC day (epoch day number): for usage over time; bounded by days x cells. */
+  private readonly days = new Map<number, Map<string, Cell>>()
   private readonly rates: Map<string, GroupRate>
   private readonly groups: NodeGroups
   private readonly departmentOf = new Map<string, string>()
@@ -121,8 +123,34 @@ export class UsageAggregator {
       c.cpuSeconds += alloc.cpus * seconds
       c.gpuSeconds += alloc.gpus * seconds
       c.nodeSeconds += nodes * seconds
-      c.numerator.add(shareNumerator(this.rates.get(group) as GroupRate, alloc, seconds))
+      const numerator = shareNumerator(this.rates.get(group) as GroupRate, alloc, seconds)
+      c.numerator.add(numerator)
+      if (seconds > 0) {
+        const d = this.dayCell(r, group, Math.floor(start / 86_400))
+        d.cpuSeconds += alloc.cpus * seconds
+        d.gpuSeconds += alloc.gpus * seconds
+        d.nodeSeconds += nodes * seconds
+        d.numerator.add(numerator)
+      }
     }
+  }
+
+  /** A record's cell of one day (a page is a day by default; a longer page counts on its first day). */
+  private dayCell(r: JobRecord, group: string, day: number): Cell {
+    let cells = this.days.get(day)
+    if (!cells) this.days.set(day, cells = new Map())
+    const key = `${r.account}|${r.user}|${group}`
+    let c = cells.get(key)
+    if (!c) cells.set(key, c = { account: r.account, user: r.user, partition: r.partition, group, jobs: 0, cpuSeconds: 0, gpuSeconds: 0, nodeSeconds: 0, numerator: new ExactSum() })
+    return c
+  }
+
+  /** Usage per UTC day (`YYYY-MM-DD`) grouped by department, only cells `keep` accepts; days in order. */
+  daily(keep: (cell: { department: string; account: string; user: string }) => boolean = () => true): Array<{ day: string; lines: UsageLine[] }> {
+    return [...this.days.keys()].sort((a, b) => a - b).map((day) => ({
+      day: new Date(day * 86_400_000).toISOString().slice(0, 10),
+      lines: this.linesOf((this.days.get(day) as Map<string, Cell>).values(), 'department', keep),
+    }))
   }
 
   private cell(r: JobRecord, group: string): Cell {
@@ -140,8 +168,13 @@ export class UsageAggregator {
 
   /** Usage lines grouped by one dimension, optionally only cells `keep` accepts; sorted by key. */
   lines(by: GroupBy, keep: (cell: { department: string; account: string; user: string }) => boolean = () => true): UsageLine[] {
+    const all = this.cells.values()
+    return this.linesOf((function* () { for (const byGroup of all) yield* byGroup.values() })(), by, keep)
+  }
+
+  private linesOf(cells: Iterable<Cell>, by: GroupBy, keep: (cell: { department: string; account: string; user: string }) => boolean): UsageLine[] {
     const acc = new Map<string, { line: UsageLine; numerators: Map<string, ExactSum> }>()
-    for (const byGroup of this.cells.values()) for (const c of byGroup.values()) {
+    for (const c of cells) {
       const department = this.department(c.account)
       if (!keep({ department, account: c.account, user: c.user })) continue
       const key = by === 'department' ? department : by === 'account' ? c.account : by === 'user' ? c.user : by === 'partition' ? c.partition : c.group

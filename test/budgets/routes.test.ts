@@ -4,76 +4,8 @@
  * Lambda (duplicates have one effect, 404, 422, 403), scoping of usage and budget state by
  * role, lift and check.
  */
-import t, { type Test } from 'tap'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createStore } from '../../src/store/index.js'
-import type { ApplyEngine } from '../../src/apply/engine.js'
-import type { ApplyRecord } from '../../src/store/types.js'
-import type { Executor } from '../../src/adapters/executor.js'
-import { createBudgetService } from '../../src/budgets/service.js'
-import { monthOf, monthWindow } from '../../src/usage/read.js'
-import { seeded, specFor } from '../api/helpers.js'
-
-const NOW = Math.floor(Date.now() / 1000)
-const MONTH = monthOf(NOW)
-const DAY1 = monthWindow(MONTH).from
-const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 19)
-const job = (id: number, account: string, user: string, partition: string, tres: string, node: string) =>
-  `${id}|${account}|${user}|${partition}|standard|COMPLETED|${iso(DAY1 + 60)}|${iso(DAY1 + 60 + 3600)}|1|${tres}|${node}`
-
-async function setup(t: Test) {
-  const store = await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-budget-routes-')) })
-  const started: string[] = []
-  const engine = {
-    async start(cluster: string, revision: number | undefined, by: string) {
-      started.push(`${cluster}@${revision}:${by}`)
-      return { id: `apply_${started.length}`, cluster, revision: revision ?? 1, status: 'running', startedBy: by, createdAt: '', finishedAt: null, error: null, steps: [] } as ApplyRecord
-    },
-    async wait(id: string) {
-      return { id, status: 'succeeded', steps: [] } as unknown as ApplyRecord
-    },
-  } as unknown as ApplyEngine
-  const ex: Executor = {
-    target: 'fake',
-    async run(argv) {
-      const day = Date.parse(`${argv.find((a) => a.startsWith('--starttime='))!.slice(12)}Z`) / 1000
-      const stdout = day !== DAY1 ? '' : [
-        job(1, 'nlp-smith', 'alice', 'nlp', 'cpu=4,gres/gpu=8,mem=10G,node=1', 'gpu-h100-001'),
-        job(2, 'cv-chen', 'dave', 'cv', 'cpu=1,gres/gpu=4,mem=1G,node=1', 'gpu-a10g-01'),
-        job(3, 'dl-okafor', 'frank', 'dl', 'cpu=96,mem=1G,node=1', 'cpu-001'),
-        'garbled|line',
-      ].join('\n')
-      return { argv, code: 0, stdout, stderr: '' }
-    },
-    readFile: async () => undefined,
-    writeFileAtomic: async () => undefined,
-  }
-  const budgets = createBudgetService({
-    store, engine, log: { info: () => undefined, error: () => undefined }, now: () => NOW,
-    profileFor: async (cluster) => ({ cluster, executor: ex, configDir: '/x', renderOptions: () => ({}), restart: ['true'], reconfigure: ['true'] }),
-  })
-  const spec = {
-    ...specFor('campus'),
-    pricing: { currency: 'EUR', nodeGroups: { h100: 98.32, a10g: 5.672, cpu: 3.06 } },
-    budgets: {
-      cluster: { monthly: 1000, thresholds: [80, 100], awsBudgetName: 'campus-monthly', notify: ['admins@example.edu'] },
-      departments: [
-        { department: 'nlp', monthly: 50, thresholds: [100], onExceeded: 'restrict', notify: ['pi@example.edu'] },
-        { department: 'cv', monthly: 100, thresholds: [100], onExceeded: 'block' },
-        { department: 'dl', monthly: 100, thresholds: [100], onExceeded: 'notify' },
-      ],
-    },
-  }
-  const s = await seeded(store, { budgets }, spec)
-  await store.setAppliedRevision('campus', 1)
-  t.teardown(async () => {
-    await s.app.close()
-    await store.close()
-  })
-  return { ...s, started, budgets }
-}
+import t from 'tap'
+import { setup, iso, MONTH, NOW } from './fixture.js'
 
 const event = (over: Record<string, unknown> = {}) => ({
   eventId: 'msg-1', source: 'aws-budgets', budgetName: 'campus-cv', department: 'cv', month: MONTH,

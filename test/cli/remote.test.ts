@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import type { Executor } from '../../src/adapters/executor.js'
 import { createClusterStateService } from '../../src/cluster-state/read.js'
-import { main } from '../../src/cli/main.js'
+import { steward } from './run.js'
 import { REMOTE_COMMANDS } from '../../src/cli/remote.js'
 import { seeded } from '../api/helpers.js'
 
@@ -28,23 +28,6 @@ const tokenFile = (name: keyof typeof s.tokens): string => {
   const file = join(dir, name)
   writeFileSync(file, `${s.tokens[name]}\n`, { mode: 0o600 })
   return file
-}
-
-/** Runs the CLI in this process, capturing what it prints. */
-async function steward(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const log = console.log
-  const error = console.error
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')) }
-  console.error = (...a: unknown[]) => { err.push(a.join(' ')) }
-  try {
-    const code = await main(argv)
-    return { code, out: out.join('\n'), err: err.join('\n') }
-  } finally {
-    console.log = log
-    console.error = error
-  }
 }
 
 t.test('gpus through the service: a table like sky show-gpus, and --json equal to the API', async (t) => {
@@ -90,5 +73,5 @@ t.test('bad input: a usage error (exit 2) naming what is wrong, before any reque
 })
 
 t.test('adding a remote command is one entry', async (t) => {
-  t.same(Object.keys(REMOTE_COMMANDS).sort(), ['gpus', 'plan', 'reliability', 'whoami'])
+  t.same(Object.keys(REMOTE_COMMANDS).sort(), ['budgets', 'gpus', 'plan', 'reliability', 'usage', 'whoami'])
 })

@@ -24,6 +24,9 @@ import { acceptSpec, parseSpecText } from '../../src/spec/load.js'
 import { parseRecords } from '../../src/slurm/conf-parse.js'
 import { expandHostlist } from '../../src/slurm/hostlist.js'
 import { buildApp } from '../../src/api/app.js'
+import { createBudgetService } from '../../src/budgets/service.js'
+import { budgetUsageProvider } from '../../src/me/usage-provider.js'
+import type { ApplyEngine } from '../../src/apply/engine.js'
 import { createStore } from '../../src/store/index.js'
 import { createRevisionService } from '../../src/revisions/service.js'
 import { seedCluster } from '../../src/revisions/seed.js'
@@ -120,7 +123,13 @@ const token = async (role: Role, departments: string[], user: string | null): Pr
 }
 const tokens = { admin: await token('admin', [], null), nlp: await token('department-admin', ['nlp'], null), alice: await token('researcher', [], 'alice') }
 const state = createClusterStateService({ executorFor: async () => sandboxExecutor(sandboxTarget()), cacheMs: 0 })
-const app = await buildApp({ store, clusterState: state }, { logger: false })
+// Usage and budgets read the sandbox's slurmdbd (sacct); reads never start an apply.
+const budgets = createBudgetService({
+  store, log: { info: () => undefined, error: () => undefined },
+  engine: { start: () => Promise.reject(new Error('the dashboard test starts no apply')) } as unknown as ApplyEngine,
+  profileFor: async (cluster) => ({ cluster, executor: sandboxExecutor(sandboxTarget()), configDir: '/x', renderOptions: () => ({}), restart: ['true'], reconfigure: ['true'] }),
+})
+const app = await buildApp({ store, clusterState: state, budgets, usageProvider: budgetUsageProvider(budgets) }, { logger: false })
 const address = await app.listen({ port: 0, host: '127.0.0.1' })
 t.teardown(async () => {
   await app.close()
@@ -222,7 +231,7 @@ t.test('the dashboard in headless Chromium for an admin, a department admin and 
     return page.innerText('body')
   }
 
-  const pages = ['/ui/clusters/campus', '/ui/clusters/campus/reliability?days=1&nodes=64', '/ui/me?cluster=campus']
+  const pages = ['/ui/clusters/campus', '/ui/clusters/campus/reliability?days=1&nodes=64', '/ui/clusters/campus/usage', '/ui/me?cluster=campus']
   const admin = await open()
   await signIn(admin.page, tokens.admin.secret)
   for (const [i, path] of [...pages, '/ui/clusters/campus/applies', '/ui/audit'].entries()) await visit(admin.page, path, `admin-${i + 1}`)

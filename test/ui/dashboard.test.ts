@@ -4,13 +4,13 @@
  */
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import type { LightMyRequestResponse } from 'fastify'
 import type { Executor } from '../../src/adapters/executor.js'
 import { createClusterStateService } from '../../src/cluster-state/read.js'
 import { createSessionStore } from '../../src/ui/sessions.js'
 import { CONTENT_SECURITY_POLICY } from '../../src/ui/plugin.js'
 import { hashTokenSecret, newTokenSecret } from '../../src/auth/tokens.js'
 import { seeded } from '../api/helpers.js'
+import { cookieOf, formPost, hidden, signIn } from './helpers.js'
 
 const nodes = readFileSync(new URL('../cluster-state/fixtures/scontrol-nodes-22.05.txt', import.meta.url), 'utf8')
 const replay: Executor = {
@@ -26,24 +26,6 @@ const s = await seeded(undefined, { clusterState: createClusterStateService({ ex
 // same store with the test's clock for the expiry case.
 const { buildApp } = await import('../../src/api/app.js')
 t.teardown(() => s.app.close())
-
-const cookieOf = (r: LightMyRequestResponse, name: string): string | undefined => {
-  const c = r.cookies.find((x) => x.name === name)
-  return c?.value
-}
-const formPost = (fields: Record<string, string>) => ({ payload: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
-const hidden = (html: string): string => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? ''
-
-/** Signs in with `secret` on `app`; the session cookie. */
-async function signIn(app: typeof s.app, secret: string): Promise<{ session: string; csrf: string }> {
-  const form = await app.inject({ method: 'GET', url: '/ui/login' })
-  const login = cookieOf(form, 'stw_login') ?? ''
-  const r = await app.inject({ method: 'POST', url: '/ui/login', cookies: { stw_login: login }, ...formPost({ token: secret, _csrf: hidden(form.body) }) })
-  if (r.statusCode !== 303) throw new Error(`sign-in failed: ${r.statusCode} ${r.body.slice(0, 300)}`)
-  const session = cookieOf(r, 'stw_session') ?? ''
-  const page = await app.inject({ method: 'GET', url: '/ui/clusters/campus', cookies: { stw_session: session } })
-  return { session, csrf: hidden(page.body) }
-}
 
 t.test('signing in sets an opaque HttpOnly SameSite=Strict cookie; the token is nowhere in the answer', async (t) => {
   const form = await s.app.inject({ method: 'GET', url: '/ui/login' })

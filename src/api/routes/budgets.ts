@@ -7,13 +7,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type TSchema } from '@sinclair/typebox'
 import { Name } from '../../spec/names.js'
-import { departmentsOfUser, isAdmin, requireAdmin, type Principal } from '../../auth/policy.js'
+import { isAdmin, requireAdmin } from '../../auth/policy.js'
 import type { Store } from '../../store/types.js'
-import type { ClusterSpec } from '../../spec/schema.js'
 import { GROUP_BY, type GroupBy } from '../../usage/aggregate.js'
 import { checkWindow, monthOf, monthWindow } from '../../usage/read.js'
-import type { BudgetService, BudgetStatus } from '../../budgets/service.js'
+import type { BudgetService } from '../../budgets/service.js'
 import type { AwsBudgetService } from '../../budgets/aws-service.js'
+import { scopeBudgetStatus, usageFilter } from '../../budgets/scope.js'
 import { actorOf, principalOf } from '../auth.js'
 import { ClusterParams, errorResponses } from '../schemas.js'
 
@@ -93,20 +93,6 @@ function parseTime(text: string | undefined, fallback: number): number {
   return Number.isNaN(ms) ? NaN : Math.floor(ms / 1000)
 }
 
-/** What a principal may see of usage: everything, its departments, or its own jobs. */
-function usageFilter(p: Principal): (cell: { department: string; user: string }) => boolean {
-  if (isAdmin(p)) return () => true
-  if (p.role === 'department-admin') return (c) => p.departments.includes(c.department)
-  return (c) => c.user === p.user
-}
-
-/** Departments whose budget state a principal may see; null for all. */
-function visibleDepartments(p: Principal, spec: ClusterSpec): Set<string> | null {
-  if (isAdmin(p)) return null
-  if (p.role === 'department-admin') return new Set(p.departments)
-  return new Set(p.user ? departmentsOfUser(spec, p.user) : [])
-}
-
 const AwsSyncAnswer = Type.Object({ cluster: Type.String(), budgetName: Type.String(), dryRun: Type.Boolean(), steps: Type.Array(Type.String()) })
 const ReconcileAnswer = Type.Object({
   cluster: Type.String(), month: Type.String(), currency: Type.String(), awsBill: Type.Number(),
@@ -163,14 +149,7 @@ export function budgetRoutes(deps: { store: Store; budgets: BudgetService; aws?:
     }, async (request) => {
       const p = principalOf(request)
       const status = await budgets.status(request.params.cluster, request.query.month)
-      const visible = visibleDepartments(p, await budgets.specOf(request.params.cluster))
-      const scoped: BudgetStatus = visible === null ? status : {
-        ...status,
-        departments: status.departments.filter((d) => visible.has(d.department)).map((d) => ({ ...d, notify: [], notifications: d.notifications.map((n) => ({ ...n, recipients: [] })) })),
-        cluster: null,
-        events: status.events.filter((e) => e.department !== null && visible.has(e.department)),
-      }
-      return scoped
+      return scopeBudgetStatus(p, await budgets.specOf(request.params.cluster), status)
     })
 
     app.post('/clusters/:cluster/budgets/check', {

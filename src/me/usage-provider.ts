@@ -1,0 +1,15 @@
+/**
+ * The usage provider of /v1/me and /ui/me, built on the budget service: the principal's
+ * usage this month (a researcher's own jobs) and their departments' budget state, scoped
+ * exactly as GET .../usage and GET .../budgets scope them.
+ */
+import type { BudgetService } from '../budgets/service.js'
+import { usageView } from '../budgets/view.js'
+import type { UsageProvider } from './me.js'
+
+export function budgetUsageProvider(budgets: BudgetService, now: () => number = () => Math.floor(Date.now() / 1000)): UsageProvider {
+  return async (p, spec) => {
+    const { daily: _daily, ...view } = await usageView(budgets, p, spec.cluster.name, now())
+    return view
+  }
+}
