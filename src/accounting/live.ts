@@ -1,6 +1,7 @@
 /**
  * Reading a cluster's accounting from slurmdbd through an Executor: four `sacctmgr -n -P
- * show` commands, parsed into the same model the spec is turned into. The parse is pure
+ * show` commands (QoS, accounts, associations with their limits, users), parsed into the
+ * same model the spec is turned into. The parse is pure
  * (`parseLiveAccounting`) so tests feed it output captured from a real slurmdbd.
  */
 import { runAll, type ExecResult, type Executor } from '../adapters/executor.js'
@@ -16,28 +17,28 @@ export const QOS_FIELDS = [
   'Preempt', 'PreemptMode', 'UsageFactor', 'Flags', 'Description',
 ] as const
 export const ACCOUNT_FIELDS = ['Account', 'Organization', 'Description'] as const
-export const ASSOC_FIELDS = ['Cluster', 'Account', 'User', 'ParentName', 'Partition', 'Fairshare', 'QOS', 'DefaultQOS'] as const
+/**
+ * Associations with the two limits a budget's block sets (`GrpJobs`, `GrpSubmit`). A
+ * cluster exists when it has associations: `sacctmgr add cluster` makes its root one.
+ */
+export const ASSOC_FIELDS = ['Cluster', 'Account', 'User', 'ParentName', 'Partition', 'Fairshare', 'QOS', 'DefaultQOS', 'GrpJobs', 'GrpSubmit'] as const
 export const USER_FIELDS = ['User', 'DefaultAccount'] as const
-/** The limits a budget's block sets on account associations. */
-export const LIMIT_FIELDS = ['Cluster', 'Account', 'User', 'Partition', 'GrpJobs', 'GrpSubmit'] as const
 
 /** The argv of each read (the same for every cluster: associations are read for all of them). */
-export function readCommands(): Record<'cluster' | 'qos' | 'accounts' | 'assocs' | 'users' | 'limits', string[]> {
+export function readCommands(): Record<'qos' | 'accounts' | 'assocs' | 'users', string[]> {
   const show = (what: string, fields: readonly string[], ...where: string[]): string[] =>
     ['sacctmgr', '-n', '-P', 'show', what, ...where, `format=${fields.join(',')}`]
   return {
-    cluster: show('cluster', ['Cluster']),
     qos: show('qos', QOS_FIELDS),
     accounts: show('account', ACCOUNT_FIELDS),
     // Every cluster's: QoS are global, and a prune must see which ones other clusters use.
     assocs: show('assoc', ASSOC_FIELDS),
     users: show('user', USER_FIELDS),
-    limits: show('assoc', LIMIT_FIELDS),
   }
 }
 
-/** The raw output of the reads, as captured in fixtures (`limits` is optional: older fixtures lack it). */
-export type LiveOutputs = Record<Exclude<keyof ReturnType<typeof readCommands>, 'limits'>, string> & { limits?: string }
+/** The raw output of the reads, as captured in fixtures. */
+export type LiveOutputs = Record<keyof ReturnType<typeof readCommands>, string>
 
 function parseQos(row: Record<(typeof QOS_FIELDS)[number], string>): QosState {
   return {
@@ -61,14 +62,20 @@ function parseFairshare(value: string): number | 'parent' {
   return value === 'parent' ? 'parent' : Number(value || '1')
 }
 
+/** The block's limits an account association has at 0, and whether both are (the block in force). */
+function zeroLimits(row: Record<'GrpJobs' | 'GrpSubmit', string>): { zeroLimits: string[]; blocked: boolean } {
+  const zero = ([['GrpJobs', row.GrpJobs], ['GrpSubmitJobs', row.GrpSubmit]] as const).filter(([, v]) => v === '0').map(([k]) => k)
+  return { zeroLimits: zero, blocked: zero.length === 2 }
+}
+
 /** Builds the live state from the reads' output. */
 export function parseLiveAccounting(cluster: string, out: LiveOutputs): AccountingState {
   const state = emptyAccountingState(cluster)
-  state.clusterExists = parseParsable(out.cluster, ['Cluster']).some((r) => r.Cluster === cluster)
   for (const row of parseParsable(out.qos, QOS_FIELDS)) state.qos.set(row.Name, parseQos(row))
   const records = new Map(parseParsable(out.accounts, ACCOUNT_FIELDS).map((r) => [r.Account, r]))
   for (const [name, r] of records) state.accountRecords.set(name, { description: r.Description.toLowerCase(), organization: r.Organization.toLowerCase() })
   for (const row of parseParsable(out.assocs, ASSOC_FIELDS)) {
+    if (row.Cluster === cluster) state.clusterExists = true
     const qos = parseList(row.QOS)
     const defaultQos = row.DefaultQOS || undefined
     if (row.Cluster !== cluster) {
@@ -89,18 +96,10 @@ export function parseLiveAccounting(cluster: string, out: LiveOutputs): Accounti
         fairshare: parseFairshare(row.Fairshare),
         qos,
         defaultQos,
+        ...zeroLimits(row),
       })
     } else {
       state.associations.set(associationKey(row.User, row.Account), { user: row.User, account: row.Account, qos, defaultQos })
-    }
-  }
-  if (out.limits !== undefined) {
-    for (const row of parseParsable(out.limits, LIMIT_FIELDS)) {
-      const account = row.Cluster === cluster && row.User === '' && row.Partition === '' ? state.accounts.get(row.Account) : undefined
-      if (!account) continue
-      const zero = [['GrpJobs', row.GrpJobs], ['GrpSubmitJobs', row.GrpSubmit]].filter(([, v]) => v === '0').map(([k]) => k as string)
-      account.zeroLimits = zero
-      account.blocked = zero.length === 2
     }
   }
   for (const row of parseParsable(out.users, USER_FIELDS)) {

@@ -1,6 +1,6 @@
 /**
- * `steward plan FILE`, `steward apply FILE` and `steward import --out FILE`: accounting as
- * code from the command line. Exit codes: 0 nothing to do or applied, 2 changes pending
+ * `steward apply FILE` and `steward import --out FILE`, and the part of `steward plan FILE`
+ * that needs the spec (plan.ts): accounting as code from the command line. Exit codes: 0 nothing to do or applied, 2 changes pending
  * (plan with `--detailed-exitcode`) or bad usage, 1 failure (a clash, a failed step).
  */
 import { existsSync } from 'node:fs'
@@ -11,99 +11,19 @@ import { stringify } from 'yaml'
 import { loadSpecFile } from '../spec/load.js'
 import type { ClusterSpec } from '../spec/schema.js'
 import { planOnCluster, type ClusterPlanOptions } from '../accounting/cluster.js'
-import { readLiveOutputs } from '../accounting/live.js'
+import type { LiveOutputs } from '../accounting/live.js'
 import { applyPlan } from '../accounting/apply.js'
 import { formatPlan, planToJson, shortArgv } from '../accounting/format.js'
 import { importFromCluster } from '../accounting/import.js'
 import { PlanClashError } from '../accounting/errors.js'
 import type { Plan } from '../accounting/operations.js'
-import { createLocalExecutor, ExecError, type Executor } from '../adapters/executor.js'
-import { checkHostKey, createSshExecutor, parseSshUrl } from '../adapters/ssh-executor.js'
-import { sandboxExecutor, sandboxTarget } from '../sandbox/index.js'
+import type { Executor } from '../adapters/executor.js'
+import { TARGET_OPTIONS, withController } from './controller.js'
+import { PLAN_OPTIONS, planOptions, type PlanValues } from './plan.js'
 import { UsageError } from './usage.js'
 
-/** How a command reaches a cluster: the local sandbox, this host's own Slurm, or a controller over SSH. */
-export const TARGET_OPTIONS = {
-  sandbox: { type: 'boolean' },
-  local: { type: 'boolean' },
-  controller: { type: 'string' },
-  identity: { type: 'string', short: 'i' },
-  'host-key': { type: 'string' },
-} as const
-
-/** An executor for the chosen cluster and how to let go of it. */
-interface Connection {
-  executor: Executor
-  close(): Promise<void>
-}
-
-function connectController(values: { sandbox?: boolean; local?: boolean; controller?: string; identity?: string; 'host-key'?: string }): Connection {
-  const local = (env?: Record<string, string>): Connection => ({ executor: createLocalExecutor(env), close: async () => {} })
-  if ([values.sandbox, values.local, values.controller].filter(Boolean).length > 1) throw new UsageError('give one of --sandbox, --local or --controller')
-  // The sandbox of STEWARD_SANDBOX_SLURM (or the host's release); 24.11 runs inside its Debian root.
-  if (values.sandbox) return { executor: sandboxExecutor(sandboxTarget()), close: async () => {} }
-  // On the controller itself: Slurm's own configuration (SLURM_CONF if set, else the default).
-  if (values.local) return local()
-  if (!values.controller) throw new UsageError('say which cluster: --sandbox, --local, or --controller ssh://user@host[:port] --identity KEYFILE --host-key SHA256:...')
-  let target
-  try {
-    target = parseSshUrl(values.controller)
-  } catch (err) {
-    if (err instanceof ExecError) throw new UsageError(err.message)
-    throw err
-  }
-  if (!values.identity) throw new UsageError('--controller needs --identity KEYFILE (the SSH private key)')
-  if (!values['host-key']) throw new UsageError('--controller needs --host-key SHA256:... (the controller\'s host key fingerprint, as ssh-keygen -lf prints it on the controller)')
-  let hostKey
-  try {
-    hostKey = checkHostKey(values['host-key'])
-  } catch (err) {
-    if (err instanceof ExecError) throw new UsageError(err.message)
-    throw err
-  }
-  const ssh = createSshExecutor({ ...target, privateKeyPath: values.identity, hostKey })
-  return { executor: ssh, close: () => ssh.close() }
-}
-
-/**
- * Runs a command body with a connection, closing it (an SSH session) whatever happens.
- * `first` (the spec being loaded) is reported before a bad target, as if it ran first.
- */
-export async function withController<T>(values: Parameters<typeof connectController>[0], body: (executor: Executor) => Promise<T>, first?: Promise<unknown>): Promise<T> {
-  let connection: Connection
-  try {
-    connection = connectController(values)
-  } catch (err) {
-    await first
-    throw err
-  }
-  try {
-    return await body(connection.executor)
-  } finally {
-    await connection.close()
-  }
-}
-
-const PLAN_OPTIONS = {
-  ...TARGET_OPTIONS,
-  prune: { type: 'boolean' },
-  'no-posix': { type: 'boolean' },
-  'protect-account': { type: 'string', multiple: true },
-  'protect-user': { type: 'string', multiple: true },
-} as const
-
-type PlanValues = { prune?: boolean; 'no-posix'?: boolean; 'protect-account'?: string[]; 'protect-user'?: string[] }
-
-function planOptions(values: PlanValues): ClusterPlanOptions {
-  return {
-    prune: values.prune ?? false,
-    posix: !values['no-posix'],
-    protectedAccounts: values['protect-account'] ?? [],
-    protectedUsers: values['protect-user'] ?? [],
-  }
-}
-
-async function specArg(positionals: string[], command: string): Promise<ClusterSpec> {
+/** The one spec file of `positionals`, loaded and checked; warnings go to stderr. */
+export async function specArg(positionals: string[], command: string): Promise<ClusterSpec> {
   if (positionals.length !== 1) throw new UsageError(`give one spec file: steward ${command} FILE`)
   const { spec, warnings } = await loadSpecFile(positionals[0] as string)
   for (const w of warnings) console.error(`${w.severity}: ${w.path || '/'}: ${w.message}`)
@@ -122,21 +42,13 @@ async function planOrReport(run: () => Promise<Plan>): Promise<Plan | undefined>
   }
 }
 
-/** `steward plan FILE [--json] [--detailed-exitcode] [--prune] [target]` */
-export async function planCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
-    options: { ...PLAN_OPTIONS, json: { type: 'boolean' }, 'detailed-exitcode': { type: 'boolean' } },
-  })
-  // The spec loads and is checked while the accounting reads (which need no spec) run.
-  const loading = specArg(positionals, 'plan')
-  loading.catch(() => undefined)
-  const plan = await withController(values, async (executor) => {
-    const liveAccounting = readLiveOutputs(executor)
-    liveAccounting.catch(() => undefined)
-    const spec = await loading
-    return planOrReport(() => planOnCluster(executor, spec, { ...planOptions(values), liveAccounting }))
-  }, loading)
+/**
+ * The rest of `steward plan` (plan.ts starts the accounting reads first): plans `spec`
+ * against the cluster with the reads already running and prints the plan. Exit 0, or 2
+ * with `--detailed-exitcode` when there is something to do, 1 on a clash.
+ */
+export async function printPlan(executor: Executor, spec: ClusterSpec, values: PlanValues & { json?: boolean; 'detailed-exitcode'?: boolean }, liveAccounting: Promise<LiveOutputs>): Promise<number> {
+  const plan = await planOrReport(() => planOnCluster(executor, spec, { ...planOptions(values), liveAccounting }))
   if (!plan) return 1
   for (const w of plan.warnings) console.error(`warning: ${w.subject}: ${w.message}`)
   process.stdout.write(values.json ? planToJson(plan) : formatPlan(plan))

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util'
 import { createClusterStateService } from '../cluster-state/read.js'
 import { reliabilityReport, reliabilityWindow, withLiveUnhealthy } from '../cluster-state/reliability.js'
 import { loadSpecFile } from '../spec/load.js'
-import { TARGET_OPTIONS, withController } from './accounting.js'
+import { TARGET_OPTIONS, withController } from './controller.js'
 import { formatGpus, formatReliability } from './cluster-state-format.js'
 import { UsageError } from './usage.js'
 

@@ -17,7 +17,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   render: async () => (await import('./spec-commands.js')).renderCommand,
   sandbox: async () => (await import('./sandbox.js')).sandboxCommand,
   token: async () => (await import('./token.js')).tokenCommand,
-  plan: async () => (await import('./accounting.js')).planCommand,
+  plan: async () => (await import('./plan.js')).planCommand,
   apply: async () => (await import('./accounting.js')).applyCommand,
   import: async () => (await import('./accounting.js')).importCommand,
   hyperpod: async () => (await import('./hyperpod.js')).hyperpodCommand,

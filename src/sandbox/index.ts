@@ -1,6 +1,6 @@
 /** The real-Slurm sandbox: boot a spec on this machine's own Slurm daemons (see ops/sandbox/README.md). */
 export {
-  sandboxUp, sandboxDown, sandboxReload, sandboxStatus, sandboxEnv, sandboxTarget, sandboxExecutor, emulatedNodesOf, SandboxError,
+  sandboxUp, sandboxDown, sandboxReload, sandboxStatus, sandboxEnv, sandboxTarget, emulatedNodesOf, SandboxError,
   type SandboxReloadOptions, type SandboxReloadResult,
   type SandboxOptions, type SandboxUpOptions, type SandboxUpResult, type SandboxDownOptions, type SandboxDownResult,
   type SandboxStatus, type DaemonStatus, type SandboxRecord,
@@ -14,7 +14,7 @@ export {
 } from './layout.js'
 export { parseRecord, parseRecords, nodeState, nodeUsable } from './scontrol.js'
 export {
-  SANDBOX_RELEASES, HOST_RELEASE, RELEASE_ENV, parseRelease, resolveRelease, releaseSetup, sandboxLocation,
+  SANDBOX_RELEASES, HOST_RELEASE, RELEASE_ENV, parseRelease, resolveRelease, releaseSetup, sandboxLocation, sandboxExecutor,
   type SandboxRelease, type SandboxLocation, type ReleaseSetup,
 } from './release.js'
 export { rootArgv, createRootExecutor } from '../adapters/root-executor.js'

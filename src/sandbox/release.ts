@@ -2,9 +2,11 @@
  * Which Slurm release a sandbox runs, and where. The host's own Slurm (Debian 12:
  * 22.05) runs in the state directory as before; Slurm 24.11 (what HyperPod runs) comes
  * from Debian 13 and runs inside a Debian 13 root kept under its own state directory, on
- * its own ports, so both sandboxes can run side by side. Pure: no I/O.
+ * its own ports, so both sandboxes can run side by side. Pure but for `sandboxExecutor`, which only builds an executor: no I/O.
  */
 import { join } from 'node:path'
+import { createLocalExecutor, type Executor } from '../adapters/executor.js'
+import { createRootExecutor } from '../adapters/root-executor.js'
 import {
   DEFAULT_PORTS, type SandboxPaths, type SandboxPorts, SandboxLayoutError, resolveStateDir, sandboxPaths,
 } from './layout.js'
@@ -94,4 +96,15 @@ export function sandboxLocation(
 /** The directory inside the root that holds the sandbox's files, as seen from the host. */
 export function innerWorkDir(location: SandboxLocation): string | undefined {
   return location.rootfs ? join(location.rootfs, location.paths.root) : undefined
+}
+
+/**
+ * The executor that reaches a sandbox's Slurm with `SLURM_CONF` set: local for the host
+ * release, inside the Debian root for another. `hostPrograms` still run on the host (the
+ * steward CLI, for reloads). Here, not in sandbox.ts, so a command that only reads the
+ * sandbox's Slurm does not load the code that boots it.
+ */
+export function sandboxExecutor(location: SandboxLocation, hostPrograms: readonly string[] = []): Executor {
+  const env = { SLURM_CONF: location.paths.slurmConf }
+  return location.rootfs ? createRootExecutor(location.rootfs, { env, hostPrograms }) : createLocalExecutor(env)
 }

@@ -13,7 +13,7 @@ import { chmod, lstat, mkdir, open, readFile, readdir, readlink, rm, stat, symli
 import { hostname as osHostname } from 'node:os'
 import { join, relative } from 'node:path'
 import { createLocalExecutor, type Executor } from '../adapters/executor.js'
-import { createRootExecutor, rootArgv } from '../adapters/root-executor.js'
+import { rootArgv } from '../adapters/root-executor.js'
 import { writeFilesAtomically } from '../adapters/atomic-files.js'
 import { specHash } from '../spec/load.js'
 import type { ClusterSpec } from '../spec/schema.js'
@@ -28,7 +28,7 @@ import {
   waitForController,
 } from './daemons.js'
 import { type SandboxPrograms, SandboxInstallError, ensurePrograms, ensureRoot, findPrograms, findRootPrograms, rootMarker } from './install.js'
-import { type SandboxLocation, type SandboxRelease, innerWorkDir, sandboxLocation } from './release.js'
+import { type SandboxLocation, type SandboxRelease, innerWorkDir, sandboxExecutor, sandboxLocation } from './release.js'
 import {
   type AppliedConfig, type ConfigChange, DEFAULT_NODES_PER_GROUP, type EmulatedNode, type SandboxPaths, type SandboxPorts,
   checkHostname, configChange, emulatedNodes, meaningfulLines, gpuDeviceFiles, nodeAddresses, qosNamedBy, releaseNumber, sandboxSite,
@@ -189,16 +189,6 @@ function locate(options: SandboxOptions): SandboxLocation {
     ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
     ...(options.ports ? { ports: options.ports } : {}),
   })
-}
-
-/**
- * The executor that reaches a sandbox's Slurm with `SLURM_CONF` set: local for the host
- * release, inside the Debian root for another. `hostPrograms` still run on the host (the
- * steward CLI, for reloads).
- */
-export function sandboxExecutor(location: SandboxLocation, hostPrograms: readonly string[] = []): Executor {
-  const env = { SLURM_CONF: location.paths.slurmConf }
-  return location.rootfs ? createRootExecutor(location.rootfs, { env, hostPrograms }) : createLocalExecutor(env)
 }
 
 function context(location: SandboxLocation, options: SandboxOptions, found: FoundPrograms): SandboxContext {

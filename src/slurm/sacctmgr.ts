@@ -7,7 +7,7 @@
  * - TRES print in Slurm's order with memory in units (`mem=2G`, `mem=1900000M`);
  * - an unset limit prints as an empty field; `PreemptMode` prints `cluster` when unset.
  */
-import { TRES_NAMES } from '../spec/names.js'
+import { TRES_NAMES } from '../spec/units.js'
 import { formatSeconds, timeToSeconds } from './time.js'
 
 /** Thrown when sacctmgr output does not have the shape that was asked for. */

@@ -6,6 +6,9 @@
 import { Type, type Static, type TProperties, type TObject } from '@sinclair/typebox'
 import { EMAIL_RE, NAME_PATTERN, Name } from './names.js'
 import { LIMITS } from './limits.js'
+import { MONEY_DECIMALS } from './units.js'
+
+export { MONEY_DECIMALS }
 
 const strict = <T extends TProperties>(properties: T, description?: string): TObject<T> =>
   Type.Object(properties, { additionalProperties: false, ...(description ? { description } : {}) })
@@ -16,8 +19,6 @@ export const MAX_MONEY = 1_000_000_000
 export const MAX_THRESHOLDS = 10
 /** Highest threshold, in percent of the monthly budget. */
 export const MAX_THRESHOLD_PERCENT = 1000
-/** Most decimals a price or a budget may have (exact arithmetic in 1/10,000 of the currency unit). */
-export const MONEY_DECIMALS = 4
 
 const Money = (description: string) => Type.Number({ minimum: 0, maximum: MAX_MONEY, description })
 const Email = Type.String({ pattern: EMAIL_RE.source, maxLength: 254, description: 'e-mail address' })

@@ -94,14 +94,7 @@ export const TresMap = Type.Object(
 )
 export type TresMap = Static<typeof TresMap>
 
-/** Spec TRES keys to Slurm TRES names, in the order Slurm prints them. */
-export const TRES_NAMES: ReadonlyArray<readonly [keyof TresMap, string]> = [
-  ['cpu', 'cpu'],
-  ['mem', 'mem'],
-  ['node', 'node'],
-  ['gpu', 'gres/gpu'],
-  ['shard', 'gres/shard'],
-]
+export { TRES_NAMES } from './units.js'
 
 /** True when a value may be written into a Slurm file or argv as a name. */
 export function isName(value: string): boolean {

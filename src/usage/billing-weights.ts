@@ -12,7 +12,7 @@
  */
 import type { ClusterSpec, NodeGroup } from '../spec/schema.js'
 import type { ResolvedPartition } from '../spec/model.js'
-import { MONEY_DECIMALS } from '../spec/budget-schema.js'
+import { MONEY_DECIMALS } from '../spec/units.js'
 
 /** A weight as slurm.conf takes it: at most 6 decimals, no trailing zeros. */
 function weight(x: number): string {

@@ -41,12 +41,19 @@ t.test('block: GrpSubmitJobs=0 GrpJobs=0 on the department account; unblock sets
   t.same(summaries(campus, live, new Map([['cv', 'block']])), ['-i modify account where name=cv cluster=campus set GrpSubmitJobs=0 GrpJobs=0'], 'half a block is completed')
 })
 
-t.test('the limits read: GrpJobs and GrpSubmit of account associations of this cluster', async (t) => {
-  const base = { cluster: 'campus\n', qos: '', accounts: 'cv||\n', users: '' }
-  const assocs = 'campus|cv||root||1||\ncampus|cv-chen||cv||1||\n'
-  const limits = 'campus|cv|||0|0\ncampus|cv-chen|||5|\nother|cv|||0|0\ncampus|cv|dave||0|0\n'
-  const state = parseLiveAccounting('campus', { ...base, assocs, limits })
+t.test('the limits read with the associations: GrpJobs and GrpSubmit of account associations of this cluster', async (t) => {
+  const base = { qos: '', accounts: 'cv||\n', users: '' }
+  const assocs = [
+    'campus|cv||root||1|||0|0',
+    'campus|cv-chen||cv||1|||5|',
+    'campus|cv|dave|||1|||0|0',
+    'other|cv||root||1|||0|0',
+    'other|nlp||root||1|||0|0',
+  ].join('\n')
+  const state = parseLiveAccounting('campus', { ...base, assocs })
   t.match(state.accounts.get('cv'), { blocked: true, zeroLimits: ['GrpJobs', 'GrpSubmitJobs'] })
   t.match(state.accounts.get('cv-chen'), { blocked: false, zeroLimits: [] })
-  t.equal(parseLiveAccounting('campus', { ...base, assocs }).accounts.get('cv')?.blocked, undefined, 'not read: unknown')
+  t.equal(state.accounts.get('nlp'), undefined, "another cluster's association is not this cluster's account")
+  const unblocked = parseLiveAccounting('campus', { ...base, assocs: 'campus|cv||root||1|||0|\nother|cv||root||1|||0|0\n' })
+  t.match(unblocked.accounts.get('cv'), { blocked: false, zeroLimits: ['GrpJobs'] }, "another cluster's block does not count; half a block is not one")
 })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
-import { applyCommand, importCommand, planCommand } from '../../src/cli/accounting.js'
+import { applyCommand, importCommand } from '../../src/cli/accounting.js'
+import { planCommand } from '../../src/cli/plan.js'
 import { ExecError } from '../../src/adapters/executor.js'
 import { UsageError } from '../../src/cli/usage.js'
 

@@ -11,7 +11,7 @@ import type { PosixEntry } from '../../src/accounting/model.js'
 const here = (path: string): URL => new URL(path, import.meta.url)
 function live(name: string): ReturnType<typeof parseLiveAccounting> {
   const read = (k: string): string => readFileSync(here(`./fixtures/${name}/${k}.txt`), 'utf8')
-  const out: LiveOutputs = { cluster: read('cluster'), qos: read('qos'), accounts: read('accounts'), assocs: read('assocs'), users: read('users') }
+  const out: LiveOutputs = { qos: read('qos'), accounts: read('accounts'), assocs: read('assocs'), users: read('users') }
   return parseLiveAccounting('campus', out)
 }
 const campus = acceptSpec(parseSpecText(readFileSync(here('./fixtures/specs/campus.yaml'), 'utf8'))).spec

@@ -14,7 +14,7 @@ import { PlanClashError } from '../../src/accounting/errors.js'
 const here = (path: string): URL => new URL(path, import.meta.url)
 function live(name: string, moreAssocs = ''): ReturnType<typeof parseLiveAccounting> {
   const read = (k: string): string => readFileSync(here(`./fixtures/${name}/${k}.txt`), 'utf8')
-  const out: LiveOutputs = { cluster: read('cluster'), qos: read('qos'), accounts: read('accounts'), assocs: read('assocs') + moreAssocs, users: read('users') }
+  const out: LiveOutputs = { qos: read('qos'), accounts: read('accounts'), assocs: read('assocs') + moreAssocs, users: read('users') }
   return parseLiveAccounting('campus', out)
 }
 function spec(name: string): ClusterSpec {
@@ -180,7 +180,7 @@ t.test('new QoS that partitions name come with a reconfigure warning', async (t)
 t.test('--prune keeps QoS that associations of other clusters in the same slurmdbd use, and says which and why', async (t) => {
   const empty: ClusterSpec = { ...spec('campus'), qos: [], departments: [], sharedPartitions: [], users: [] }
   // QoS are global in slurmdbd: cluster lab uses standard as a default and long in a QOS list.
-  const lab = 'lab|lab-acct||root||1|long,normal|standard\nlab|lab-acct|zoe|||1|interactive|\n'
+  const lab = 'lab|lab-acct||root||1|long,normal|standard||\nlab|lab-acct|zoe|||1|interactive|||\n'
   const plan = planSpec(empty, { accounting: live('campus', lab) }, { prune: true })
   const qosOps = plan.operations.filter((o) => o.kind === 'qos')
   t.same(qosOps.map((o) => o.argv.join(' ')), ['sacctmgr -i delete qos where name=scavenger'], 'only the QoS no cluster uses goes')

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { planCommand } from '../../src/cli/accounting.js'
+import { planCommand } from '../../src/cli/plan.js'
 import { UsageError } from '../../src/cli/usage.js'
 
 const campus = fileURLToPath(new URL('../../examples/campus.yaml', import.meta.url))

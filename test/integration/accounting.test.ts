@@ -17,7 +17,7 @@ import { applyPlan } from '../../src/accounting/apply.js'
 import { importFromCluster } from '../../src/accounting/import.js'
 import { PlanClashError } from '../../src/accounting/errors.js'
 import type { Plan } from '../../src/accounting/operations.js'
-import { planCommand } from '../../src/cli/accounting.js'
+import { planCommand } from '../../src/cli/plan.js'
 
 // Needs root: CI runs as root. The sandbox is booted (or found running) with campus.yaml;
 // nothing here is skipped, so a broken sandbox fails the suite.
