@@ -4,7 +4,7 @@
  */
 import { runAll, type Executor } from '../adapters/executor.js'
 import type { ClusterSpec } from '../spec/schema.js'
-import { desiredState, type BudgetActions, type DesiredState } from './desired.js'
+import { budgetActionsInForce, desiredState, type BudgetActions, type DesiredState } from './desired.js'
 import { LIVE_READ_TIMEOUT_MS, liveOutputsOf, liveReads, parseLiveAccounting, type LiveOutputs } from './live.js'
 import { posixLookups, posixStateOf } from './posix.js'
 import { partitionQosWarnings, planFromStates, type LiveState, type PlanOptions } from './plan.js'
@@ -16,7 +16,11 @@ export interface ClusterPlanOptions extends PlanOptions {
   posix?: boolean
   /** The accounting reads, already started (`readLiveOutputs`: they need no spec), e.g. while the spec loads. */
   liveAccounting?: Promise<LiveOutputs>
-  /** Budget actions in force by department (src/budgets/): carried into the desired accounting. */
+  /**
+   * Budget actions in force by department (src/budgets/): carried into the desired
+   * accounting. Undefined when the caller has no record of them (the CLI): the ones live
+   * on the cluster that the spec's budgets explain are kept (`budgetActionsInForce`).
+   */
   budgetActions?: BudgetActions | undefined
 }
 
@@ -40,8 +44,14 @@ export async function readLiveState(executor: Executor, desired: DesiredState, p
 
 /** Reads the live state and plans a spec against it. */
 export async function planOnCluster(executor: Executor, spec: ClusterSpec, options: ClusterPlanOptions = {}): Promise<Plan> {
-  const desired = desiredState(spec, options.budgetActions)
+  let desired = desiredState(spec, options.budgetActions)
   const live = await readLiveState(executor, desired, options.posix ?? true, options.liveAccounting)
+  const kept = options.budgetActions === undefined ? budgetActionsInForce(spec, live.accounting) : new Map()
+  if (kept.size > 0) desired = desiredState(spec, kept)
   const plan = planFromStates(desired, live, options)
-  return { ...plan, warnings: [...plan.warnings, ...partitionQosWarnings(spec, plan)] }
+  const keptWarnings = [...kept].map(([department, action]) => ({
+    subject: `department ${department}`,
+    message: `its budget's ${action} is in force and kept; the service lifts it (a new month, a raised budget, or steward budgets lift)`,
+  }))
+  return { ...plan, warnings: [...plan.warnings, ...keptWarnings, ...partitionQosWarnings(spec, plan)] }
 }

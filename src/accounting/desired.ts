@@ -97,6 +97,31 @@ export function desiredAccounting(spec: ClusterSpec, actions: BudgetActions = ne
   return state
 }
 
+/**
+ * The budget actions live on a cluster that the spec's department budgets allow: a block
+ * (both limits at 0) on a department whose budget blocks, and a restriction (the
+ * department account holds exactly its preemptible QoS, which are not all its QoS) on one
+ * whose budget restricts. For a plan made without the service's record of actions (the
+ * CLI): it keeps what the service put in force instead of undoing it. A block or a
+ * restriction the budgets do not explain is a hand edit, and the plan still undoes it.
+ */
+export function budgetActionsInForce(spec: ClusterSpec, live: AccountingState): Map<string, 'restrict' | 'block'> {
+  const out = new Map<string, 'restrict' | 'block'>()
+  for (const budget of spec.budgets?.departments ?? []) {
+    const department = spec.departments.find((d) => d.name === budget.department)
+    const account = live.accounts.get(budget.department)
+    if (!department || !account) continue
+    if (budget.onExceeded === 'block' && account.blocked) out.set(budget.department, 'block')
+    if (budget.onExceeded === 'restrict') {
+      const restricted = sortedUnique(departmentPreemptibleQos(spec, department))
+      const all = sortedUnique(department.qos)
+      const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((q, i) => q === b[i])
+      if (restricted.length > 0 && !same(restricted, all) && same(account.qos, restricted)) out.set(budget.department, 'restrict')
+    }
+  }
+  return out
+}
+
 /** The POSIX users of a spec, with their primary group and home. */
 export function desiredPosixUsers(spec: ClusterSpec): PosixUser[] {
   // A department's gid is that department's group, named after it.

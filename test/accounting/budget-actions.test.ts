@@ -7,10 +7,12 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import type { ClusterSpec } from '../../src/spec/schema.js'
-import { desiredAccounting, desiredState } from '../../src/accounting/desired.js'
+import { budgetActionsInForce, desiredAccounting, desiredState } from '../../src/accounting/desired.js'
+import { planOnCluster } from '../../src/accounting/cluster.js'
+import type { Executor } from '../../src/adapters/executor.js'
 import { planFromStates } from '../../src/accounting/plan.js'
 import { associationKey } from '../../src/accounting/model.js'
-import { parseLiveAccounting } from '../../src/accounting/live.js'
+import { parseLiveAccounting, readCommands } from '../../src/accounting/live.js'
 
 const campus = parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
 const summaries = (spec: ClusterSpec, live: ReturnType<typeof desiredAccounting>, actions = new Map<string, 'restrict' | 'block'>()) =>
@@ -57,3 +59,46 @@ t.test('the limits read with the associations: GrpJobs and GrpSubmit of account 
   const unblocked = parseLiveAccounting('campus', { ...base, assocs: 'campus|cv||root||1|||0|\nother|cv||root||1|||0|0\n' })
   t.match(unblocked.accounts.get('cv'), { blocked: false, zeroLimits: ['GrpJobs'] }, "another cluster's block does not count; half a block is not one")
 })
+
+t.test('without a record of actions (the CLI), the budget actions live on the cluster that the budgets explain are kept', async (t) => {
+  const spec: ClusterSpec = {
+    ...campus,
+    budgets: { departments: [
+      { department: 'cv', monthly: 100, thresholds: [100], onExceeded: 'block' },
+      { department: 'nlp', monthly: 100, thresholds: [100], onExceeded: 'restrict' },
+    ] },
+  }
+  const live = desiredAccounting(spec, new Map([['cv', 'block'], ['nlp', 'restrict']]))
+  live.accounts.get('cv')!.zeroLimits = ['GrpJobs', 'GrpSubmitJobs']
+  t.same([...budgetActionsInForce(spec, live)], [['cv', 'block'], ['nlp', 'restrict']])
+  const executor = liveExecutor(live)
+  const plan = await planOnCluster(executor, spec, { posix: false })
+  t.same(plan.operations.map((o) => o.argv.join(' ')), [], 'nothing undone')
+  t.same(plan.warnings.map((w) => w.subject), ['department cv', 'department nlp'])
+  t.match(plan.warnings[0]?.message, /block is in force and kept/)
+  const lifted = await planOnCluster(executor, spec, { posix: false, budgetActions: new Map() })
+  t.ok(lifted.operations.some((o) => /name=cv cluster=campus set GrpJobs=-1 GrpSubmitJobs=-1/.test(o.argv.join(' '))), 'the service, which knows none is in force, lifts them')
+  t.ok(lifted.operations.some((o) => /name=nlp cluster=campus set QOS=/.test(o.argv.join(' '))))
+
+  const noBudgets: ClusterSpec = { ...campus, budgets: { departments: [{ department: 'cv', monthly: 100, thresholds: [100], onExceeded: 'restrict' }] } }
+  t.same([...budgetActionsInForce(noBudgets, live)], [], 'a block the budgets do not explain (cv restricts, nlp has no budget) is a hand edit')
+  const undo = await planOnCluster(executor, noBudgets, { posix: false })
+  t.ok(undo.operations.some((o) => /name=cv cluster=campus set GrpJobs=-1 GrpSubmitJobs=-1/.test(o.argv.join(' '))), 'and is undone')
+})
+
+/** An executor answering the four accounting reads with `state` as sacctmgr would print it. */
+function liveExecutor(state: ReturnType<typeof desiredAccounting>): Executor {
+  const reads = readCommands()
+  const assocs = [
+    ...[...state.accounts.values()].map((a) => [state.cluster, a.name, '', a.parent, '', a.fairshare, a.qos.join(','), a.defaultQos ?? '', a.blocked ? '0' : '', a.blocked ? '0' : ''].join('|')),
+    ...[...state.associations.values()].map((a) => [state.cluster, a.account, a.user, '', '', '1', a.qos.join(','), a.defaultQos ?? '', '', ''].join('|')),
+  ].join('\n')
+  const qos = [...state.qos.values()].map((q) => [q.name, q.priority, q.maxTresPerUser, q.maxTresPerJob, q.grpTres, q.maxWall ?? '', q.maxJobsPerUser ?? '', q.maxSubmitJobsPerUser ?? '', q.preempt.join(','), q.preemptMode, q.usageFactor, q.flags.join(','), q.description ?? ''].join('|')).join('\n')
+  const accounts = [...state.accounts.values()].map((a) => [a.name, a.organization ?? '', a.description ?? ''].join('|')).join('\n')
+  const users = [...state.users.values()].map((u) => `${u.name}|${u.defaultAccount}`).join('\n')
+  const out: Record<string, string> = { [reads.qos.join(' ')]: qos, [reads.accounts.join(' ')]: accounts, [reads.assocs.join(' ')]: assocs, [reads.users.join(' ')]: users }
+  return {
+    target: 'test',
+    run: async (argv) => ({ code: 0, stdout: out[argv.join(' ')] ?? '', stderr: '' }),
+  } as Executor
+}
