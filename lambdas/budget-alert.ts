@@ -25,7 +25,8 @@ import { alertKey, eventBody, monthOf, needsReadback, parseBudgetMessage, resolv
 import { accountOfTopic, createAwsBudgets } from '../src/adapters/aws/budgets.js'
 import { createPolicyReader, PolicyUnavailableError } from '../src/adapters/aws/ssm-policy.js'
 import { createServiceApi } from '../src/adapters/aws/service-api.js'
-import { createSnsNotifier, type Notifier } from '../src/adapters/aws/sns.js'
+import { createSnsNotifier } from '../src/adapters/aws/sns.js'
+import type { Notifier } from '../src/budgets/notify.js'
 
 const logger = new Logger({ serviceName: 'hpc-steward-budget-alert' })
 const ssm = new SSMClient({})

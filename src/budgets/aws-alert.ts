@@ -8,6 +8,7 @@
  * Then the event for the service's `POST /v1/clusters/{c}/budgets/events`. Pure.
  */
 import { MAX_THRESHOLD_PERCENT, type NotificationType } from './aws-budget.js'
+import type { BudgetEventBody } from './contract.js'
 
 /** What one message says; amounts in its currency, undefined when it does not say. */
 export interface ParsedAlert {
@@ -42,20 +43,6 @@ export interface ResolvedAlert {
   actualSpend?: number
   /** The forecast a FORECASTED alert is about. */
   forecastedSpend?: number
-  budgetLimit?: number
-  currency?: string
-}
-
-/** The body of `POST /v1/clusters/{c}/budgets/events` (the contract with the service). */
-export interface BudgetEventBody {
-  eventId: string
-  source: 'aws-budgets'
-  budgetName: string
-  department: string | null
-  month: string
-  thresholdPercent: number
-  notificationType: NotificationType
-  actualSpend?: number
   budgetLimit?: number
   currency?: string
 }

@@ -6,6 +6,7 @@
  * the controller, storage, the service itself). Pure: amounts in, a report out.
  */
 import { CLUSTER_TAG } from './aws-budget.js'
+import type { Reconciliation } from './contract.js'
 
 const MONTH_RE = /^(\d{4})-(0[1-9]|1[0-2])$/
 
@@ -19,24 +20,6 @@ export interface ClusterCosts {
   untagged: number
   /** Cost Explorer marks a month still open as estimated. */
   estimated: boolean
-}
-
-export interface Reconciliation {
-  cluster: string
-  month: string
-  currency: string
-  /** The cluster's AWS bill (cost tagged ClusterName=<cluster>). */
-  awsBill: number
-  /** The departments' chargeback, by department, largest first. */
-  departments: Array<{ department: string; cost: number; percentOfBill: number | null }>
-  /** Their sum. */
-  allocated: number
-  /** awsBill - allocated: idle capacity and costs no job carries; negative when more was charged than AWS billed. */
-  unallocated: number
-  unallocatedPercent: number | null
-  estimated: boolean
-  /** What a reader must know: an open month, charges above the bill, no bill at all. */
-  notes: string[]
 }
 
 /** Thrown when the inputs cannot be reconciled (another currency, a bad month or amount). */

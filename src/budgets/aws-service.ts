@@ -9,7 +9,8 @@ import type { ClusterSpec } from '../spec/schema.js'
 import type { Store } from '../store/types.js'
 import { monthWindow } from '../usage/read.js'
 import type { AwsBudgetInput, BudgetStep } from './aws-budget.js'
-import { reconcile, type ClusterCosts, type Reconciliation } from './aws-reconcile.js'
+import { reconcile, type ClusterCosts } from './aws-reconcile.js'
+import type { Reconciliation } from './contract.js'
 import type { BudgetService } from './service.js'
 
 /** Thrown when the service has no topic for the budget's notifications (HTTP 409). */

@@ -1,6 +1,6 @@
 /**
  * Budget notifications: one interface for every channel (the local MTA here; SNS in
- * src/adapters/aws/sns.ts matches it structurally), and the on-premises notifier that
+ * src/adapters/aws/sns.ts implements it too), and the on-premises notifier that
  * hands a message to `/usr/sbin/sendmail -t -oi` by argv, the message on stdin.
  */
 import type { Executor } from '../adapters/executor.js'
@@ -21,6 +21,7 @@ export interface BudgetNotification {
   text: string
 }
 
+/** Sends a budget notification (sendmail here, SNS in src/adapters/aws/sns.ts). */
 export interface Notifier {
   send(n: BudgetNotification): Promise<void>
 }

@@ -18,6 +18,7 @@ import type { UsageAggregator, Window } from '../usage/aggregate.js'
 import { formatCents } from '../usage/chargeback.js'
 import { evaluateBudgets, type DepartmentBudgetState } from './evaluate.js'
 import type { Notifier } from './notify.js'
+import type { BudgetEventBody } from './contract.js'
 import { departmentBudgetName } from '../sessions/policy.js'
 
 /** Thrown for a request the cluster's budgets cannot answer (no spec, unknown budget). */
@@ -38,20 +39,6 @@ export interface BudgetServiceDeps {
   log: EngineLogger
   /** "Now" in epoch seconds (tests move it to a new month). */
   now?: () => number
-}
-
-/** An event of AWS Budgets as the budget-alert Lambda posts it. */
-export interface BudgetEvent {
-  eventId: string
-  source: 'aws-budgets'
-  budgetName: string
-  department: string | null
-  month: string
-  thresholdPercent: number
-  notificationType: 'ACTUAL' | 'FORECASTED'
-  actualSpend?: number | undefined
-  budgetLimit?: number | undefined
-  currency?: string | undefined
 }
 
 /** What a check did. */
@@ -83,7 +70,7 @@ export interface BudgetService {
   status(cluster: string, month?: string): Promise<BudgetStatus>
   check(cluster: string, by: string): Promise<CheckResult>
   lift(cluster: string, department: string, by: string, source: string): Promise<{ apply: CheckResult['apply']; pending: string | null }>
-  recordEvent(cluster: string, event: BudgetEvent, actor: string, source: string): Promise<{ recorded: boolean; action: 'none' | 'notify' | 'restrict' | 'block' }>
+  recordEvent(cluster: string, event: BudgetEventBody, actor: string, source: string): Promise<{ recorded: boolean; action: 'none' | 'notify' | 'restrict' | 'block' }>
   /** The actions in force this month, for the apply engine. */
   actionsFor(cluster: string): Promise<BudgetActions>
   /** Checks every cluster with department budgets every `intervalMs`; returns a stop function. */

@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util'
 import { isName } from '../spec/names.js'
+import type { Reconciliation } from '../budgets/contract.js'
 import { UsageError } from './usage.js'
 
 interface Client {
@@ -156,21 +157,10 @@ export function formatBudgets(body: unknown, cluster: string, values: { csv?: bo
   return `${cluster}: budgets of ${answer.month}\n${toTable(header, rows)}`
 }
 
-interface ReconcileAnswer {
-  month: string
-  currency: string
-  awsBill: number
-  departments: Array<{ department: string; cost: number; percentOfBill: number | null }>
-  allocated: number
-  unallocated: number
-  unallocatedPercent: number | null
-  notes: string[]
-}
-
 /** `steward budgets reconcile --cluster C --month YYYY-MM [--json]`: the AWS bill beside the chargeback (admin). */
 async function reconcileCommand(client: Client, cluster: string, month: string | undefined, json: boolean): Promise<number> {
   if (!month) throw new UsageError('usage: steward budgets reconcile --cluster C --month YYYY-MM')
-  const r = await call(client, 'GET', `/v1/clusters/${cluster}/budgets/reconcile?month=${month}`) as ReconcileAnswer
+  const r = await call(client, 'GET', `/v1/clusters/${cluster}/budgets/reconcile?month=${month}`) as Reconciliation
   if (json) {
     console.log(JSON.stringify(r, null, 2))
     return 0

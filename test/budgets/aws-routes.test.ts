@@ -12,7 +12,6 @@ import { BudgetsClient } from '@aws-sdk/client-budgets'
 import { CostExplorerClient } from '@aws-sdk/client-cost-explorer'
 import { createStore } from '../../src/store/index.js'
 import type { ApplyEngine } from '../../src/apply/engine.js'
-import type { Executor } from '../../src/adapters/executor.js'
 import type { Store } from '../../src/store/types.js'
 import { createBudgetService } from '../../src/budgets/service.js'
 import { createAwsBudgetService } from '../../src/budgets/aws-service.js'
@@ -21,13 +20,11 @@ import { createCostExplorer } from '../../src/adapters/aws/cost-explorer.js'
 import { monthWindow } from '../../src/usage/read.js'
 import { startAwsEmulator, EMULATOR_ACCOUNT, type AwsEmulator } from '../support/aws/emulator.js'
 import { seeded, specFor, type Seeded } from '../api/helpers.js'
+import { fakeSacct, profileWith, sacctJob } from './fixture.js'
 
 const MONTH = '2026-10'
 const DAY1 = monthWindow(MONTH).from
 const NOW = DAY1 + 40 * 86_400
-const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 19)
-const job = (id: number, account: string, user: string, partition: string, tres: string, node: string) =>
-  `${id}|${account}|${user}|${partition}|standard|COMPLETED|${iso(DAY1 + 60)}|${iso(DAY1 + 60 + 3600)}|1|${tres}|${node}`
 const topicArn = `arn:aws:sns:eu-west-1:${EMULATOR_ACCOUNT}:budgets-${process.pid}`
 const budgetName = `campus-monthly-${process.pid}`
 
@@ -35,25 +32,16 @@ let aws: AwsEmulator
 let budgetsClient: BudgetsClient
 let ceClient: CostExplorerClient
 
-const ex: Executor = {
-  target: 'fake',
-  async run(argv) {
-    const day = Date.parse(`${argv.find((a) => a.startsWith('--starttime='))!.slice(12)}Z`) / 1000
-    const stdout = day !== DAY1 ? '' : [
-      job(1, 'nlp-smith', 'alice', 'nlp', 'cpu=4,gres/gpu=8,mem=10G,node=1', 'gpu-h100-001'),
-      job(2, 'cv-chen', 'dave', 'cv', 'cpu=1,gres/gpu=4,mem=1G,node=1', 'gpu-a10g-01'),
-    ].join('\n')
-    return { argv, code: 0, stdout, stderr: '' }
-  },
-  readFile: async () => undefined,
-  writeFileAtomic: async () => undefined,
-}
+const ex = fakeSacct(DAY1, [
+  sacctJob(DAY1, 1, 'nlp-smith', 'alice', 'nlp', 'cpu=4,gres/gpu=8,mem=10G,node=1', 'gpu-h100-001'),
+  sacctJob(DAY1, 2, 'cv-chen', 'dave', 'cv', 'cpu=1,gres/gpu=4,mem=1G,node=1', 'gpu-a10g-01'),
+])
 
 async function setup(t: Test, over: { topicArn?: string | undefined; cluster?: object | null } = {}): Promise<Seeded & { store: Store }> {
   const store = await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-aws-routes-')) })
   const budgets = createBudgetService({
     store, engine: {} as ApplyEngine, log: { info: () => undefined, error: () => undefined }, now: () => NOW,
-    profileFor: async (cluster) => ({ cluster, executor: ex, configDir: '/x', renderOptions: () => ({}), restart: ['true'], reconfigure: ['true'] }),
+    profileFor: profileWith(ex),
   })
   const awsBudgets = createAwsBudgetService({
     store, budgets, topicArn: 'topicArn' in over ? over.topicArn : topicArn,

@@ -12,6 +12,7 @@ import { createStore } from '../../src/store/index.js'
 import type { ApplyEngine } from '../../src/apply/engine.js'
 import type { ApplyRecord } from '../../src/store/types.js'
 import type { Executor } from '../../src/adapters/executor.js'
+import type { ControllerProfile } from '../../src/apply/profile.js'
 import { createBudgetService } from '../../src/budgets/service.js'
 import { monthOf, monthWindow } from '../../src/usage/read.js'
 import { seeded, specFor } from '../api/helpers.js'
@@ -22,8 +23,26 @@ export const NOW = Math.floor(Date.now() / 1000)
 export const MONTH = monthOf(NOW)
 export const DAY1 = monthWindow(MONTH).from
 export const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 19)
-const job = (id: number, account: string, user: string, partition: string, tres: string, node: string) =>
-  `${id}|${account}|${user}|${partition}|standard|COMPLETED|${iso(DAY1 + 60)}|${iso(DAY1 + 60 + 3600)}|1|${tres}|${node}`
+/** A completed job line of sacct: one hour from a minute past `day1`, on `node`. */
+export const sacctJob = (day1: number, id: number, account: string, user: string, partition: string, tres: string, node: string) =>
+  `${id}|${account}|${user}|${partition}|standard|COMPLETED|${iso(day1 + 60)}|${iso(day1 + 60 + 3600)}|1|${tres}|${node}`
+
+/** A controller whose sacct answers `lines` for the day `day1` and nothing for any other day. */
+export function fakeSacct(day1: number, lines: string[]): Executor {
+  return {
+    target: 'fake',
+    async run(argv) {
+      const day = Date.parse(`${argv.find((a) => a.startsWith('--starttime='))!.slice(12)}Z`) / 1000
+      return { argv, code: 0, stdout: day !== day1 ? '' : lines.join('\n'), stderr: '' }
+    },
+    readFile: async () => undefined,
+    writeFileAtomic: async () => undefined,
+  }
+}
+
+/** The controller profile of `cluster` with `executor` (the budget service reads usage through it). */
+export const profileWith = (executor: Executor) => async (cluster: string): Promise<ControllerProfile> =>
+  ({ cluster, executor, configDir: '/x', renderOptions: () => ({}), restart: ['true'], reconfigure: ['true'] })
 
 /** The app with budgets (and `more` deps built on them), seeded with the campus spec with budgets. */
 export async function setup(t: Test, more: (budgets: BudgetService) => Omit<AppDeps, 'store'> = () => ({})) {
@@ -38,24 +57,15 @@ export async function setup(t: Test, more: (budgets: BudgetService) => Omit<AppD
       return { id, status: 'succeeded', steps: [] } as unknown as ApplyRecord
     },
   } as unknown as ApplyEngine
-  const ex: Executor = {
-    target: 'fake',
-    async run(argv) {
-      const day = Date.parse(`${argv.find((a) => a.startsWith('--starttime='))!.slice(12)}Z`) / 1000
-      const stdout = day !== DAY1 ? '' : [
-        job(1, 'nlp-smith', 'alice', 'nlp', 'cpu=4,gres/gpu=8,mem=10G,node=1', 'gpu-h100-001'),
-        job(2, 'cv-chen', 'dave', 'cv', 'cpu=1,gres/gpu=4,mem=1G,node=1', 'gpu-a10g-01'),
-        job(3, 'dl-okafor', 'frank', 'dl', 'cpu=96,mem=1G,node=1', 'cpu-001'),
-        'garbled|line',
-      ].join('\n')
-      return { argv, code: 0, stdout, stderr: '' }
-    },
-    readFile: async () => undefined,
-    writeFileAtomic: async () => undefined,
-  }
+  const ex = fakeSacct(DAY1, [
+    sacctJob(DAY1, 1, 'nlp-smith', 'alice', 'nlp', 'cpu=4,gres/gpu=8,mem=10G,node=1', 'gpu-h100-001'),
+    sacctJob(DAY1, 2, 'cv-chen', 'dave', 'cv', 'cpu=1,gres/gpu=4,mem=1G,node=1', 'gpu-a10g-01'),
+    sacctJob(DAY1, 3, 'dl-okafor', 'frank', 'dl', 'cpu=96,mem=1G,node=1', 'cpu-001'),
+    'garbled|line',
+  ])
   const budgets = createBudgetService({
     store, engine, log: { info: () => undefined, error: () => undefined }, now: () => NOW,
-    profileFor: async (cluster) => ({ cluster, executor: ex, configDir: '/x', renderOptions: () => ({}), restart: ['true'], reconfigure: ['true'] }),
+    profileFor: profileWith(ex),
   })
   const spec = {
     ...specFor('campus'),

@@ -3,24 +3,15 @@
  * (Slurm output replayed from the sandbox fixture): gpus, whoami, reliability and plan go
  * through the REST API with the token from the file, and bad input is a usage error.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import type { Executor } from '../../src/adapters/executor.js'
-import { createClusterStateService } from '../../src/cluster-state/read.js'
 import { steward } from './run.js'
 import { REMOTE_COMMANDS } from '../../src/cli/remote.js'
-import { seeded } from '../api/helpers.js'
+import { seededOnReplay } from '../support/replay-slurm.js'
 
-const nodes = readFileSync(new URL('../cluster-state/fixtures/scontrol-nodes-22.05.txt', import.meta.url), 'utf8')
-const replay: Executor = {
-  target: 'replay',
-  async run(argv) { return { argv, code: 0, stdout: argv.includes('scontrol') ? nodes : '', stderr: '' } },
-  async readFile() { return undefined },
-  async writeFileAtomic() {},
-}
-const s = await seeded(undefined, { clusterState: createClusterStateService({ executorFor: async () => replay }) })
+const s = await seededOnReplay()
 const address = await s.app.listen({ port: 0, host: '127.0.0.1' })
 t.teardown(() => s.app.close())
 const dir = mkdtempSync(join(tmpdir(), 'steward-remote-'))

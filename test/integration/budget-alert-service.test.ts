@@ -6,6 +6,8 @@
  * cluster budget and the departments' `<cluster>-<department>` budgets are accepted;
  * duplicate deliveries (same container, another container) have one effect; an unknown
  * budget is dropped before the service. The apply engine is a recorder (no Slurm here).
+ * The clock is fixed (the service's `now`, the SNS Timestamp): a run across a month
+ * boundary sees one month throughout.
  */
 import t from 'tap'
 import { execFile } from 'node:child_process'
@@ -28,6 +30,9 @@ const root = new URL('../../', import.meta.url)
 const budgetTopic = `arn:aws:sns:eu-west-1:${EMULATOR_ACCOUNT}:budgets-e2e-${process.pid}`
 const policyParameter = `/hpc-steward-e2e/${process.pid}/policy`
 const tokenParameter = `/hpc-steward-e2e/${process.pid}/api-token`
+/** "Now" for the service and the deliveries: one month, whatever the wall clock says. */
+const NOW = '2026-11-17T09:30:00.000Z'
+const MONTH = NOW.slice(0, 7)
 const textForm = readFileSync(new URL('test/fixtures/events/budget-notification.txt', root), 'utf8')
 type Handler = (event: unknown) => Promise<{ status: string; records: Array<{ outcome: string; reason?: string; action?: string }> }>
 
@@ -40,11 +45,11 @@ const started: string[] = []
 let serial = 0
 
 const record = (message: string, messageId = `e2e-${++serial}`) => ({
-  Records: [{ EventSource: 'aws:sns', Sns: { Type: 'Notification', MessageId: messageId, TopicArn: budgetTopic, Message: message, Timestamp: new Date().toISOString() } }],
+  Records: [{ EventSource: 'aws:sns', Sns: { Type: 'Notification', MessageId: messageId, TopicArn: budgetTopic, Message: message, Timestamp: NOW } }],
 })
 const loadBundle = async (container: string): Promise<Handler> =>
   (await import(`${new URL('dist/lambdas/budget-alert/index.mjs', root).href}?e2e=${container}`) as { handler: Handler }).handler
-const events = async () => ({ events: await store.listBudgetEvents('campus', new Date().toISOString().slice(0, 7)) })
+const events = async () => ({ events: await store.listBudgetEvents('campus', MONTH) })
 
 t.before(async () => {
   await promisify(execFile)('node', [new URL('ops/build-lambdas.js', root).pathname], { timeout: 120_000 })
@@ -63,6 +68,7 @@ t.before(async () => {
   const budgets = createBudgetService({
     store, engine, log: { info: () => undefined, error: () => undefined },
     profileFor: async () => { throw new Error('no controller in this test') },
+    now: () => Date.parse(NOW) / 1000,
   })
   const spec = {
     ...specFor('campus'),
@@ -114,7 +120,7 @@ t.test('a department budget by the name the service accepts runs its action once
   t.match(await (await loadBundle('3'))(record(message, 'cv-2')), { records: [{ outcome: 'duplicate' }] })
   for (const end = Date.now() + 5000; started.length === 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 20))
   t.same(started, ['campus@1'], 'one apply for the block, none for the duplicate')
-  t.match(await store.listBudgetActions('campus', new Date().toISOString().slice(0, 7)), [{ department: 'cv', action: 'block', endedAt: null }])
+  t.match(await store.listBudgetActions('campus', MONTH), [{ department: 'cv', action: 'block', endedAt: null }])
   const notify = JSON.stringify({ budgetName: 'campus-dl', notificationType: 'ACTUAL', threshold: 100, budgetLimit: 100, actualSpend: 101, currency: 'USD' })
   t.match(await handler(record(notify, 'dl-1')), { records: [{ outcome: 'recorded', action: 'notify' }] })
 })

@@ -1,34 +1,20 @@
 /**
- * A loopback HTTP stand-in for the service's `POST /v1/clusters/{c}/budgets/events` (the
- * route is built by the budgets capability on another branch), holding to the contract
- * between the two: the body checked strictly with TypeBox (no extra field, every type and
- * range), a Bearer token, 404 for an unknown cluster, 422 for a budget the spec does not
- * name, and duplicates (same eventId, or same budget, month, threshold and type) answered
- * `recorded: false`. It also takes SNS HTTP deliveries on `/sns` (the notices topic).
+ * A loopback HTTP stand-in for the service's `POST /v1/clusters/{c}/budgets/events`,
+ * holding to the contract between the budget-alert Lambda and the service: the body checked
+ * against the route's own TypeBox schema (src/budgets/contract.ts: no extra field, every
+ * type and range), a Bearer token, 404 for an unknown cluster, 422 for a budget the spec
+ * does not name, and duplicates (same eventId, or same budget, month, threshold and type)
+ * answered `recorded: false`. It also takes SNS HTTP deliveries on `/sns` (the notices topic).
  */
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-
-/** The contract's body, exactly. */
-export const BudgetEventBody = Type.Object({
-  eventId: Type.String({ minLength: 1, maxLength: 200 }),
-  source: Type.Literal('aws-budgets'),
-  budgetName: Type.String({ minLength: 1 }),
-  department: Type.Union([Type.String(), Type.Null()]),
-  month: Type.String({ pattern: '^\\d{4}-(?:0[1-9]|1[0-2])$' }),
-  thresholdPercent: Type.Number({ exclusiveMinimum: 0, maximum: 1000 }),
-  notificationType: Type.Union([Type.Literal('ACTUAL'), Type.Literal('FORECASTED')]),
-  actualSpend: Type.Optional(Type.Number()),
-  budgetLimit: Type.Optional(Type.Number()),
-  currency: Type.Optional(Type.String()),
-}, { additionalProperties: false })
+import { BudgetEventBody } from '../../src/budgets/contract.js'
 
 export interface RouteDouble {
   url: string
   /** Bodies accepted (recorded or not), in order. */
-  events: Array<Static<typeof BudgetEventBody> & { recorded: boolean }>
+  events: Array<BudgetEventBody & { recorded: boolean }>
   /** Requests refused, with their status. */
   refused: Array<{ status: number; body: string }>
   /** SNS notices delivered to /sns: the SNS envelope. */

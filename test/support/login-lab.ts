@@ -9,7 +9,6 @@
  */
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, writeFileSync, mkdirSync, rmSync, symlinkSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
@@ -20,20 +19,10 @@ import { renderHaproxyConfig } from '../../src/login-nodes/haproxy-config.js'
 import { LIMITS_FILE, type LoginNodePaths } from '../../src/login-nodes/session-limits.js'
 import type { LoginNodeDeps } from '../../src/login-nodes/drain.js'
 import type { ClusterSpec } from '../../src/spec/schema.js'
+import { freePort, waitListening } from './ports.js'
 
 const run = promisify(execFile)
 export const LAB_USERS = ['sl_alice', 'sl_bob', 'sl_carol'] as const
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 export interface LabNode {
   node: string
@@ -148,19 +137,6 @@ export async function createLoginLab(): Promise<LoginLab> {
   })
   const children: ChildProcessWithoutNullStreams[] = []
 
-  async function waitPort(port: number): Promise<void> {
-    for (let i = 0; i < 100; i++) {
-      const up = await new Promise<boolean>((resolve) => {
-        const s = createServer()
-        s.once('error', () => resolve(true))
-        s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)))
-      })
-      if (up) return
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    throw new Error(`nothing listens on ${port}`)
-  }
-
   function ssh(user: string, source: string, command: string, port = listenPort, tty = false) {
     return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile('ssh', [
@@ -178,13 +154,13 @@ export async function createLoginLab(): Promise<LoginLab> {
     deps: { balancerFor: () => balancer, nodeExecutor: () => local },
     async startSshd(node) {
       await run(node.sshdBin, ['-f', node.paths.sshdConfig])
-      await waitPort(node.port)
+      await waitListening(node.port, `nothing listens on ${node.port}`, 100, 50)
     },
     async startHaproxy() {
       writeFileSync(configPath, renderHaproxyConfig({ spec, pool }))
       await run('haproxy', ['-c', '-q', '-f', configPath])
       await run('haproxy', ['-W', '-S', masterSocket, '-f', configPath, '-p', join(base, 'haproxy.pid'), '-D'])
-      await waitPort(listenPort)
+      await waitListening(listenPort, `nothing listens on ${listenPort}`, 100, 50)
     },
     ssh,
     open(user, source, port = listenPort) {

@@ -7,26 +7,15 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createSshExecutor, type SshExecutor } from '../../src/adapters/ssh-executor.js'
 import { testSshd } from './ssh.js'
+import { freePort, waitListening } from './ports.js'
 
 const script = new URL('./posix-node.sh', import.meta.url).pathname
 const sshState = process.env.STEWARD_SSH_DIR ?? '/var/lib/steward-ssh'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 export interface PosixNode {
   name: string
@@ -64,16 +53,7 @@ export async function createPosixNode(name: string): Promise<PosixNode> {
     async start() {
       await promisify(execFile)('/usr/sbin/sshd', ['-t', '-f', config])
       child = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'bash', script, join(dir, 'etc'), join(dir, 'home'), config], { stdio: 'ignore' })
-      for (let i = 0; i < 100; i++) {
-        const up = await new Promise<boolean>((resolve) => {
-          const s = createServer()
-          s.once('error', () => resolve(true))
-          s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)))
-        })
-        if (up) return
-        await new Promise((r) => setTimeout(r, 100))
-      }
-      throw new Error(`the sshd of node ${name} did not listen on ${port}`)
+      await waitListening(port, `the sshd of node ${name} did not listen on ${port}`, 100, 100)
     },
     async stop() {
       for (const e of executors.splice(0)) await e.close().catch(() => undefined)

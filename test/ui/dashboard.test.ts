@@ -2,27 +2,17 @@
  * The dashboard's sign-in, sessions and CSRF through app.inject (the browser test in
  * test/integration/dashboard-browser.test.ts drives real Chromium against the sandbox).
  */
-import { readFileSync } from 'node:fs'
 import t from 'tap'
-import type { Executor } from '../../src/adapters/executor.js'
-import { createClusterStateService } from '../../src/cluster-state/read.js'
 import { createSessionStore } from '../../src/ui/sessions.js'
 import { CONTENT_SECURITY_POLICY } from '../../src/ui/plugin.js'
 import { hashTokenSecret, newTokenSecret } from '../../src/auth/tokens.js'
-import { seeded } from '../api/helpers.js'
+import { seededOnReplay } from '../support/replay-slurm.js'
 import { cookieOf, formPost, hidden, signIn } from './helpers.js'
 
-const nodes = readFileSync(new URL('../cluster-state/fixtures/scontrol-nodes-22.05.txt', import.meta.url), 'utf8')
-const replay: Executor = {
-  target: 'replay',
-  async run(argv) { return { argv, code: 0, stdout: argv.includes('scontrol') ? nodes : '', stderr: '' } },
-  async readFile() { return undefined },
-  async writeFileAtomic() {},
-}
 let clock = Date.now()
 const sessions = createSessionStore({ idleMs: 60_000, now: () => clock })
-const s = await seeded(undefined, { clusterState: createClusterStateService({ executorFor: async () => replay }) })
-// The dashboard of `seeded`'s app uses its own session store; build one more app on the
+const s = await seededOnReplay()
+// The dashboard of the seeded app uses its own session store; build one more app on the
 // same store with the test's clock for the expiry case.
 const { buildApp } = await import('../../src/api/app.js')
 t.teardown(() => s.app.close())

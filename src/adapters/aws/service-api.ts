@@ -6,7 +6,7 @@
  * cluster 404, unknown budget 422: logged and dropped by the caller), or a failure to retry.
  */
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
-import type { BudgetEventBody } from '../../budgets/aws-alert.js'
+import type { BudgetEventBody } from '../../budgets/contract.js'
 
 export type BudgetAction = 'none' | 'notify' | 'restrict' | 'block'
 

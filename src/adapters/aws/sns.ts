@@ -3,18 +3,13 @@
  * as the `recipients` message attribute (String.Array) so that each person's e-mail
  * subscription filters on their own address (`{"recipients": ["alice@example.edu"]}`), and
  * the notification's key as the deduplication id on a FIFO topic. The same shape as the
- * on-premises notifier (sendmail), so the service and the budget-alert Lambda use either.
+ * on-premises notifier (sendmail): both implement the budgets' `Notifier`
+ * (src/budgets/notify.ts), so the service and the budget-alert Lambda use either.
  */
 import { createHash } from 'node:crypto'
 import { PublishCommand, SNSClient, type MessageAttributeValue } from '@aws-sdk/client-sns'
 import { EMAIL_RE } from '../../spec/names.js'
-
-// The contract's two declarations, copied so this adapter does not import src/budgets/notify.ts
-// (owned by the budgets capability); TypeScript matches them structurally.
-/** One budget notification: who, about what, and the text. */
-export interface BudgetNotification { key: string; cluster: string; department: string | null; month: string; thresholdPercent: number; spend: number; budget: number; currency: string; recipients: string[]; subject: string; text: string }
-/** Sends a budget notification. */
-export interface Notifier { send(n: BudgetNotification): Promise<void> }
+import type { Notifier } from '../../budgets/notify.js'
 
 /** SNS limits: Subject at most 100 characters, printable ASCII, no line breaks; a message at most 256 KB. */
 const SUBJECT_MAX = 100

@@ -14,10 +14,10 @@ import { checkWindow, monthOf, monthWindow } from '../../usage/read.js'
 import type { BudgetService } from '../../budgets/service.js'
 import type { AwsBudgetService } from '../../budgets/aws-service.js'
 import { scopeBudgetStatus, usageFilter } from '../../budgets/scope.js'
+import { BudgetEventBody, Month, Reconciliation } from '../../budgets/contract.js'
 import { actorOf, principalOf } from '../auth.js'
 import { ClusterParams, errorResponses } from '../schemas.js'
 
-const Month = Type.String({ pattern: '^\\d{4}-(?:0[1-9]|1[0-2])$', maxLength: 7, description: 'YYYY-MM' })
 const Time = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}(?:T\\d{2}:\\d{2}(?::\\d{2})?Z?)?$', maxLength: 20, description: 'YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z], UTC' })
 
 const UsageQuery = Type.Object({
@@ -38,20 +38,6 @@ const UsageAnswer = Type.Object({
   garbledLines: Type.Integer(),
   garbled: Type.Array(Type.Object({ page: Type.String(), line: Type.Integer(), reason: Type.String() })),
 })
-
-/** The body the budget-alert Lambda posts (the contract between the two budget helpers). */
-export const BudgetEventBody = Type.Object({
-  eventId: Type.String({ minLength: 1, maxLength: 200 }),
-  source: Type.Literal('aws-budgets'),
-  budgetName: Type.String({ minLength: 1, maxLength: 100 }),
-  department: Type.Union([Name, Type.Null()]),
-  month: Month,
-  thresholdPercent: Type.Number({ exclusiveMinimum: 0, maximum: 1000 }),
-  notificationType: Type.Union([Type.Literal('ACTUAL'), Type.Literal('FORECASTED')]),
-  actualSpend: Type.Optional(Type.Number({ minimum: 0 })),
-  budgetLimit: Type.Optional(Type.Number({ minimum: 0 })),
-  currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', maxLength: 3 })),
-}, { additionalProperties: false })
 
 const Action = Type.Union([Type.Literal('none'), Type.Literal('notify'), Type.Literal('restrict'), Type.Literal('block')])
 const Nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()])
@@ -94,11 +80,6 @@ function parseTime(text: string | undefined, fallback: number): number {
 }
 
 const AwsSyncAnswer = Type.Object({ cluster: Type.String(), budgetName: Type.String(), dryRun: Type.Boolean(), steps: Type.Array(Type.String()) })
-const ReconcileAnswer = Type.Object({
-  cluster: Type.String(), month: Type.String(), currency: Type.String(), awsBill: Type.Number(),
-  departments: Type.Array(Type.Object({ department: Type.String(), cost: Type.Number(), percentOfBill: Nullable(Type.Number()) })),
-  allocated: Type.Number(), unallocated: Type.Number(), unallocatedPercent: Nullable(Type.Number()), estimated: Type.Boolean(), notes: Type.Array(Type.String()),
-})
 
 export function budgetRoutes(deps: { store: Store; budgets: BudgetService; aws?: AwsBudgetService }): FastifyPluginAsyncTypebox {
   const { budgets } = deps
@@ -203,7 +184,7 @@ export function budgetRoutes(deps: { store: Store; budgets: BudgetService; aws?:
       schema: {
         summary: 'The month\'s AWS bill of the cluster (Cost Explorer, ClusterName tag) beside the departments\' chargeback; the difference is idle or unallocated cost (admin)',
         params: ClusterParams, querystring: Type.Object({ month: Month }, { additionalProperties: false }),
-        response: { 200: ReconcileAnswer, ...errorResponses },
+        response: { 200: Reconciliation, ...errorResponses },
       },
     }, async (request) => {
       requireAdmin(principalOf(request), 'reconcile the AWS bill')

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { mockClient } from 'aws-sdk-client-mock'
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { createServiceApi } from '../../../src/adapters/aws/service-api.js'
-import type { BudgetEventBody } from '../../../src/budgets/aws-alert.js'
+import type { BudgetEventBody } from '../../../src/budgets/contract.js'
 
 const ssm = mockClient(SSMClient)
 const client = new SSMClient({ region: 'eu-west-1' })

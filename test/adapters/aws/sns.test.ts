@@ -2,7 +2,8 @@
 import t from 'tap'
 import { mockClient } from 'aws-sdk-client-mock'
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns'
-import { createSnsNotifier, snsSubject, type BudgetNotification } from '../../../src/adapters/aws/sns.js'
+import { createSnsNotifier, snsSubject } from '../../../src/adapters/aws/sns.js'
+import type { BudgetNotification } from '../../../src/budgets/notify.js'
 
 const sns = mockClient(SNSClient)
 const client = new SNSClient({ region: 'eu-west-1' })

@@ -3,13 +3,11 @@
  * captured from the sandbox (a replaying Executor; test/integration/dashboard.test.ts
  * reads the live sandbox): each token sees only its departments' partitions and groups.
  */
-import { readFileSync } from 'node:fs'
 import t from 'tap'
-import type { Executor } from '../../../src/adapters/executor.js'
 import { createClusterStateService } from '../../../src/cluster-state/read.js'
 import { seeded } from '../helpers.js'
+import { replayExecutor, SCONTROL_NODES } from '../../support/replay-slurm.js'
 
-const nodes = readFileSync(new URL('../../cluster-state/fixtures/scontrol-nodes-22.05.txt', import.meta.url), 'utf8')
 const events = [
   'gpu-h100-001|2026-12-01T02:00:00|2026-12-01T03:00:00|DOWN|root(0)|gpu xid 79',
   'gpu-a10g-01|2026-12-01T02:00:00|2026-12-01T04:00:00|DOWN*|slurm(64030)|Not responding',
@@ -17,16 +15,10 @@ const events = [
 ].join('\n')
 
 const calls: string[][] = []
-const replay: Executor = {
-  target: 'replay',
-  async run(argv) {
-    calls.push([...argv])
-    const out = argv.includes('scontrol') ? nodes : argv.includes('sacctmgr') ? events : ''
-    return { argv, code: 0, stdout: out, stderr: '' }
-  },
-  async readFile() { return undefined },
-  async writeFileAtomic() {},
-}
+const replay = replayExecutor((argv) => {
+  calls.push([...argv])
+  return argv.includes('scontrol') ? SCONTROL_NODES : argv.includes('sacctmgr') ? events : ''
+})
 const state = createClusterStateService({ executorFor: async () => replay, cacheMs: 60_000 })
 const s = await seeded(undefined, { clusterState: state })
 t.teardown(() => s.app.close())

@@ -1,0 +1,54 @@
+/**
+ * The budgets' wire contracts, declared once as TypeBox schemas: the route checks against
+ * them, and the service, the budget-alert Lambda and the CLI use their `Static` types.
+ * Domain code: no Fastify, no SDK.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Name } from '../spec/names.js'
+import { MAX_THRESHOLD_PERCENT } from './aws-budget.js'
+
+/** A month, `YYYY-MM`. */
+export const Month = Type.String({ pattern: '^\\d{4}-(?:0[1-9]|1[0-2])$', maxLength: 7, description: 'YYYY-MM' })
+
+/**
+ * The body of `POST /v1/clusters/{c}/budgets/events`: an event of AWS Budgets as the
+ * budget-alert Lambda posts it (the contract between the Lambda and the service).
+ */
+export const BudgetEventBody = Type.Object({
+  eventId: Type.String({ minLength: 1, maxLength: 200 }),
+  source: Type.Literal('aws-budgets'),
+  budgetName: Type.String({ minLength: 1, maxLength: 100 }),
+  department: Type.Union([Name, Type.Null()]),
+  month: Month,
+  thresholdPercent: Type.Number({ exclusiveMinimum: 0, maximum: MAX_THRESHOLD_PERCENT }),
+  notificationType: Type.Union([Type.Literal('ACTUAL'), Type.Literal('FORECASTED')]),
+  actualSpend: Type.Optional(Type.Number({ minimum: 0 })),
+  budgetLimit: Type.Optional(Type.Number({ minimum: 0 })),
+  currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', maxLength: 3 })),
+}, { additionalProperties: false })
+export type BudgetEventBody = Static<typeof BudgetEventBody>
+
+const Nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()])
+
+/**
+ * The answer of `GET /v1/clusters/{c}/budgets/reconcile`: the cluster's AWS bill beside its
+ * departments' chargeback (src/budgets/aws-reconcile.ts makes it).
+ */
+export const Reconciliation = Type.Object({
+  cluster: Type.String(),
+  month: Type.String(),
+  currency: Type.String(),
+  /** The cluster's AWS bill (cost tagged ClusterName=<cluster>). */
+  awsBill: Type.Number(),
+  /** The departments' chargeback, by department, largest first. */
+  departments: Type.Array(Type.Object({ department: Type.String(), cost: Type.Number(), percentOfBill: Nullable(Type.Number()) })),
+  /** Their sum. */
+  allocated: Type.Number(),
+  /** awsBill - allocated: idle capacity and costs no job carries; negative when more was charged than AWS billed. */
+  unallocated: Type.Number(),
+  unallocatedPercent: Nullable(Type.Number()),
+  estimated: Type.Boolean(),
+  /** What a reader must know: an open month, charges above the bill, no bill at all. */
+  notes: Type.Array(Type.String()),
+})
+export type Reconciliation = Static<typeof Reconciliation>
