@@ -92,7 +92,11 @@ export class StewardStack extends Stack {
     })
     const serviceSg = new ec2.SecurityGroup(this, 'ServiceSg', {
       vpc,
-      description: `HPC Steward service of ${name}: no inbound; reached through Session Manager port forwarding`,
+      // What is true of the rules: admins come through Session Manager port forwarding (no
+      // rule), and the budget-alert Lambda, when there is one, on the API port (its rule).
+      description: budgets
+        ? `HPC Steward service of ${name}: inbound only from its budget-alert Lambda (API port); admins through Session Manager port forwarding`
+        : `HPC Steward service of ${name}: no inbound; reached through Session Manager port forwarding`,
       allowAllOutbound: true,
     })
     if (cluster.controller.securityGroupId) {

@@ -60,6 +60,8 @@ t.test('network: the Lambda reaches only the service API and HTTPS; the service 
   t.match(group?.Properties?.SecurityGroupEgress, [{ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' }])
   template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { FromPort: 8080, ToPort: 8080, DestinationSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ServiceSg'), 'GroupId'] } })
   template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 8080, ToPort: 8080, SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BudgetAlertsSg'), 'GroupId'] } })
+  const serviceSg = ofType('AWS::EC2::SecurityGroup').find(([id]) => id.startsWith('ServiceSg'))?.[1]
+  t.match(serviceSg?.Properties?.GroupDescription, /inbound only from its budget-alert Lambda/, 'the service group says what its rules admit')
   const userData = JSON.stringify(ofType('AWS::EC2::Instance')[0]![1].Properties?.UserData)
   t.match(userData, 'HOST=0.0.0.0')
   t.match(userData, 'STEWARD_BUDGETS_TOPIC_ARN=')

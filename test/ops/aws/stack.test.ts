@@ -74,6 +74,9 @@ t.test('the service: encrypted EBS store, SSH to the controller, npm start under
   template.hasResourceProperties('AWS::EC2::VolumeAttachment', { Device: '/dev/xvdb' })
   template.resourceCountIs('AWS::RDS::DBInstance', 0)
   template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: 'sg-0123456789abcdef0', FromPort: 22, ToPort: 22, IpProtocol: 'tcp' })
+  const serviceSg = ofType('AWS::EC2::SecurityGroup').find(([id]) => id.startsWith('ServiceSg'))?.[1]
+  t.match(serviceSg?.Properties?.GroupDescription, /no inbound/, 'without budget alerts nothing comes in')
+  t.notOk(serviceSg?.Properties?.SecurityGroupIngress, 'and no rule admits anything')
   const userData = JSON.stringify(ofType('AWS::EC2::Instance')[0]![1].Properties?.UserData)
   t.match(userData, 'ExecStart=/usr/bin/npm start')
   t.match(userData, 'STEWARD_PUBLISH_POLICY=1')
