@@ -7,6 +7,7 @@
 import t from 'tap'
 import { seeded, campusSpec, type Seeded } from './helpers.js'
 import type { Executor } from '../../src/adapters/executor.js'
+import { buildApp } from '../../src/api/app.js'
 import type { BalancerState, LiveMember, PoolBalancer } from '../../src/login-nodes/model.js'
 
 const states = new Map<string, BalancerState>()
@@ -80,4 +81,31 @@ t.test('bad input: unknown node 404, bad grace 400, unreachable node 502 with th
   t.equal(res.statusCode, 502)
   t.match(res.json(), { error: 'LoginNodeError', message: /login-1 is unreachable/ })
   t.equal(states.get('login-1'), 'ready')
+})
+
+t.test('a restart resumes the drains the audit log leaves open, with their deadlines', async (t) => {
+  const loginAccess = () => ({ balancerFor: () => balancer, nodeExecutor: () => node, close: async () => undefined })
+  // A drain whose grace has run out while the service was down, one still running, and one an admin took back.
+  const past = new Date(Date.now() - 60_000).toISOString()
+  const future = new Date(Date.now() + 3_600_000).toISOString()
+  const audit = (node: string, action: string, change: object) => s.store.appendAudit({ actor: 'admin', source: 'api', cluster: 'campus', action, resource: `clusters/campus/login-nodes/${node}`, change })
+  await audit('login-1', 'login-node.drain', { deadline: past, sessions: 1 })
+  await audit('login-2', 'login-node.drain', { deadline: past, sessions: 1 })
+  await audit('login-2', 'login-node.ready', {})
+  states.set('login-1', 'drain')
+  states.set('login-2', 'ready')
+  const restarted = await buildApp({ store: s.store, loginAccess })
+  t.teardown(() => restarted.close())
+  await restarted.ready()
+  for (let i = 0; i < 50 && states.get('login-1') !== 'maint'; i++) await new Promise((r) => setTimeout(r, 20))
+  t.equal(states.get('login-1'), 'maint', 'the expired drain ends its sessions after the restart')
+  t.equal(states.get('login-2'), 'ready', 'a drain followed by a ready is not resumed')
+
+  await audit('login-1', 'login-node.drain', { deadline: future, sessions: 1 })
+  states.set('login-1', 'drain')
+  const again = await buildApp({ store: s.store, loginAccess })
+  await again.ready()
+  await new Promise((r) => setTimeout(r, 200))
+  t.equal(states.get('login-1'), 'drain', 'a drain still in its grace period waits (its users are logged in)')
+  await again.close()
 })

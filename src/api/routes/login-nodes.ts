@@ -2,7 +2,8 @@
  * Login nodes of a cluster (admin only): status of every pool member, drain (no new
  * sessions at once, a wall notice to the users logged in, sessions kept for the grace
  * period, then ended) and ready. Pools come from the applied revision (the newest when
- * none was applied yet).
+ * none was applied yet). A drain's grace period survives a restart: its deadline is in the
+ * audit log, and the routes resume the wait when the service is ready.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
@@ -48,7 +49,66 @@ export function loginNodeRoutes(deps: { store: Store; access: LoginAccessFactory
     }
   }
 
+  /**
+   * Waits out a drain in the background. One wait per node: a new drain or a `ready` ends
+   * the previous one before it can cut sessions.
+   */
+  function wait(cluster: string, pools: ReturnType<typeof desiredPools>, node: string, deadline: Date, d: LoginNodeDeps & { close(): Promise<void> }): void {
+    const signal = drains.begin(cluster, node)
+    void finishDrain(pools, node, deadline, d, { background: true, signal })
+      .catch((err: unknown) => deps.log?.(`finishing the drain of ${node} failed`, err))
+      .finally(() => {
+        drains.end(cluster, node, signal)
+        return d.close()
+      })
+  }
+
+  /**
+   * After a restart: the drains whose latest audited change is the drain itself (no
+   * `ready` since) and whose deadline is at most a day old are waited out again, with
+   * their audited deadline. `finishDrain` first asks the balancer, so a node an admin took
+   * back by hand is left alone.
+   */
+  async function resumeDrains(): Promise<number> {
+    const since = new Date(Date.now() - 26 * 3_600_000).toISOString()
+    let resumed = 0
+    for (let cursor: string | undefined, first = true; first || cursor; first = false) {
+      const page = await store.listClusters({ limit: 100, cursor })
+      cursor = page.nextCursor ?? undefined
+      for (const c of page.items) {
+        const latest = new Map<string, { action: string; deadline?: unknown }>()
+        for (let auditCursor: string | undefined, firstAudit = true; firstAudit || auditCursor; firstAudit = false) {
+          const audit = await store.listAudit({ cluster: c.name, resource: `clusters/${c.name}/login-nodes/`, since }, { limit: 500, cursor: auditCursor })
+          auditCursor = audit.nextCursor ?? undefined
+          // Newest first: the first entry of a node is its latest.
+          for (const a of audit.items) {
+            const node = a.resource.slice(`clusters/${c.name}/login-nodes/`.length)
+            if (!latest.has(node)) latest.set(node, { action: a.action, deadline: (a.change as { deadline?: unknown } | null)?.deadline })
+          }
+        }
+        const draining = [...latest].filter(([, e]) => e.action === 'login-node.drain' && typeof e.deadline === 'string' && !Number.isNaN(Date.parse(e.deadline)))
+        if (draining.length === 0) continue
+        const spec = await specOf(c.name)
+        const pools = desiredPools(spec)
+        for (const [node, e] of draining) {
+          if (!pools.some((p) => p.members.some((m) => m.node === node))) continue
+          wait(c.name, pools, node, new Date(e.deadline as string), access(c.name, spec))
+          resumed += 1
+        }
+      }
+    }
+    return resumed
+  }
+
   return async (app) => {
+    // Not awaited: the service serves while it looks; a failure is logged, not fatal.
+    app.addHook('onReady', async () => {
+      void resumeDrains()
+        .then((n) => { if (n > 0) app.log.info({ drains: n }, 'login-node drains resumed after a restart') })
+        .catch((err: unknown) => deps.log?.('resuming login-node drains failed', err))
+    })
+    app.addHook('onClose', async () => drains.cancelAll())
+
     app.get('/clusters/:cluster/login-nodes', {
       schema: { summary: 'Every login pool member with its balancer state, health and session count (admin)', params: ClusterParams, response: { 200: Type.Object({ items: Type.Array(MemberStatus) }), ...errorResponses } },
     }, async (request) => {
@@ -77,15 +137,8 @@ export function loginNodeRoutes(deps: { store: Store; access: LoginAccessFactory
       }
       const { actor, source } = actorOf(request)
       await store.appendAudit({ actor, source, cluster, action: 'login-node.drain', resource: `clusters/${cluster}/login-nodes/${node}`, change: { deadline: result.deadline, sessions: result.sessions } })
-      // The grace period runs in this process (lost if it restarts: drain again). One wait
-      // per node: a new drain or a `ready` ends the previous one before it can cut sessions.
-      const signal = drains.begin(cluster, node)
-      void finishDrain(pools, node, new Date(result.deadline), d, { background: true, signal })
-        .catch((err: unknown) => deps.log?.(`finishing the drain of ${node} failed`, err))
-        .finally(() => {
-          drains.end(cluster, node, signal)
-          return d.close()
-        })
+      // The grace period runs in this process; a restart resumes it from the audit log.
+      wait(cluster, pools, node, new Date(result.deadline), d)
       return result
     })
 
@@ -118,6 +171,11 @@ function drainWaits() {
     cancel(cluster: string, node: string): void {
       waits.get(key(cluster, node))?.abort()
       waits.delete(key(cluster, node))
+    },
+    /** Ends every wait (the service stops; a restart resumes them from the audit log). */
+    cancelAll(): void {
+      for (const controller of waits.values()) controller.abort()
+      waits.clear()
     },
     /** Forgets a finished wait (unless a newer one replaced it). */
     end(cluster: string, node: string, signal: AbortSignal): void {
