@@ -48,7 +48,11 @@ export interface ApplyHookContext {
  * controller's files are committed (a failure then is reported, never rolled back: the
  * next apply finishes it); `rollback` undoes what `run` staged when the apply fails
  * before its commit, also after a `run` that failed half-way. Each returns its step's
- * output line.
+ * output line. `release` lets go of what `run` holds (connections, staged state in
+ * memory) without undoing or finishing anything; the engine calls it when the apply ends
+ * whatever happened, so an apply that lost its lock (neither committed nor rolled back:
+ * the node is left for the lock's new holder) leaks nothing. It must be a no-op after a
+ * `commit` or `rollback`.
  */
 export interface ApplyHook {
   name: string
@@ -56,6 +60,7 @@ export interface ApplyHook {
   run(context: ApplyHookContext): Promise<string>
   commit?(context: ApplyHookContext): Promise<string>
   rollback?(context: ApplyHookContext): Promise<string>
+  release?(context: ApplyHookContext): Promise<void>
 }
 
 export interface ApplyEngineDeps {
@@ -280,6 +285,9 @@ export function createApplyEngine(deps: ApplyEngineDeps): ApplyEngine {
         ? 'apply committed on the controller but not recorded in the store; recovery will complete it'
         : 'apply bookkeeping failed')
     } finally {
+      for (const hook of staged) {
+        await hook.release?.(hookContext).catch((err: unknown) => log.error({ err, cluster: apply.cluster, applyId: apply.id }, `releasing ${hook.name} failed`))
+      }
       await lock.release().catch((err: unknown) => log.error({ err, cluster: apply.cluster }, 'releasing the apply lock failed'))
       running.delete(apply.id)
     }

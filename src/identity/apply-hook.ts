@@ -43,9 +43,12 @@ export function nodeUsersHook(options: NodeUsersHookOptions): ApplyHook {
         await access.close()
         return 'no nodes'
       }
+      // Kept from the start, so that an apply stopped before the plan (its lock lost) lets go of the connections too.
+      const stage = { plans: [] as NodePlan[], access }
+      staged.set(applyId, stage)
       await checkLock()
       const plans = await planNodes(spec, access.nodes, options.fanOut)
-      staged.set(applyId, { plans, access })
+      stage.plans = plans
       const clashes = plans.filter((p) => p.problems.length > 0)
       if (clashes.length > 0) throw new NodeUsersClashError(`POSIX clashes: ${clashes.map((p) => `${p.node}: ${p.problems.join('; ')}`).join(' | ')}`)
       return plans.map((p) => `${p.node}: ${p.error !== undefined ? `unreachable (${p.error})` : `${p.operations.length} change(s)`}`).join('; ')
@@ -63,6 +66,9 @@ export function nodeUsersHook(options: NodeUsersHookOptions): ApplyHook {
     async rollback({ applyId }) {
       await forget(applyId)
       return 'nothing changed on the nodes'
+    },
+    async release({ applyId }) {
+      await forget(applyId)
     },
   }
 }

@@ -95,10 +95,18 @@ export function loginNodesHook(options: LoginNodesHookOptions): ApplyHook {
       return lines.join('; ')
     },
     async rollback({ applyId }) {
-      const stage = await finish(applyId)
+      const stage = stages.get(applyId)
       if (!stage) return 'nothing staged'
-      for (const staged of [...stage.nodes].reverse()) await rollbackLoginNode(staged)
+      // The connections are let go after the files are put back, not before.
+      try {
+        for (const staged of [...stage.nodes].reverse()) await rollbackLoginNode(staged)
+      } finally {
+        await finish(applyId)
+      }
       return stage.nodes.length === 0 ? 'nothing staged' : `put back the previous files on ${stage.nodes.map((n) => n.node).join(', ')}`
+    },
+    async release({ applyId }) {
+      await finish(applyId)
     },
   }
 }

@@ -320,3 +320,31 @@ t.test('with equal files, a capability step that fails is rolled back and Slurm 
   t.same(calls.filter((c) => c[0] === 'fake-reconfigure' || c[0] === 'fake-restart'), [], 'Slurm untouched')
   t.equal((await store.getCluster('campus')).appliedRevision, 1)
 })
+
+t.test('an apply that loses its lock after a capability step staged lets go of what it holds, and neither commits nor rolls back', async (t) => {
+  const { dir, path, store } = await fixture(t)
+  const thief = createSqliteStore(path)
+  t.teardown(() => thief.close())
+  const events: string[] = []
+  const { profile } = fakeController(dir)
+  const staging: ApplyHook = {
+    ...recordingHook('login', events),
+    async run() {
+      events.push('login.run')
+      // Another replica takes the cluster over while this step's connections are open.
+      const db = new Database(path)
+      db.exec("UPDATE apply_locks SET expires_at = '2000-01-01T00:00:00.000Z'")
+      db.close()
+      if (!(await thief.tryApplyLock('campus', 'thief'))) throw new Error('the expired lock was not taken over')
+      return 'staged'
+    },
+    async release() {
+      events.push('login.release')
+    },
+  }
+  const engine = createApplyEngine({ store, log: quiet, profileFor: async () => profile, hooks: [staging, recordingHook('policy', events)] })
+  const done = await engine.wait((await engine.start('campus', undefined, 'test')).id)
+  t.equal(done.status, 'failed')
+  t.match(done.error, /no longer held[\s\S]*left for the new holder/)
+  t.same(events, ['login.run', 'login.release'], 'released, not committed, not rolled back; the next step never ran')
+})
