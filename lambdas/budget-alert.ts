@@ -13,7 +13,11 @@
  *
  * Duplicate deliveries have one effect: a MessageId seen before is skipped, and so is an
  * alert (budget, month, threshold, type) already handled by this container; the service
- * dedupes the same key across containers. A message that is not a budget alert, an
+ * dedupes the same key across containers. The contacts' notice is kept by the service too:
+ * the event asks whether it must still be sent (`notice: wanted`), and once sent it is
+ * confirmed (`notice: sent`). A notice that failed, or whose confirmation was lost, is sent
+ * by SNS's retry in whatever container it runs (at least once; never lost, never after a
+ * confirmation). A message that is not a budget alert, an
  * unknown budget or one the service does not know is logged and dropped (no retry storm);
  * a failure to reach the service is thrown, so SNS's delivery is retried, then dead-lettered.
  */
@@ -43,8 +47,6 @@ const notifier: Notifier | undefined = noticeTopic ? createSnsNotifier(noticeTop
 const SEEN_MAX = 1000
 const seenMessages = new Set<string>()
 const handledAlerts = new Set<string>()
-/** Alerts the service recorded whose notice has not gone out yet (a retry sends it). */
-const unnoticed = new Set<string>()
 
 function remember(set: Set<string>, value: string): void {
   set.add(value)
@@ -112,16 +114,17 @@ async function handleRecord(record: SnsRecord): Promise<RecordResult> {
     return { messageId, outcome: 'duplicate', reason: 'alert already handled', budgetName: alert.budgetName, key }
   }
   if (!api) throw new Error('STEWARD_API_URL and STEWARD_API_TOKEN_PARAMETER must be set')
-  const outcome = await api.postBudgetEvent(cluster, eventBody(alert, month, entry.department))
+  const body = eventBody(alert, month, entry.department)
+  const tells = notifier !== undefined && entry.contacts.length > 0
+  const outcome = await api.postBudgetEvent(cluster, tells ? { ...body, notice: 'wanted' } : body)
   if (outcome.kind === 'refused') return drop(`the service refused the event (${outcome.status}): ${outcome.reason}`, { budgetName: alert.budgetName, key })
-  if (outcome.recorded) remember(unnoticed, key)
   let notified = false
-  if (unnoticed.has(key) && notifier && entry.contacts.length > 0) {
-    // Thrown on failure: the retry finds the key in `unnoticed` (the service answers recorded: false) and sends it then.
+  if (tells && outcome.notice === 'send') {
+    // Thrown on failure (of the send or of its confirmation): SNS retries, and the service still answers `send`.
     await notifier.send(notice(alert, month, entry.department, key, entry.contacts))
+    await api.postBudgetEvent(cluster, { ...body, notice: 'sent' })
     notified = true
   }
-  unnoticed.delete(key)
   remember(handledAlerts, key)
   remember(seenMessages, messageId)
   logger.info(outcome.recorded ? 'budget alert recorded' : 'budget alert already recorded by the service', { messageId, key, action: outcome.action, department: entry.department, notified })

@@ -25,8 +25,22 @@ export const BudgetEventBody = Type.Object({
   actualSpend: Type.Optional(Type.Number({ minimum: 0 })),
   budgetLimit: Type.Optional(Type.Number({ minimum: 0 })),
   currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', maxLength: 3 })),
+  /**
+   * The budget's contacts, told by the sender (the Lambda): `wanted` asks whether it must
+   * still tell them (the answer's `notice`), `sent` says it did. The service keeps the
+   * answer across deliveries and containers: a notice is sent until one is confirmed.
+   */
+  notice: Type.Optional(Type.Union([Type.Literal('wanted'), Type.Literal('sent')])),
 }, { additionalProperties: false })
 export type BudgetEventBody = Static<typeof BudgetEventBody>
+
+/** The answer to a budget event. `notice` (when the body asked): `send` until a notice is confirmed `sent`. */
+export const BudgetEventAnswer = Type.Object({
+  recorded: Type.Boolean(),
+  action: Type.Union([Type.Literal('none'), Type.Literal('notify'), Type.Literal('restrict'), Type.Literal('block')]),
+  notice: Type.Optional(Type.Union([Type.Literal('send'), Type.Literal('sent')])),
+})
+export type BudgetEventAnswer = Static<typeof BudgetEventAnswer>
 
 const Nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()])
 

@@ -18,7 +18,7 @@ import type { UsageAggregator, Window } from '../usage/aggregate.js'
 import { formatCents } from '../usage/chargeback.js'
 import { evaluateBudgets, type DepartmentBudgetState } from './evaluate.js'
 import type { Notifier } from './notify.js'
-import type { BudgetEventBody } from './contract.js'
+import type { BudgetEventAnswer, BudgetEventBody } from './contract.js'
 import { departmentBudgetName } from '../sessions/policy.js'
 
 /** Thrown for a request the cluster's budgets cannot answer (no spec, unknown budget). */
@@ -70,7 +70,7 @@ export interface BudgetService {
   status(cluster: string, month?: string): Promise<BudgetStatus>
   check(cluster: string, by: string): Promise<CheckResult>
   lift(cluster: string, department: string, by: string, source: string): Promise<{ apply: CheckResult['apply']; pending: string | null }>
-  recordEvent(cluster: string, event: BudgetEventBody, actor: string, source: string): Promise<{ recorded: boolean; action: 'none' | 'notify' | 'restrict' | 'block' }>
+  recordEvent(cluster: string, event: BudgetEventBody, actor: string, source: string): Promise<BudgetEventAnswer>
   /** The actions in force this month, for the apply engine. */
   actionsFor(cluster: string): Promise<BudgetActions>
   /** Checks every cluster with department budgets every `intervalMs`; returns a stop function. */
@@ -103,6 +103,25 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
   }
 
   /** Applies the cluster's applied revision with the actions now in force, and waits for it. */
+  /**
+   * Whether the sender of an AWS Budgets event must still tell the budget's contacts: a
+   * notice row per (budget, month, type, threshold), `sending` until the sender confirms it
+   * `sent`. At least once: a notice whose confirmation is lost is sent again by the retry,
+   * wherever the retry runs; one confirmed is never sent again.
+   */
+  async function eventNotice(cluster: string, event: BudgetEventBody, recipients: string[]): Promise<Pick<BudgetEventAnswer, 'notice'>> {
+    if (event.notice === undefined) return {}
+    const key = `aws-budgets:${cluster}:${event.budgetName}:${event.month}:${event.notificationType}:${event.thresholdPercent}`
+    const claimed = await store.claimBudgetNotification({ key, cluster, department: event.department, month: event.month, thresholdPercent: event.thresholdPercent, recipients })
+    if (event.notice === 'sent') {
+      await store.finishBudgetNotification(key, true)
+      return { notice: 'sent' }
+    }
+    if (claimed) return { notice: 'send' }
+    const row = (await store.listBudgetNotifications(cluster, event.month)).find((n) => n.key === key)
+    return { notice: row?.status === 'sent' ? 'sent' : 'send' }
+  }
+
   async function applyActions(cluster: string, by: string): Promise<{ apply: CheckResult['apply']; pending: string | null }> {
     const record = await store.getCluster(cluster)
     if (record.appliedRevision === null) {
@@ -255,7 +274,8 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
         thresholdPercent: event.thresholdPercent, notificationType: event.notificationType, action, payload: event,
       })
       await store.appendAudit({ actor, source, cluster, action: 'budget.event', resource: `clusters/${cluster}/budgets/${event.department ?? 'cluster'}`, change: { event, recorded, action: recorded ? action : 'none' } })
-      if (!recorded) return { recorded, action: 'none' }
+      const notice = await eventNotice(cluster, event, (budget ? budget.notify : c?.notify) ?? [])
+      if (!recorded) return { recorded, action: 'none', ...notice }
       if (budget && (action === 'restrict' || action === 'block')) {
         const reason = `AWS Budgets: ${event.budgetName} ${event.notificationType} ${event.thresholdPercent} %`
         if (await store.startBudgetAction({ cluster, department: budget.department, month: event.month, action, reason })) {
@@ -264,7 +284,7 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
           void applyActions(cluster, actor).catch((err: unknown) => log.error({ err, cluster }, 'applying a budget action failed'))
         }
       }
-      return { recorded, action }
+      return { recorded, action, ...notice }
     },
 
     startScheduler(intervalMs) {

@@ -43,6 +43,20 @@ t.test('POST budgets/events: a department at 100 % ACTUAL runs its action once; 
   t.match(actions, [{ department: 'cv', action: 'block', endedAt: null }])
 })
 
+t.test('POST budgets/events with a notice: "send" until a sender confirms it "sent", across deliveries; a bad notice value is 400', async (t) => {
+  const { as, store } = await setup(t)
+  const post = (body: unknown) => as('admin', { method: 'POST', url: '/v1/clusters/campus/budgets/events', payload: body as object })
+  const asked = event({ eventId: 'n-1', department: 'nlp', budgetName: 'campus-nlp', thresholdPercent: 80, notice: 'wanted' })
+  t.same((await post(asked)).json(), { recorded: true, action: 'none', notice: 'send' })
+  t.same((await post({ ...asked, eventId: 'n-2' })).json(), { recorded: false, action: 'none', notice: 'send' }, 'another delivery, nothing confirmed yet: still owed')
+  t.same((await post({ ...asked, notice: 'sent' })).json(), { recorded: false, action: 'none', notice: 'sent' })
+  t.same((await post({ ...asked, eventId: 'n-3' })).json(), { recorded: false, action: 'none', notice: 'sent' }, 'confirmed: never owed again')
+  t.same((await post(event({ eventId: 'n-4', department: 'nlp', budgetName: 'campus-nlp', thresholdPercent: 90 }))).json(), { recorded: true, action: 'none' }, 'no notice asked: none answered')
+  t.equal((await post(event({ eventId: 'n-5', notice: 'maybe' }))).statusCode, 400)
+  const rows = (await store.listBudgetNotifications('campus', MONTH)).filter((n) => n.key.startsWith('aws-budgets:'))
+  t.match(rows, [{ key: `aws-budgets:campus:campus-nlp:${MONTH}:ACTUAL:80`, department: 'nlp', status: 'sent', thresholdPercent: 80 }])
+})
+
 t.test('GET usage is scoped: admins all, department admins their departments, researchers themselves', async (t) => {
   const { as } = await setup(t)
   const get = async (who: 'admin' | 'nlp' | 'alice' | 'frank' | 'cvdl', query: string) => {

@@ -34,6 +34,8 @@ let sns: SNSClient
 let route: RouteDouble
 let handler: Handler
 let serial = 0
+/** Publishes the test's policy (a test in between publishes another). */
+let publishCampus: () => Promise<unknown>
 
 const record = (message: string, messageId = `msg-${++serial}`, timestamp = '2026-11-15T10:00:00.000Z') => ({
   Records: [{ EventSource: 'aws:sns', EventVersion: '1.0', EventSubscriptionArn: `${budgetTopic}:sub`, Sns: { Type: 'Notification', MessageId: messageId, TopicArn: budgetTopic, Subject: 'AWS Budgets: hpc-steward-campus has exceeded your alert threshold', Message: message, Timestamp: timestamp, SignatureVersion: '1', Signature: 'x', SigningCertUrl: 'x', UnsubscribeUrl: 'x', MessageAttributes: {} } }],
@@ -50,11 +52,12 @@ t.before(async () => {
   route = await startRouteDouble(cluster, { 'hpc-steward-campus': 'none', 'campus-physics': 'block', 'campus-stale': 'none' }, 'tok-1')
   const spec = parse(readFileSync(new URL('examples/campus.yaml', root), 'utf8')) as ClusterSpec
   spec.cluster.name = cluster
-  await publishPolicy(buildPolicy(spec, { byName: {
+  publishCampus = () => publishPolicy(buildPolicy(spec, { byName: {
     'hpc-steward-campus': { department: null, contacts: ['ops@example.edu'] },
     'campus-physics': { department: 'physics', contacts: ['pi@example.edu', 'ops@example.edu'] },
     'campus-gone': { department: 'chemistry', contacts: [] },
   } }), ssm)
+  await publishCampus()
   await ssm.send(new PutParameterCommand({ Name: tokenParameter, Type: 'SecureString', Value: 'tok-1', Overwrite: true }))
   const notices = (await sns.send(new CreateTopicCommand({ Name: `notices-${cluster}` }))).TopicArn ?? ''
   await sns.send(new SubscribeCommand({ TopicArn: notices, Protocol: 'http', Endpoint: `${route.url}/sns`, Attributes: { FilterPolicy: JSON.stringify({ recipients: ['pi@example.edu'] }) } }))
@@ -81,10 +84,14 @@ t.test('the plain-text form of the cluster budget: recorded once, with the contr
   const describes = aws.calls.get('AWSBudgetServiceGateway.DescribeBudget') ?? 0
   const res = await handler(record(textForm, 'text-1'))
   t.match(res, { status: 'done', records: [{ outcome: 'recorded', action: 'none', notified: true }] })
-  t.same(route.events.map(({ recorded, ...e }) => ({ ...e, recorded })), [{
+  const event = {
     eventId: 'aws-budgets:hpc-steward-campus:2026-11:ACTUAL:80', source: 'aws-budgets', budgetName: 'hpc-steward-campus', department: null,
-    month: '2026-11', thresholdPercent: 80, notificationType: 'ACTUAL', actualSpend: 812.34, budgetLimit: 1000, currency: 'USD', recorded: true,
-  }])
+    month: '2026-11', thresholdPercent: 80, notificationType: 'ACTUAL', actualSpend: 812.34, budgetLimit: 1000, currency: 'USD',
+  }
+  t.same(route.events.map(({ recorded, ...e }) => ({ ...e, recorded })), [
+    { ...event, notice: 'wanted', recorded: true },
+    { ...event, notice: 'sent', recorded: false },
+  ], 'the event, asking whether its contacts must be told; then the notice confirmed')
   t.equal(aws.calls.get('AWSBudgetServiceGateway.DescribeBudget') ?? 0, describes, 'the text said everything (80% of 1000 exactly)')
   t.equal(route.notices.length, 0, 'ops@ only: the pi@ filter policy lets nothing through')
 })
@@ -92,10 +99,11 @@ t.test('the plain-text form of the cluster budget: recorded once, with the contr
 t.test('duplicates have one effect: the same MessageId, another delivery of the same alert, and a second container', async (t) => {
   t.match(await handler(record(textForm, 'text-1')), { records: [{ outcome: 'duplicate', reason: 'MessageId already handled' }] })
   t.match(await handler(record(textForm, 'text-2')), { records: [{ outcome: 'duplicate', reason: 'alert already handled' }] })
-  t.equal(route.events.length, 1, 'no second POST from this container')
+  t.equal(route.events.length, 2, 'no further POST from this container')
   const other = await loadBundle('2')
   t.match(await other(record(textForm, 'text-3')), { records: [{ outcome: 'duplicate', notified: false }] })
-  t.same(route.events.map((e) => e.recorded), [true, false], 'the service saw it and recorded nothing')
+  t.same(route.events.map((e) => e.recorded), [true, false, false], 'the service saw it and recorded nothing')
+  t.equal(route.events.at(-1)?.notice, 'wanted', 'asked, and told the notice went out already: not sent again')
 })
 
 t.test('JSON that leaves the amount and type open: read back through Budgets; department event, contacts told', async (t) => {
@@ -138,4 +146,35 @@ t.test('the service down is thrown (SNS retries); a rotated token is read again 
   t.match(await handler(record(message, 'down-1')), { records: [{ outcome: 'recorded' }] }, 'the retry (same MessageId) goes through with the new token')
   t.equal(route.refused.filter((r) => r.status === 401).length, 1)
   t.equal(route.refused.filter((r) => r.status === 400).length, 0, 'every body the Lambda sent met the contract')
+})
+
+t.test('a notice whose send fails, or whose confirmation is lost, is sent by the retry in another container; never after a confirmation', async (t) => {
+  const message = (threshold: number) => JSON.stringify({ budgetName: 'campus-physics', notificationType: 'FORECASTED', threshold, budgetLimit: { amount: '333.33', unit: 'USD' } })
+  await publishCampus()
+  const good = process.env.STEWARD_NOTICE_TOPIC_ARN
+  // Container A publishes to a topic that does not exist: the send fails after the service recorded the event.
+  process.env.STEWARD_NOTICE_TOPIC_ARN = `${good ?? ''}-gone`
+  const broken = await loadBundle('notice-a')
+  process.env.STEWARD_NOTICE_TOPIC_ARN = good
+  const before = route.notices.length
+  await t.rejects(broken(record(message(90), 'lost-1')), 'the failed send is thrown: SNS retries')
+  t.match(route.events.at(-1), { thresholdPercent: 90, notice: 'wanted', recorded: true })
+  const retry = await loadBundle('notice-b')
+  t.match(await retry(record(message(90), 'lost-1')), { records: [{ outcome: 'duplicate', notified: true }] }, 'the retry elsewhere: recorded already, notice still owed')
+  await until(() => route.notices.length > before)
+  t.equal(route.notices.length, before + 1, 'the notice went out once')
+  t.equal(route.events.at(-1)?.notice, 'sent')
+
+  // The send works but its confirmation is lost: the retry sends again (at least once).
+  const sent = route.notices.length
+  route.loseConfirmations(1)
+  const c = await loadBundle('notice-c')
+  await t.rejects(c(record(message(95), 'lost-2')), { name: 'ServiceApiError', message: /answered 503/ }, 'thrown: SNS retries')
+  await until(() => route.notices.length > sent)
+  const d = await loadBundle('notice-d')
+  t.match(await d(record(message(95), 'lost-2')), { records: [{ notified: true }] })
+  await until(() => route.notices.length >= sent + 2)
+  t.equal(route.notices.length, sent + 2, 'sent twice: the first confirmation never reached the service')
+  const e = await loadBundle('notice-e')
+  t.match(await e(record(message(95), 'lost-3')), { records: [{ notified: false }] }, 'confirmed: never again')
 })

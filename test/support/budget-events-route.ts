@@ -4,7 +4,8 @@
  * against the route's own TypeBox schema (src/budgets/contract.ts: no extra field, every
  * type and range), a Bearer token, 404 for an unknown cluster, 422 for a budget the spec
  * does not name, and duplicates (same eventId, or same budget, month, threshold and type)
- * answered `recorded: false`. It also takes SNS HTTP deliveries on `/sns` (the notices topic).
+ * answered `recorded: false`, and the contacts' notice answered `send` until confirmed
+ * `sent`. It also takes SNS HTTP deliveries on `/sns` (the notices topic).
  */
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -17,11 +18,15 @@ export interface RouteDouble {
   events: Array<BudgetEventBody & { recorded: boolean }>
   /** Requests refused, with their status. */
   refused: Array<{ status: number; body: string }>
+  /** Notices confirmed sent (`budget:month:type:threshold`). */
+  noticesConfirmed: Set<string>
   /** SNS notices delivered to /sns: the SNS envelope. */
   notices: Array<{ Subject?: string; Message: string; MessageId: string }>
   token: string
   /** Forces the next N answers to this status (500: the service is down). */
   failNext(status: number, times: number): void
+  /** Loses the next N notice confirmations (`notice: sent`): answered 503, nothing kept. */
+  loseConfirmations(times: number): void
   close(): Promise<void>
 }
 
@@ -34,7 +39,7 @@ const read = (req: IncomingMessage): Promise<string> => new Promise((resolve, re
 
 /** Starts the double for one cluster and the budget names its spec has, with each budget's action. */
 export async function startRouteDouble(cluster: string, budgets: Record<string, 'none' | 'notify' | 'restrict' | 'block'>, token: string): Promise<RouteDouble> {
-  const double: Omit<RouteDouble, 'url' | 'close'> & { failures: Array<number> } = { events: [], refused: [], notices: [], token, failures: [], failNext(status, times) { for (let i = 0; i < times; i++) this.failures.push(status) } }
+  const double: Omit<RouteDouble, 'url' | 'close'> & { failures: Array<number>; lost: number } = { events: [], refused: [], notices: [], noticesConfirmed: new Set(), token, failures: [], lost: 0, failNext(status, times) { for (let i = 0; i < times; i++) this.failures.push(status) }, loseConfirmations(times) { this.lost += times } }
   const server = createServer((req, res) => {
     void read(req).then((text) => {
       const answer = (status: number, value: unknown) => {
@@ -60,13 +65,21 @@ export async function startRouteDouble(cluster: string, budgets: Record<string, 
         return answer(400, { message: 'not JSON' })
       }
       if (!Value.Check(BudgetEventBody, body)) return answer(400, { message: [...Value.Errors(BudgetEventBody, body)].map((e) => `${e.path} ${e.message}`).join('; ') })
+      if (body.notice === 'sent' && double.lost > 0) {
+        double.lost -= 1
+        return answer(503, { message: 'confirmation lost' })
+      }
       const action = budgets[body.budgetName]
       if (!action) return answer(422, { message: `budget ${body.budgetName} is not in the spec of ${cluster}` })
       const duplicate = double.events.some((e) => e.eventId === body.eventId ||
         (e.budgetName === body.budgetName && e.month === body.month && e.thresholdPercent === body.thresholdPercent && e.notificationType === body.notificationType))
       double.events.push({ ...body, recorded: !duplicate })
       const acts = body.notificationType === 'ACTUAL' && body.thresholdPercent >= 100 && body.department !== null
-      return answer(200, { recorded: !duplicate, action: duplicate || !acts ? 'none' : action })
+      // The contacts' notice, as the service keeps it: `send` until a sender confirms it `sent`.
+      const key = `${body.budgetName}:${body.month}:${body.notificationType}:${body.thresholdPercent}`
+      if (body.notice === 'sent') double.noticesConfirmed.add(key)
+      const notice = body.notice === undefined ? {} : { notice: double.noticesConfirmed.has(key) ? 'sent' : 'send' }
+      return answer(200, { recorded: !duplicate, action: duplicate || !acts ? 'none' : action, ...notice })
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

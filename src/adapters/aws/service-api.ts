@@ -11,7 +11,8 @@ import type { BudgetEventBody } from '../../budgets/contract.js'
 export type BudgetAction = 'none' | 'notify' | 'restrict' | 'block'
 
 export type EventOutcome =
-  | { kind: 'recorded'; recorded: boolean; action: BudgetAction }
+  /** `notice`: when the body asked, whether the contacts must still be told (`send`) or were (`sent`). */
+  | { kind: 'recorded'; recorded: boolean; action: BudgetAction; notice?: 'send' | 'sent' }
   | { kind: 'refused'; status: number; reason: string }
 
 /** A call that should be retried (network, 5xx, a token the service keeps refusing, a body it rejects). */
@@ -76,14 +77,15 @@ export function createServiceApi(options: ServiceApiOptions) {
       const text = await res.text()
       if (res.status === 404 || res.status === 422) return { kind: 'refused', status: res.status, reason: text.slice(0, 500) }
       if (res.status !== 200) throw new ServiceApiError(`POST ${url.pathname} answered ${res.status}: ${text.slice(0, 500)}`)
-      let answer: { recorded?: unknown; action?: unknown }
+      let answer: { recorded?: unknown; action?: unknown; notice?: unknown }
       try {
         answer = JSON.parse(text) as typeof answer
       } catch (err) {
         throw new ServiceApiError(`POST ${url.pathname} answered 200 with no JSON`, { cause: err })
       }
-      if (typeof answer.recorded !== 'boolean' || !ACTIONS.has(String(answer.action))) throw new ServiceApiError(`POST ${url.pathname} answered 200 with ${text.slice(0, 200)}`)
-      return { kind: 'recorded', recorded: answer.recorded, action: answer.action as BudgetAction }
+      const noticeOk = answer.notice === undefined ? body.notice === undefined : answer.notice === 'send' || answer.notice === 'sent'
+      if (typeof answer.recorded !== 'boolean' || !ACTIONS.has(String(answer.action)) || !noticeOk) throw new ServiceApiError(`POST ${url.pathname} answered 200 with ${text.slice(0, 200)}`)
+      return { kind: 'recorded', recorded: answer.recorded, action: answer.action as BudgetAction, ...(answer.notice === undefined ? {} : { notice: answer.notice as 'send' | 'sent' }) }
     },
   }
 }

@@ -14,7 +14,7 @@ import { checkWindow, monthOf, monthWindow } from '../../usage/read.js'
 import type { BudgetService } from '../../budgets/service.js'
 import type { AwsBudgetService } from '../../budgets/aws-service.js'
 import { scopeBudgetStatus, usageFilter } from '../../budgets/scope.js'
-import { BudgetEventBody, Month, Reconciliation } from '../../budgets/contract.js'
+import { BudgetEventAnswer, BudgetEventBody, Month, Reconciliation } from '../../budgets/contract.js'
 import { actorOf, principalOf } from '../auth.js'
 import { ClusterParams, errorResponses } from '../schemas.js'
 
@@ -159,7 +159,7 @@ export function budgetRoutes(deps: { store: Store; budgets: BudgetService; aws?:
       schema: {
         summary: 'Record an event of AWS Budgets (the budget-alert Lambda): duplicates have one effect; a department budget at >= 100 % ACTUAL runs its onExceeded (admin)',
         params: ClusterParams, body: BudgetEventBody,
-        response: { 200: Type.Object({ recorded: Type.Boolean(), action: Action }), ...errorResponses },
+        response: { 200: BudgetEventAnswer, ...errorResponses },
       },
     }, async (request) => {
       requireAdmin(principalOf(request), 'record budget events')
