@@ -12,7 +12,7 @@ import type { ApplyEngine, EngineLogger } from '../apply/engine.js'
 import type { ControllerProfile } from '../apply/profile.js'
 import type { BudgetActions } from '../accounting/desired.js'
 import type { ClusterSpec } from '../spec/schema.js'
-import { StoreConflictError, type BudgetActionRecord, type BudgetEventRecord, type BudgetNotificationRecord, type Store } from '../store/types.js'
+import { StoreConflictError, StoreNotFoundError, type BudgetActionRecord, type BudgetEventRecord, type BudgetNotificationRecord, type Store } from '../store/types.js'
 import { readUsage, monthOf, monthWindow } from '../usage/read.js'
 import type { UsageAggregator, Window } from '../usage/aggregate.js'
 import { formatCents } from '../usage/chargeback.js'
@@ -232,6 +232,9 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
     async lift(cluster, department, by, source) {
       const month = monthOf(now())
       if (!(await store.endBudgetAction(cluster, department, month, 'lifted', by))) {
+        // Say what is wrong: no such cluster (404), no such department (404), or nothing to lift (409).
+        const spec = await specOf(cluster)
+        if (!spec.departments.some((d) => d.name === department)) throw new StoreNotFoundError(`cluster ${cluster} has no department "${department}"`)
         throw new StoreConflictError(`department ${department} has no budget action in force in ${month}`)
       }
       await store.appendAudit({ actor: by, source, cluster, action: 'budget.lift', resource: `clusters/${cluster}/budgets/${department}`, change: { month } })

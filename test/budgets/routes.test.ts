@@ -97,6 +97,21 @@ t.test('GET budgets: spend, forecast, thresholds, action; scoped; check and lift
   t.same((await as('admin', { method: 'POST', url: '/v1/clusters/campus/budgets/check' })).json().started, [], 'a lift holds for the month')
 })
 
+t.test('lift names what is wrong: an unknown cluster (404), a department the spec does not have (404), nothing in force (409)', async (t) => {
+  const { as, started } = await setup(t)
+  const lift = (path: string) => as('admin', { method: 'POST', url: `/v1/clusters/${path}/lift` })
+  const nosuch = await lift('nosuch/budgets/nlp')
+  t.equal(nosuch.statusCode, 404, nosuch.body)
+  t.match(nosuch.json(), { error: 'NotFound', message: /cluster nosuch/ })
+  const physics = await lift('campus/budgets/physics')
+  t.equal(physics.statusCode, 404, physics.body)
+  t.match(physics.json(), { error: 'NotFound', message: /cluster campus has no department "physics"/ })
+  const cv = await lift('campus/budgets/cv')
+  t.equal(cv.statusCode, 409, cv.body)
+  t.match(cv.json(), { error: 'Conflict', message: /department cv has no budget action in force in \d{4}-\d{2}/ })
+  t.equal(started.length, 0, 'nothing applied')
+})
+
 t.test('steward usage and steward budgets: tables, --json and --csv through the API', async (t) => {
   const { app, tokens } = await setup(t)
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
