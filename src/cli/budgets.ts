@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util'
 import { isName } from '../spec/names.js'
-import type { Reconciliation } from '../budgets/contract.js'
+import { MONTH_RE, type Reconciliation } from '../budgets/contract.js'
 import { UsageError } from './usage.js'
 
 interface Client {
@@ -133,9 +133,9 @@ export async function budgetsCommand(args: string[]): Promise<number> {
   return 0
 }
 
-/** `--month` as given, refused unless YYYY-MM. */
+/** `--month` as given, refused unless YYYY-MM (the API's pattern). */
 function checkedMonth(month: string | undefined): string | undefined {
-  if (month !== undefined && !/^\d{4}-\d{2}$/.test(month)) throw new UsageError('--month must be YYYY-MM')
+  if (month !== undefined && !MONTH_RE.test(month)) throw new UsageError('--month must be YYYY-MM')
   return month
 }
 
