@@ -142,6 +142,11 @@ t.test('steward usage and steward budgets: tables, --json and --csv through the 
   t.match(await run(tokens.admin, budgetsCommand, []), /^cv\s+100\.00 EUR\s+5\.67\s+5\.67%/m)
   process.env.STEWARD_TOKEN = tokens.alice
   await t.rejects(budgetsCommand(['--url', address, '--cluster', 'campus', 'check']), /403 only cluster admins may check budgets/)
+  // check and lift act on this month and on one department, reconcile on the cluster: anything more is refused before a request.
+  process.env.STEWARD_TOKEN = tokens.admin
+  for (const args of [['lift', 'nlp', 'cv'], ['check', 'nlp'], ['lift', 'nlp', '--month', '2026-01'], ['check', '--month', '2026-01'], ['reconcile', 'nlp', '--month', '2026-01']]) {
+    await t.rejects(budgetsCommand(['--url', 'http://127.0.0.1:1', '--cluster', 'campus', ...args]), { name: 'UsageError' }, args.join(' '))
+  }
   delete process.env.STEWARD_TOKEN
 })
 
