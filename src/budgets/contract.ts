@@ -7,8 +7,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Name } from '../spec/names.js'
 import { MAX_THRESHOLD_PERCENT } from './aws-budget.js'
 
-/** A month, `YYYY-MM`. */
-export const Month = Type.String({ pattern: '^\\d{4}-(?:0[1-9]|1[0-2])$', maxLength: 7, description: 'YYYY-MM' })
+/** A month, `YYYY-MM` (01 to 12). */
+export const MONTH_RE = /^\d{4}-(?:0[1-9]|1[0-2])$/
+export const Month = Type.String({ pattern: MONTH_RE.source, maxLength: 7, description: 'YYYY-MM' })
 
 /**
  * The body of `POST /v1/clusters/{c}/budgets/events`: an event of AWS Budgets as the

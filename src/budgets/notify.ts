@@ -1,10 +1,13 @@
 /**
  * Budget notifications: one interface for every channel (the local MTA here; SNS in
- * src/adapters/aws/sns.ts implements it too), and the on-premises notifier that
- * hands a message to `/usr/sbin/sendmail -t -oi` by argv, the message on stdin.
+ * src/adapters/aws/sns.ts implements it too), the notice of a threshold crossed, and the
+ * on-premises notifier that hands a message to `/usr/sbin/sendmail -t -oi` by argv, the
+ * message on stdin.
  */
 import type { Executor } from '../adapters/executor.js'
 import { EMAIL_RE } from '../spec/names.js'
+import { formatCents } from '../usage/chargeback.js'
+import type { DepartmentBudgetState } from './evaluate.js'
 
 /** One notification: `key` is unique per (cluster, department, month, threshold); it is sent at most once. */
 export interface BudgetNotification {
@@ -24,6 +27,22 @@ export interface BudgetNotification {
 /** Sends a budget notification (sendmail here, SNS in src/adapters/aws/sns.ts). */
 export interface Notifier {
   send(n: BudgetNotification): Promise<void>
+}
+
+/** The notice of a department's budget threshold crossed in a month (the service sends it once per `key`). */
+export function thresholdNotice(o: { key: string; cluster: string; specName: string; month: string; state: DepartmentBudgetState; threshold: number }): BudgetNotification {
+  const { key, cluster, month, state: s, threshold: t } = o
+  return {
+    key, cluster, department: s.department, month, thresholdPercent: t,
+    spend: s.spendCents / 100, budget: s.budgetCents / 100, currency: s.currency, recipients: s.notify,
+    subject: `[${cluster}] ${s.department} has used ${t} % of its ${month} budget`,
+    text: [
+      `Department ${s.department} on cluster ${cluster} has spent ${formatCents(BigInt(s.spendCents))} ${s.currency} of its ${formatCents(BigInt(s.budgetCents))} ${s.currency} budget for ${month} (${s.percent} %).`,
+      `Forecast to the end of the month: ${formatCents(BigInt(s.forecastCents))} ${s.currency}.`,
+      s.percent >= 100 && s.onExceeded !== 'notify' ? `The budget's action "${s.onExceeded}" is applied; running jobs continue.` : '',
+      `Spec: ${o.specName}; threshold ${t} %.`,
+    ].filter((l) => l !== '').join('\n'),
+  }
 }
 
 /** Thrown when a notification cannot be sent (bad recipient, the MTA refused). */

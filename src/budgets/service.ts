@@ -12,14 +12,15 @@ import type { ApplyEngine, EngineLogger } from '../apply/engine.js'
 import type { ControllerProfile } from '../apply/profile.js'
 import type { BudgetActions } from '../accounting/desired.js'
 import type { ClusterSpec } from '../spec/schema.js'
-import { StoreConflictError, type BudgetActionRecord, type BudgetEventRecord, type BudgetNotificationRecord, type Store } from '../store/types.js'
+import { StoreConflictError, StoreNotFoundError, type BudgetActionRecord, type BudgetEventRecord, type BudgetNotificationRecord, type Store } from '../store/types.js'
 import { readUsage, monthOf, monthWindow } from '../usage/read.js'
 import type { UsageAggregator, Window } from '../usage/aggregate.js'
 import { formatCents } from '../usage/chargeback.js'
 import { evaluateBudgets, type DepartmentBudgetState } from './evaluate.js'
-import type { Notifier } from './notify.js'
+import { thresholdNotice, type Notifier } from './notify.js'
 import type { BudgetEventAnswer, BudgetEventBody } from './contract.js'
 import { departmentBudgetName } from '../sessions/policy.js'
+import { startBudgetScheduler } from './scheduler.js'
 
 /** Thrown for a request the cluster's budgets cannot answer (no spec, unknown budget). */
 export class BudgetError extends Error {
@@ -150,17 +151,7 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
         let ok = true
         if (deps.notifier && s.notify.length > 0) {
           try {
-            await deps.notifier.send({
-              key, cluster, department: s.department, month, thresholdPercent: t,
-              spend: s.spendCents / 100, budget: s.budgetCents / 100, currency: s.currency, recipients: s.notify,
-              subject: `[${cluster}] ${s.department} has used ${t} % of its ${month} budget`,
-              text: [
-                `Department ${s.department} on cluster ${cluster} has spent ${formatCents(BigInt(s.spendCents))} ${s.currency} of its ${formatCents(BigInt(s.budgetCents))} ${s.currency} budget for ${month} (${s.percent} %).`,
-                `Forecast to the end of the month: ${formatCents(BigInt(s.forecastCents))} ${s.currency}.`,
-                s.percent >= 100 && s.onExceeded !== 'notify' ? `The budget's action "${s.onExceeded}" is applied; running jobs continue.` : '',
-                `Spec: ${spec.cluster.name}; threshold ${t} %.`,
-              ].filter((l) => l !== '').join('\n'),
-            })
+            await deps.notifier.send(thresholdNotice({ key, cluster, specName: spec.cluster.name, month, state: s, threshold: t }))
           } catch (err) {
             ok = false
             log.error({ err, cluster, key }, 'sending a budget notification failed; it is tried again at the next check')
@@ -251,6 +242,9 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
     async lift(cluster, department, by, source) {
       const month = monthOf(now())
       if (!(await store.endBudgetAction(cluster, department, month, 'lifted', by))) {
+        // Say what is wrong: no such cluster (404), no such department (404), or nothing to lift (409).
+        const spec = await specOf(cluster)
+        if (!spec.departments.some((d) => d.name === department)) throw new StoreNotFoundError(`cluster ${cluster} has no department "${department}"`)
         throw new StoreConflictError(`department ${department} has no budget action in force in ${month}`)
       }
       await store.appendAudit({ actor: by, source, cluster, action: 'budget.lift', resource: `clusters/${cluster}/budgets/${department}`, change: { month } })
@@ -288,33 +282,7 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
     },
 
     startScheduler(intervalMs) {
-      let running = false
-      const tick = async () => {
-        if (running) return
-        running = true
-        try {
-          for (let cursor: string | undefined, first = true; first || cursor; first = false) {
-            const page = await store.listClusters({ limit: 100, cursor })
-            cursor = page.nextCursor ?? undefined
-            for (const c of page.items) {
-              try {
-                const spec = c.latestRevision > 0 ? await specOf(c.name) : undefined
-                const actions = await store.listBudgetActions(c.name, monthOf(now()))
-                if (!spec?.budgets?.departments?.length && !actions.some((a) => a.endedAt === null)) continue
-                const r = await service.check(c.name, 'system:budget-scheduler')
-                if (r.started.length || r.ended.length || r.notified.length) log.info({ cluster: c.name, started: r.started, ended: r.ended, notified: r.notified }, 'budget check')
-              } catch (err) {
-                log.error({ err, cluster: c.name }, 'budget check failed; tried again at the next tick')
-              }
-            }
-          }
-        } finally {
-          running = false
-        }
-      }
-      const timer = setInterval(() => void tick(), intervalMs)
-      timer.unref()
-      return () => clearInterval(timer)
+      return startBudgetScheduler({ store, log, now, specOf, check: (cluster, by) => service.check(cluster, by) }, intervalMs)
     },
   }
   return service

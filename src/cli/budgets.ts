@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util'
 import { isName } from '../spec/names.js'
-import type { Reconciliation } from '../budgets/contract.js'
+import { MONTH_RE, type Reconciliation } from '../budgets/contract.js'
 import { UsageError } from './usage.js'
 
 interface Client {
@@ -119,13 +119,18 @@ export async function budgetsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...common, ...BUDGETS_OPTIONS } })
   const cluster = clusterOf(values.cluster)
   const client = clientOf(values.url)
-  const [sub, department] = positionals
+  const [sub, department, ...extra] = positionals
   if (sub === 'check' || sub === 'lift') {
-    if (sub === 'lift' && (!department || !isName(department))) throw new UsageError('usage: steward budgets lift DEPARTMENT --cluster C')
+    const usage = sub === 'lift' ? 'usage: steward budgets lift DEPARTMENT --cluster C' : 'usage: steward budgets check --cluster C'
+    if (sub === 'lift' && (!department || !isName(department))) throw new UsageError(usage)
+    const extras = sub === 'check' ? positionals.slice(1) : extra
+    if (extras.length > 0) throw new UsageError(`${usage}: "${extras.join(' ')}" is more than it takes (one department a lift)`)
+    if (values.month !== undefined) throw new UsageError(`${usage}: ${sub} acts on this month; --month is for steward budgets and budgets reconcile`)
     const answer = await call(client, 'POST', sub === 'check' ? `/v1/clusters/${cluster}/budgets/check` : `/v1/clusters/${cluster}/budgets/${department}/lift`)
     console.log(JSON.stringify(answer, null, 2))
     return 0
   }
+  if (sub === 'reconcile' && positionals.length > 1) throw new UsageError(`usage: steward budgets reconcile --cluster C --month YYYY-MM: "${positionals.slice(1).join(' ')}" is more than it takes`)
   if (sub === 'reconcile') return reconcileCommand(client, cluster, checkedMonth(values.month), values.json === true)
   if (sub !== undefined) throw new UsageError(`unknown budgets command "${sub}": use check, lift, reconcile or aws-sync`)
   const answer = await call(client, 'GET', budgetsPath(cluster, values))
@@ -133,9 +138,9 @@ export async function budgetsCommand(args: string[]): Promise<number> {
   return 0
 }
 
-/** `--month` as given, refused unless YYYY-MM. */
+/** `--month` as given, refused unless YYYY-MM (the API's pattern). */
 function checkedMonth(month: string | undefined): string | undefined {
-  if (month !== undefined && !/^\d{4}-\d{2}$/.test(month)) throw new UsageError('--month must be YYYY-MM')
+  if (month !== undefined && !MONTH_RE.test(month)) throw new UsageError('--month must be YYYY-MM')
   return month
 }
 

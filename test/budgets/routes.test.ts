@@ -111,6 +111,21 @@ t.test('GET budgets: spend, forecast, thresholds, action; scoped; check and lift
   t.same((await as('admin', { method: 'POST', url: '/v1/clusters/campus/budgets/check' })).json().started, [], 'a lift holds for the month')
 })
 
+t.test('lift names what is wrong: an unknown cluster (404), a department the spec does not have (404), nothing in force (409)', async (t) => {
+  const { as, started } = await setup(t)
+  const lift = (path: string) => as('admin', { method: 'POST', url: `/v1/clusters/${path}/lift` })
+  const nosuch = await lift('nosuch/budgets/nlp')
+  t.equal(nosuch.statusCode, 404, nosuch.body)
+  t.match(nosuch.json(), { error: 'NotFound', message: /cluster nosuch/ })
+  const physics = await lift('campus/budgets/physics')
+  t.equal(physics.statusCode, 404, physics.body)
+  t.match(physics.json(), { error: 'NotFound', message: /cluster campus has no department "physics"/ })
+  const cv = await lift('campus/budgets/cv')
+  t.equal(cv.statusCode, 409, cv.body)
+  t.match(cv.json(), { error: 'Conflict', message: /department cv has no budget action in force in \d{4}-\d{2}/ })
+  t.equal(started.length, 0, 'nothing applied')
+})
+
 t.test('steward usage and steward budgets: tables, --json and --csv through the API', async (t) => {
   const { app, tokens } = await setup(t)
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
@@ -141,6 +156,11 @@ t.test('steward usage and steward budgets: tables, --json and --csv through the 
   t.match(await run(tokens.admin, budgetsCommand, []), /^cv\s+100\.00 EUR\s+5\.67\s+5\.67%/m)
   process.env.STEWARD_TOKEN = tokens.alice
   await t.rejects(budgetsCommand(['--url', address, '--cluster', 'campus', 'check']), /403 only cluster admins may check budgets/)
+  // check and lift act on this month and on one department, reconcile on the cluster: anything more is refused before a request.
+  process.env.STEWARD_TOKEN = tokens.admin
+  for (const args of [['lift', 'nlp', 'cv'], ['check', 'nlp'], ['lift', 'nlp', '--month', '2026-01'], ['check', '--month', '2026-01'], ['reconcile', 'nlp', '--month', '2026-01']]) {
+    await t.rejects(budgetsCommand(['--url', 'http://127.0.0.1:1', '--cluster', 'campus', ...args]), { name: 'UsageError' }, args.join(' '))
+  }
   delete process.env.STEWARD_TOKEN
 })
 

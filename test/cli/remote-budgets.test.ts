@@ -39,6 +39,11 @@ t.test('usage and budgets through --server with a token file, and with STEWARD_T
   const bad = await steward('--server', address, '--token-file', tokenFile('admin'), '--cluster', 'campus', 'budgets', '--month', '2026-1')
   t.equal(bad.code, 2, 'a bad month is a usage error')
   t.match(bad.err, /--month must be YYYY-MM/)
+  for (const month of ['2026-13', '2026-00']) {
+    const r = await steward('--server', address, '--token-file', tokenFile('admin'), '--cluster', 'campus', 'budgets', '--month', month)
+    t.equal(r.code, 2, `${month} is a usage error, as the API's pattern refuses it`)
+    t.match(r.err, /--month must be YYYY-MM/)
+  }
   const me = await steward('--server', address, '--token-file', tokenFile('alice'), 'whoami')
   t.equal(me.code, 0, me.err)
   t.match(me.out, new RegExp(`\\nusage ${MONTH}: 1 jobs, 8 GPU-hours, 4 CPU-hours, cost 98\\.32 EUR\\nbudget nlp: 98\\.32 of 50\\.00 EUR \\(196\\.64 %\\), crossed 100 %`))

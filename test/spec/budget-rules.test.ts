@@ -1,13 +1,11 @@
 import t from 'tap'
-import { readFileSync } from 'node:fs'
-import { parse } from 'yaml'
-import { validateSpec } from '../../src/spec/validate.js'
 import type { ClusterSpec } from '../../src/spec/schema.js'
+import { campus, errorsOf, validWithAndWithout } from '../support/campus-spec.js'
 import { departmentPreemptibleQos } from '../../src/spec/budget-rules.js'
 
 /** The campus example with prices and budgets. */
 function spec(): ClusterSpec {
-  const s = parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
+  const s = campus()
   s.pricing = { currency: 'USD', nodeGroups: { h100: 98.32, a10g: 5.672, cpu: 3.06 } }
   s.budgets = {
     cluster: { monthly: 250000, thresholds: [80, 100], awsBudgetName: 'campus-monthly', notify: ['hpc-admins@uni.example.edu'] },
@@ -20,14 +18,10 @@ function spec(): ClusterSpec {
   return s
 }
 
-const errors = (s: unknown) => validateSpec(s).errors.filter((p) => p.severity === 'error').map((p) => `${p.path} ${p.message}`)
+const errors = (s: unknown) => errorsOf(s).map((p) => `${p.path} ${p.message}`)
 
 t.test('a spec with pricing and budgets is valid; without them it means the same as before', async (t) => {
-  t.same(validateSpec(spec()).errors, [])
-  const without = spec()
-  delete without.pricing
-  delete without.budgets
-  t.equal(validateSpec(without).ok, true)
+  validWithAndWithout(t, spec, ['pricing', 'budgets'])
 })
 
 t.test('a price for an unknown node group is an error at its path', async (t) => {

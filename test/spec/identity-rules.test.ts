@@ -5,12 +5,9 @@
  * carry a source and a unique id and, disabled, no association.
  */
 import t from 'tap'
-import { readFileSync } from 'node:fs'
-import { parse } from 'yaml'
-import { validateSpec } from '../../src/spec/validate.js'
 import type { ClusterSpec } from '../../src/spec/schema.js'
+import { campus, errorsOf } from '../support/campus-spec.js'
 
-const campus = () => parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
 const identity = (over: Partial<NonNullable<ClusterSpec['identity']>> = {}): ClusterSpec => ({
   ...campus(),
   identity: {
@@ -21,7 +18,7 @@ const identity = (over: Partial<NonNullable<ClusterSpec['identity']>> = {}): Clu
     ...over,
   },
 })
-const errors = (spec: unknown) => validateSpec(spec).errors.filter((p) => p.severity === 'error').map((p) => `${p.path}: ${p.message}`)
+const errors = (spec: unknown) => errorsOf(spec).map((p) => `${p.path}: ${p.message}`)
 
 t.test('a well-formed identity section is accepted', async (t) => {
   t.same(errors(identity()), [])

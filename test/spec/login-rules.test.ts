@@ -1,14 +1,13 @@
 import t from 'tap'
-import { readFileSync } from 'node:fs'
-import { parse } from 'yaml'
 import { validateSpec } from '../../src/spec/validate.js'
 import type { ClusterSpec } from '../../src/spec/schema.js'
+import { campus, errorsOf, validWithAndWithout } from '../support/campus-spec.js'
 
 const ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/login/0123456789abcdef'
 
 /** The campus example with a login section: an HAProxy pool and an NLB pool. */
 function spec(): ClusterSpec {
-  const s = parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
+  const s = campus()
   s.loginNodes = {
     pools: [
       { name: 'onprem', nodes: 'login-[1-3]', balancer: { type: 'haproxy', listen: '127.0.0.1:2222', runtimeSocket: '/run/haproxy/login.sock' }, sshPort: 22, drainGraceMinutes: 10,
@@ -21,14 +20,10 @@ function spec(): ClusterSpec {
   return s
 }
 
-const errors = (s: unknown) => validateSpec(s).errors.filter((p) => p.severity === 'error')
+const errors = errorsOf
 
 t.test('a spec with login pools and session limits is valid; without them it means the same as before', async (t) => {
-  t.same(validateSpec(spec()).errors, [])
-  const without = spec()
-  delete without.loginNodes
-  delete without.sessions
-  t.equal(validateSpec(without).ok, true)
+  validWithAndWithout(t, spec, ['loginNodes', 'sessions'])
 })
 
 t.test('a pool naming a compute node, the controller, or a node of another pool', async (t) => {

@@ -1,14 +1,6 @@
 import t from 'tap'
-import { readFileSync } from 'node:fs'
-import { parse } from 'yaml'
 import { validateSpec } from '../../src/spec/validate.js'
-import type { ClusterSpec } from '../../src/spec/schema.js'
-
-const campus = (): ClusterSpec => parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
-
-function errorsOf(spec: unknown) {
-  return validateSpec(spec).errors.filter((p) => p.severity === 'error')
-}
+import { campus, errorsOf } from '../support/campus-spec.js'
 
 t.test('the campus example is valid and has no warnings', async (t) => {
   const result = validateSpec(campus())

@@ -5,21 +5,18 @@
  * HTTPS, least-privilege roles, the service told the topic and listening for the Lambda.
  */
 import t from 'tap'
-import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions'
-import { buildApp } from '../../../ops/aws/app.js'
-import { clusterTargets, DeployConfigError } from '../../../ops/aws/config.js'
-import { ROOT, actionsOf, firstCluster, synthesized, writeFixture, type Statement } from './support.js'
+import { Annotations, Match } from 'aws-cdk-lib/assertions'
+import { actionsOf, checkLeastPrivilege, firstCluster, lambdaBundle, problemsOf, sha256Of, synthesized, writeFixture, type Statement } from './support.js'
 
-const bundle = join(ROOT, 'dist', 'lambdas', 'budget-alert', 'index.mjs')
-if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first (npm test does)`)
+const bundle = lambdaBundle('budget-alert')
 const names = ['hpc-steward-campus', 'campus-physics']
 const withBudgets = (extra: Record<string, unknown> = {}) => writeFixture((c) => { firstCluster(c).budgetAlerts = { budgetNames: names, ...extra } })
 const outdir = mkdtempSync(join(tmpdir(), 'steward-cdk-out-'))
-const { stack, template, ofType, statements } = await synthesized(withBudgets(), outdir)
+const synth = await synthesized(withBudgets(), outdir)
+const { stack, template, ofType, statements } = synth
 const budgetArn = (n: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:budgets::123456789012:budget/${n}`]] })
 
 t.test('the budgets topic: only AWS Budgets, of this account, for the listed budgets, may publish; TLS only', async (t) => {
@@ -32,8 +29,7 @@ t.test('the budgets topic: only AWS Budgets, of this account, for the listed bud
 })
 
 t.test('the budget-alert Lambda: the built bundle, in the VPC, its environment, DLQ, alarms and log group', async (t) => {
-  const bundleSha = createHash('sha256').update(readFileSync(bundle)).digest('hex')
-  const hash = createHash('sha256').update(bundleSha).digest('hex')
+  const { sha256: bundleSha, assetHash: hash } = bundle
   template.hasResourceProperties('AWS::Lambda::Function', {
     Handler: 'index.handler', Runtime: 'nodejs22.x', Code: { S3Key: `${hash}.zip` },
     VpcConfig: { SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'], SecurityGroupIds: [Match.anyValue()] },
@@ -46,7 +42,7 @@ t.test('the budget-alert Lambda: the built bundle, in the VPC, its environment, 
     } },
   })
   const staged = join(outdir, `asset.${hash}`, 'index.mjs')
-  t.equal(createHash('sha256').update(readFileSync(staged)).digest('hex'), bundleSha, 'the staged bundle is the built one, byte for byte')
+  t.equal(sha256Of(staged), bundleSha, 'the staged bundle is the built one, byte for byte')
   t.match(readFileSync(staged, 'utf8'), /export\s*\{[^}]*\bhandler\b/)
   template.resourceCountIs('AWS::Lambda::Function', 2)
   template.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'sns.amazonaws.com', SourceArn: { Ref: Match.stringLikeRegexp('^BudgetTopic') } })
@@ -70,7 +66,6 @@ t.test('network: the Lambda reaches only the service API and HTTPS; the service 
 })
 
 t.test('least privilege: no * action; Budgets on the budgets ARNs; Resource * only where AWS requires it; every action in the docs', async (t) => {
-  for (const s of statements.filter((s) => s.Effect === 'Allow')) for (const a of actionsOf(s)) t.notMatch(a, /\*/, `${s.Sid ?? '?'}: ${a}`)
   const denies = statements.filter((s) => s.Effect === 'Deny').flatMap(actionsOf).sort()
   t.same([...new Set(denies)], ['sns:Publish', 'sqs:*'], 'the only denies are the TLS-only guards of the queues and topics')
   const sid = (id: string) => statements.find((s) => s.Sid === id)
@@ -82,28 +77,22 @@ t.test('least privilege: no * action; Budgets on the budgets ARNs; Resource * on
   t.match(JSON.stringify(sid('Notify')?.Resource), /^\{"Ref":"BudgetAlertsNoticeTopic[0-9A-F]+"\}$/, 'Publish to the notices topic only')
   t.match(JSON.stringify(sid('VpcCreate')?.Resource), /subnet\/subnet-0123456789abcdef0.*subnet\/subnet-0fedcba9876543210.*security-group\/",\{"Fn::GetAtt":\["BudgetAlertsSg/)
   t.match(JSON.stringify(sid('ReadPolicyAndToken')?.Resource), ':parameter/hpc-steward/campus/api-token')
-  const unscoped = statements.filter((s) => s.Effect === 'Allow' && s.Resource === '*').flatMap(actionsOf).sort()
-  t.same(unscoped, [
+  checkLeastPrivilege(t, synth, [
     'ce:GetCostAndUsage', 'ec2:DescribeNetworkInterfaces',
     'elasticloadbalancing:DescribeTags', 'elasticloadbalancing:DescribeTargetGroupAttributes', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetHealth',
     'ssm:DescribeSessions',
     'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel',
-  ], 'each is in the permissions table of docs/deploy-aws.md')
-  const docs = readFileSync(join(ROOT, 'docs', 'deploy-aws.md'), 'utf8')
-  for (const a of new Set(statements.filter((s) => s.Effect === 'Allow').flatMap(actionsOf))) t.match(docs, a, `${a} is in the permissions table`)
-  t.equal(ofType('AWS::IAM::ManagedPolicy').length, 0)
-  for (const [id, r] of ofType('AWS::IAM::Role')) t.notOk(r.Properties?.ManagedPolicyArns, `${id}: no managed policies (not even Lambda's VPC policy)`)
+  ])
 })
 
 t.test('a customer-managed key for the token: Decrypt on that key only', async (t) => {
   const key = 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab'
-  const { stacks: [s] } = buildApp(await clusterTargets(withBudgets({ tokenKeyArn: key, tokenParameter: '/custom/token' })), { outdir: mkdtempSync(join(tmpdir(), 'steward-cdk-out-')) })
-  const tpl = Template.fromStack(s!)
-  const decrypt = (Object.values(tpl.findResources('AWS::IAM::Policy')) as Array<{ Properties: { PolicyDocument: { Statement: Statement[] } } }>)
-    .flatMap((p) => p.Properties.PolicyDocument.Statement).find((st) => st.Sid === 'TokenDecrypt')
+  const custom = await synthesized(withBudgets({ tokenKeyArn: key, tokenParameter: '/custom/token' }))
+  const tpl = custom.template
+  const decrypt = custom.ofType('AWS::IAM::Policy').flatMap(([, p]) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement).find((st) => st.Sid === 'TokenDecrypt')
   t.equal(decrypt?.Resource, key)
   tpl.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ STEWARD_API_TOKEN_PARAMETER: '/custom/token' }) } })
-  t.same(Annotations.fromStack(s!).findError('*', Match.stringLikeRegexp('AwsSolutions-.*')), [])
+  t.same(Annotations.fromStack(custom.stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*')), [])
 })
 
 t.test('cdk-nag AwsSolutions: no unsuppressed finding', async (t) => {
@@ -112,15 +101,7 @@ t.test('cdk-nag AwsSolutions: no unsuppressed finding', async (t) => {
 })
 
 t.test('bad budgetAlerts configs name the field', async (t) => {
-  const problems = async (extra: Record<string, unknown>) => {
-    try {
-      await clusterTargets(writeFixture((c) => { firstCluster(c).budgetAlerts = extra }))
-      return []
-    } catch (err) {
-      if (err instanceof DeployConfigError) return err.problems
-      throw err
-    }
-  }
+  const problems = (extra: Record<string, unknown>) => problemsOf((c) => { firstCluster(c).budgetAlerts = extra })
   t.match(await problems({}), [/^clusters\[0\]\.budgetAlerts\.budgetNames: is required/])
   t.match(await problems({ budgetNames: ['a:b'] }), [/^clusters\[0\]\.budgetAlerts\.budgetNames\[0\]: must be an AWS budget name/])
   t.match(await problems({ budgetNames: ['x/action/y', 'b', 'b'] }), [/budgetNames\[0\]: "x\/action\/y" contains "\/action\/"/, /budgetNames\[2\]: "b" is listed twice/])

@@ -2,19 +2,8 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { clusterTargets, DeployConfigError, readDeployConfig } from '../../../ops/aws/config.js'
-import { ROOT, firstCluster, writeFixture } from './support.js'
-
-/** The problems a config gives, or [] when it is accepted. */
-async function problemsOf(edit: Parameters<typeof writeFixture>[0], only?: string[]): Promise<string[]> {
-  try {
-    await clusterTargets(writeFixture(edit), only)
-    return []
-  } catch (err) {
-    if (err instanceof DeployConfigError) return err.problems
-    throw err
-  }
-}
+import { clusterTargets, readDeployConfig } from '../../../ops/aws/config.js'
+import { ROOT, firstCluster, problemsOf, writeFixture } from './support.js'
 
 t.test('the fixture and the example config are accepted', async (t) => {
   t.same(await problemsOf(() => {}), [])

@@ -1,46 +1,33 @@
 import t from 'tap'
-import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions'
-import { buildApp } from '../../../ops/aws/app.js'
-import { clusterTargets } from '../../../ops/aws/config.js'
+import { Annotations, Match } from 'aws-cdk-lib/assertions'
 import { initialPolicy } from '../../../ops/aws/stack.js'
 import { Policy } from '../../../src/sessions/policy.js'
 import { Value } from '@sinclair/typebox/value'
-import { ROOT, TG_ARN, actionsOf, firstCluster, synthesized, writeFixture } from './support.js'
+import { TG_ARN, actionsOf, checkLeastPrivilege, firstCluster, lambdaBundle, sha256Of, synthesized, writeFixture } from './support.js'
 
-const bundle = join(ROOT, 'dist', 'lambdas', 'session-limit', 'index.mjs')
-if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first (npm test does)`)
+const bundle = lambdaBundle('session-limit')
 
 // One synthesis for the whole file: the EBS store, an owned NLB pool and an existing target group.
 const outdir = mkdtempSync(join(tmpdir(), 'steward-cdk-out-'))
-const { stack, template, ofType, statements } = await synthesized(writeFixture(), outdir)
+const synth = await synthesized(writeFixture(), outdir)
+const { stack, template, ofType, statements } = synth
 
 t.test('no Allow statement has a wildcard action; Resource "*" only for actions AWS cannot scope', async (t) => {
   t.ok(statements.length > 5)
-  for (const s of statements.filter((s) => s.Effect === 'Allow')) {
-    for (const a of actionsOf(s)) t.notMatch(a, /\*/, `${s.Sid ?? '?'}: ${a}`)
-  }
   // The only Deny is the queue's "TLS only" guard (sqs:* denied without SecureTransport).
   t.same(statements.filter((s) => s.Effect === 'Deny').flatMap(actionsOf), ['sqs:*'])
-  const unscoped = statements.filter((s) => s.Effect === 'Allow' && s.Resource === '*').flatMap(actionsOf).sort()
-  t.same(unscoped, [
+  checkLeastPrivilege(t, synth, [
     'elasticloadbalancing:DescribeTags', 'elasticloadbalancing:DescribeTargetGroupAttributes', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetHealth',
     'ssm:DescribeSessions',
     'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel',
-  ], 'each is in the permissions table of docs/deploy-aws.md')
-  const docs = readFileSync(join(ROOT, 'docs', 'deploy-aws.md'), 'utf8')
-  for (const a of new Set(statements.filter((s) => s.Effect === 'Allow').flatMap(actionsOf))) t.match(docs, a, `${a} is in the permissions table`)
-  t.equal(ofType('AWS::IAM::ManagedPolicy').length, 0)
-  for (const [, r] of ofType('AWS::IAM::Role')) t.notOk(r.Properties?.ManagedPolicyArns, 'no managed policies: every action is listed')
+  ])
 })
 
 t.test('the session-limit Lambda: the bundle npm run build makes, its rules, DLQ and alarms', async (t) => {
-  const bundleSha = createHash('sha256').update(readFileSync(bundle)).digest('hex')
-  // The stack hands CDK the bundle's sha256 as a custom asset hash; CDK names the asset by the sha256 of that.
-  const hash = createHash('sha256').update(bundleSha).digest('hex')
+  const { sha256: bundleSha, assetHash: hash } = bundle
   template.hasResourceProperties('AWS::Lambda::Function', {
     Handler: 'index.handler',
     Runtime: 'nodejs22.x',
@@ -51,7 +38,7 @@ t.test('the session-limit Lambda: the bundle npm run build makes, its rules, DLQ
   // The staged asset is the bundle, byte for byte, and its handler file exports `handler`.
   const staged = join(outdir, `asset.${hash}`, 'index.mjs')
   t.ok(existsSync(staged), 'index.mjs (handler index.handler) is in the asset')
-  t.equal(createHash('sha256').update(readFileSync(staged)).digest('hex'), bundleSha, 'the staged bundle is the built one')
+  t.equal(sha256Of(staged), bundleSha, 'the staged bundle is the built one')
   t.match(readFileSync(staged, 'utf8'), /export\s*\{[^}]*\bas handler\b|export\s*\{[^}]*\bhandler\b/)
   template.hasResourceProperties('AWS::Events::Rule', {
     EventPattern: { source: ['aws.ssm'], 'detail-type': ['AWS API Call via CloudTrail'], detail: { eventSource: ['ssm.amazonaws.com'], eventName: ['StartSession'] } },
@@ -131,13 +118,12 @@ t.test('cdk-nag AwsSolutions: no unsuppressed finding', async (t) => {
 })
 
 t.test('an RDS store: encrypted PostgreSQL, reachable from the service only; no data volume; two pools', async (t) => {
-  const { stacks } = buildApp(await clusterTargets(writeFixture((c) => {
+  const { stack: rdsStack, template: rds } = await synthesized(writeFixture((c) => {
     const nlb = { subnetIds: ['subnet-0123456789abcdef0'], targetType: 'ip' }
     // Pool names that differ only in - and _ get their own constructs.
     Object.assign(firstCluster(c), { name: 'campus', service: { store: { type: 'rds' } }, loginPools: [{ name: 'east-1', nlb }, { name: 'east_1', nlb }] })
     firstCluster(c).sessionManager = { runAsDefaultUser: 'ssm-user', defaultPreferences: true }
-  })), { outdir: mkdtempSync(join(tmpdir(), 'steward-cdk-out-')) })
-  const rds = Template.fromStack(stacks[0]!)
+  }))
   rds.hasResourceProperties('AWS::RDS::DBInstance', { Engine: 'postgres', StorageEncrypted: true, DeletionProtection: true, PubliclyAccessible: false, DBInstanceIdentifier: 'hpc-steward-campus' })
   rds.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 5432, ToPort: 5432 })
   rds.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 2)
@@ -149,6 +135,6 @@ t.test('an RDS store: encrypted PostgreSQL, reachable from the service only; no 
   t.equal(instance.Properties.BlockDeviceMappings.length, 1, 'root volume only')
   rds.resourceCountIs('AWS::EC2::Volume', 0)
   t.match(JSON.stringify(instance.Properties.UserData), 'DATABASE_URL=postgres://')
-  t.same(Annotations.fromStack(stacks[0]!).findError('*', Match.stringLikeRegexp('AwsSolutions-.*')), [])
+  t.same(Annotations.fromStack(rdsStack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*')), [])
   t.notOk(JSON.stringify(rds.toJSON()).includes('"Action":"*"'))
 })

@@ -1,8 +1,12 @@
 /**
  * Fixtures for the CDK app's tests: a spec (examples/campus.yaml with a login pool and
- * Session Manager limits) and a deploy config in a temporary directory, and one synthesis.
+ * Session Manager limits) and a deploy config in a temporary directory, the problems a
+ * config gives, one synthesis, a Lambda's built bundle, and the least-privilege rules
+ * every stack keeps.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import type { Test } from 'tap'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse, stringify } from 'yaml'
@@ -58,13 +62,28 @@ export function writeFixture(edit: (config: Record<string, unknown>, spec: Recor
   return join(dir, 'deploy.yaml')
 }
 
+/** The problems a config (the fixture changed by `edit`) gives, or [] when it is accepted. */
+export async function problemsOf(edit: Parameters<typeof writeFixture>[0], only?: string[]): Promise<string[]> {
+  const { clusterTargets, DeployConfigError } = await import('../../../ops/aws/config.js')
+  try {
+    await clusterTargets(writeFixture(edit), only)
+    return []
+  } catch (err) {
+    if (err instanceof DeployConfigError) return err.problems
+    throw err
+  }
+}
+
 /** The first cluster of a config (for edits). */
 export const firstCluster = (config: Record<string, unknown>): Record<string, unknown> => (config.clusters as Record<string, unknown>[])[0] as Record<string, unknown>
 
 export interface Statement { Effect: string; Action: string | string[]; Resource: unknown; Sid?: string; Principal?: unknown; Condition?: unknown }
 
-/** One synthesis of a config's first stack, with the views the tests read: resources by type and every policy statement. */
-export async function synthesized(configPath: string, outdir: string) {
+/**
+ * One synthesis of a config's first stack (into `outdir`, a new directory by default), with
+ * the views the tests read: resources by type and every policy statement.
+ */
+export async function synthesized(configPath: string, outdir = mkdtempSync(join(tmpdir(), 'steward-cdk-out-'))) {
   const { buildApp } = await import('../../../ops/aws/app.js')
   const { clusterTargets } = await import('../../../ops/aws/config.js')
   const { Template } = await import('aws-cdk-lib/assertions')
@@ -80,3 +99,30 @@ export async function synthesized(configPath: string, outdir: string) {
 
 /** A statement's actions as a list. */
 export const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action])
+
+/** A file's sha256, hex. */
+export const sha256Of = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex')
+
+/** Lambda `name`'s bundle as `npm run build` makes it, its sha256, and the hash CDK names its asset by. */
+export function lambdaBundle(name: string): { path: string; sha256: string; assetHash: string } {
+  const path = join(ROOT, 'dist', 'lambdas', name, 'index.mjs')
+  if (!existsSync(path)) throw new Error(`${path} is missing: run npm run build first (npm test does)`)
+  const sha256 = sha256Of(path)
+  // The stack hands CDK the bundle's sha256 as a custom asset hash; CDK names the asset by the sha256 of that.
+  return { path, sha256, assetHash: createHash('sha256').update(sha256).digest('hex') }
+}
+
+/**
+ * The least-privilege rules of a stack: no Allow statement with a wildcard action, Resource
+ * "*" only for `unscoped` (actions AWS cannot scope), every allowed action in the permissions
+ * table of docs/deploy-aws.md, and no managed policy on any role.
+ */
+export function checkLeastPrivilege(t: Test, synth: Awaited<ReturnType<typeof synthesized>>, unscoped: string[]): void {
+  const allowed = synth.statements.filter((s) => s.Effect === 'Allow')
+  for (const s of allowed) for (const a of actionsOf(s)) t.notMatch(a, /\*/, `${s.Sid ?? '?'}: ${a}`)
+  t.same(allowed.filter((s) => s.Resource === '*').flatMap(actionsOf).sort(), unscoped, 'each is in the permissions table of docs/deploy-aws.md')
+  const docs = readFileSync(join(ROOT, 'docs', 'deploy-aws.md'), 'utf8')
+  for (const a of new Set(allowed.flatMap(actionsOf))) t.match(docs, a, `${a} is in the permissions table`)
+  t.equal(synth.ofType('AWS::IAM::ManagedPolicy').length, 0)
+  for (const [id, r] of synth.ofType('AWS::IAM::Role')) t.notOk(r.Properties?.ManagedPolicyArns, `${id}: no managed policies (not even Lambda's VPC policy): every action is listed`)
+}
