@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks'
 import { campusSpec } from './hostile.js'
 import { SacctStream } from '../src/usage/sacct.js'
 import { UsageAggregator } from '../src/usage/aggregate.js'
+import { UsagePageStream } from '../src/usage/fused.js'
 import { monthWindow } from '../src/usage/read.js'
 import type { ClusterSpec } from '../src/spec/schema.js'
 import type { Report } from './timing.js'
@@ -86,11 +87,15 @@ async function parseOnly(path: string): Promise<number> {
   return records
 }
 
-/** Reads, parses and aggregates; returns the aggregator and the peak heap growth in bytes. */
-async function aggregate(path: string, spec: ClusterSpec): Promise<{ agg: UsageAggregator; peakHeap: number }> {
+/**
+ * Reads and aggregates, the service's way (`UsagePageStream`, as `readUsage` runs) or
+ * through records (`SacctStream` and `UsageAggregator.add`); returns the aggregator and
+ * the peak heap growth in bytes.
+ */
+async function aggregate(path: string, spec: ClusterSpec, way: 'service' | 'records'): Promise<{ agg: UsageAggregator; peakHeap: number }> {
   const w = monthWindow(MONTH)
   const agg = new UsageAggregator(spec, w, w.to)
-  const stream = new SacctStream((r) => agg.add(r, w), (g) => agg.addGarbled('bench', g))
+  const stream = way === 'service' ? new UsagePageStream(agg, w, 'bench') : new SacctStream((r) => agg.add(r, w), (g) => agg.addGarbled('bench', g))
   const base = process.memoryUsage().heapUsed
   let peak = 0
   let n = 0
@@ -125,21 +130,25 @@ export async function benchUsage(report: Report): Promise<void> {
     const bytes = statSync(file).size
     const read = await median(() => readOnly(file), 5)
     const parsed = await median(() => parseOnly(file), 5)
-    const agg = await median(() => aggregate(file, spec), 5)
-    const lines = agg.last.agg.lines('department')
+    const records = await median(() => aggregate(file, spec, 'records'), 5)
+    const agg = await median(() => aggregate(file, spec, 'service'), 5)
+    const charged = (a: UsageAggregator) => a.lines('department').map((l) => `${l.key}=${(l.costCents / 100).toFixed(2)}`).join(' ')
+    if (charged(records.last.agg) !== charged(agg.last.agg)) throw new Error(`the two paths charge differently: ${charged(records.last.agg)} / ${charged(agg.last.agg)}`)
     report('usage: a month of 1,000,000 sacct records', {
       'records': agg.last.agg.records,
       'input MB': (bytes / 1e6).toFixed(1),
       'read only (baseline), ms': read.ms.toFixed(0),
-      'read + parse, ms': parsed.ms.toFixed(0),
-      'read + parse + aggregate, ms': agg.ms.toFixed(0),
-      'ratio to reading': (agg.ms / read.ms).toFixed(2),
+      'read + parse into records, ms': parsed.ms.toFixed(0),
+      'read + parse + aggregate, record path, ms': records.ms.toFixed(0),
+      'read + parse + aggregate, service path, ms': agg.ms.toFixed(0),
+      'ratio to reading (service path)': (agg.ms / read.ms).toFixed(2),
       'parse beyond the read / read': ((parsed.ms - read.ms) / read.ms).toFixed(2),
-      'aggregation beyond parse / read': ((agg.ms - parsed.ms) / read.ms).toFixed(2),
-      'records per second': Math.round(RECORDS / (agg.ms / 1000)),
-      'peak heap growth MB': (agg.last.peakHeap / 1e6).toFixed(1),
+      'aggregation beyond parse / read (record path)': ((records.ms - parsed.ms) / read.ms).toFixed(2),
+      'service path beyond the read / read': ((agg.ms - read.ms) / read.ms).toFixed(2),
+      'records per second (service path)': Math.round(RECORDS / (agg.ms / 1000)),
+      'peak heap growth MB (service path)': (agg.last.peakHeap / 1e6).toFixed(1),
       'garbled lines': agg.last.agg.garbledCount,
-      'departments charged': lines.map((l) => `${l.key}=${(l.costCents / 100).toFixed(2)}`).join(' '),
+      'departments charged (both paths)': charged(agg.last.agg),
     })
   } finally {
     rmSync(dir, { recursive: true, force: true })
