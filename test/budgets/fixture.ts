@@ -38,9 +38,12 @@ export async function setup(t: Test, more: (budgets: BudgetService) => Omit<AppD
       return { id, status: 'succeeded', steps: [] } as unknown as ApplyRecord
     },
   } as unknown as ApplyEngine
+  /** How many times sacct ran (a request reads the month once: one run per day so far). */
+  const sacct = { runs: 0 }
   const ex: Executor = {
     target: 'fake',
     async run(argv) {
+      sacct.runs += 1
       const day = Date.parse(`${argv.find((a) => a.startsWith('--starttime='))!.slice(12)}Z`) / 1000
       const stdout = day !== DAY1 ? '' : [
         job(1, 'nlp-smith', 'alice', 'nlp', 'cpu=4,gres/gpu=8,mem=10G,node=1', 'gpu-h100-001'),
@@ -75,6 +78,6 @@ export async function setup(t: Test, more: (budgets: BudgetService) => Omit<AppD
     await s.app.close()
     await store.close()
   })
-  return { ...s, started, budgets }
+  return { ...s, started, budgets, sacct }
 }
 
