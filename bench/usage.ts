@@ -1,10 +1,13 @@
 /**
  * Usage of a month of 1,000,000 job records (synthetic `sacct -P` output for the campus
  * example with prices): parsed, split at the window, aggregated per department, account,
- * user, partition and node group with the exact chargeback, as a ratio to reading the
- * same bytes as text (a stream that only finds the line ends), both in this run. Memory:
- * the peak heap growth while aggregating, beside the size of the input, shows that the
- * month is streamed (never held as an array of records).
+ * user, partition, node group and day with the exact chargeback, as a ratio to reading the
+ * same bytes as text (a stream that only finds the line ends), all in this run. Two paths:
+ * the record path (`SacctStream` into `JobRecord`s, `UsageAggregator.add`), whose cost beyond
+ * parsing into records is the aggregation's; and the service path (`UsagePageStream`, what
+ * `readUsage` runs: lines scanned in place and charged with no record). Both must charge
+ * the same cents (checked). Memory: the peak heap growth while aggregating, beside the size
+ * of the input, shows that the month is streamed (never held as an array of records).
  */
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { once } from 'node:events'
