@@ -3,8 +3,11 @@
  * GPU-, CPU- and node-seconds, jobs, and the exact chargeback numerator. Each record is
  * clipped to the page it was read in (and the page to the window), so a job that spans a
  * boundary is split at it and a job seen in several pages is charged once per second.
- * Memory stays bounded by the number of cells (accounts x users x partitions x groups),
- * never by the number of jobs.
+ * Memory stays bounded by the number of cells (accounts x users x partitions x groups)
+ * times the window's days (each cell keeps its per-day figures in one array by day),
+ * never by the number of jobs. A job costs two map lookups (its `account|user|partition`,
+ * then its node list, whose node groups are resolved once) and builds no string or object:
+ * records (`add`) or lines scanned in place (`UsagePageStream`, fused.ts) charge alike.
  */
 import type { ClusterSpec } from '../spec/schema.js'
 import { departmentAccounts } from '../spec/model.js'
