@@ -43,6 +43,7 @@ interface Cell {
 
 /** The cells of one `account|user|partition`, per node group, and its targets per node list. */
 interface Row {
+  key: string
   account: string
   user: string
   partition: string
@@ -52,6 +53,12 @@ interface Row {
 }
 
 const MAX_TARGETS = 4096
+
+/**
+ * A copy of `s` that keeps no larger string alive: a key cut from a page's text (or from a
+ * line of it) would otherwise keep the whole page in memory as long as the aggregator.
+ */
+const own = (s: string): string => ` ${s}`.slice(1)
 
 /** What jobs of one `account|user|partition` on one node list charge. */
 export interface Target {
@@ -160,14 +167,16 @@ export class UsageAggregator {
     const cellKey = k0 === 0 && k1 === key.length ? key : key.slice(k0, k1)
     let row = this.rows.get(cellKey)
     if (row === undefined) {
-      const [account = '', user = '', partition = ''] = names === null ? cellKey.split('|') : [names.account, names.user, names.partition]
-      this.rows.set(cellKey, row = { account, user, partition, groups: new Map(), targets: new Map() })
+      const kept = own(cellKey)
+      const [account = '', user = '', partition = ''] = names === null ? kept.split('|') : [own(names.account), own(names.user), own(names.partition)]
+      this.rows.set(kept, row = { key: kept, account, user, partition, groups: new Map(), targets: new Map() })
     }
     const nodeList = l0 === 0 && l1 === list.length ? list : list.slice(l0, l1)
     let t = row.targets.get(nodeList)
     if (t === undefined) {
       if (row.targets.size >= MAX_TARGETS) row.targets.clear()
-      row.targets.set(nodeList, t = { cellKey, nodeList, row, cells: undefined, nodes: [], none: null })
+      const kept = own(nodeList)
+      row.targets.set(kept, t = { cellKey: row.key, nodeList: kept, row, cells: undefined, nodes: [], none: null })
     }
     return t
   }
