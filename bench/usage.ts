@@ -1,10 +1,13 @@
 /**
  * Usage of a month of 1,000,000 job records (synthetic `sacct -P` output for the campus
  * example with prices): parsed, split at the window, aggregated per department, account,
- * user, partition and node group with the exact chargeback, as a ratio to reading the
- * same bytes as text (a stream that only finds the line ends), both in this run. Memory:
- * the peak heap growth while aggregating, beside the size of the input, shows that the
- * month is streamed (never held as an array of records).
+ * user, partition, node group and day with the exact chargeback, as a ratio to reading the
+ * same bytes as text (a stream that only finds the line ends), all in this run. Two paths:
+ * the record path (`SacctStream` into `JobRecord`s, `UsageAggregator.add`), whose cost beyond
+ * parsing into records is the aggregation's; and the service path (`UsagePageStream`, what
+ * `readUsage` runs: lines scanned in place and charged with no record). Both must charge
+ * the same cents (checked). Memory: the peak heap growth while aggregating, beside the size
+ * of the input, shows that the month is streamed (never held as an array of records).
  */
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { once } from 'node:events'
@@ -14,6 +17,7 @@ import { performance } from 'node:perf_hooks'
 import { campusSpec } from './hostile.js'
 import { SacctStream } from '../src/usage/sacct.js'
 import { UsageAggregator } from '../src/usage/aggregate.js'
+import { UsagePageStream } from '../src/usage/fused.js'
 import { monthWindow } from '../src/usage/read.js'
 import type { ClusterSpec } from '../src/spec/schema.js'
 import type { Report } from './timing.js'
@@ -86,11 +90,15 @@ async function parseOnly(path: string): Promise<number> {
   return records
 }
 
-/** Reads, parses and aggregates; returns the aggregator and the peak heap growth in bytes. */
-async function aggregate(path: string, spec: ClusterSpec): Promise<{ agg: UsageAggregator; peakHeap: number }> {
+/**
+ * Reads and aggregates, the service's way (`UsagePageStream`, as `readUsage` runs) or
+ * through records (`SacctStream` and `UsageAggregator.add`); returns the aggregator and
+ * the peak heap growth in bytes.
+ */
+async function aggregate(path: string, spec: ClusterSpec, way: 'service' | 'records'): Promise<{ agg: UsageAggregator; peakHeap: number }> {
   const w = monthWindow(MONTH)
   const agg = new UsageAggregator(spec, w, w.to)
-  const stream = new SacctStream((r) => agg.add(r, w), (g) => agg.addGarbled('bench', g))
+  const stream = way === 'service' ? new UsagePageStream(agg, w, 'bench') : new SacctStream((r) => agg.add(r, w), (g) => agg.addGarbled('bench', g))
   const base = process.memoryUsage().heapUsed
   let peak = 0
   let n = 0
@@ -103,16 +111,35 @@ async function aggregate(path: string, spec: ClusterSpec): Promise<{ agg: UsageA
   return { agg, peakHeap: peak }
 }
 
-async function median<T>(fn: () => Promise<T>, runs: number): Promise<{ ms: number; last: T }> {
-  let last = await fn()
-  const times: number[] = []
+interface Timed<T> {
+  /** Median wall time and median CPU time (user + system) of the process, ms. */
+  ms: number
+  cpuMs: number
+  last: T
+}
+
+/**
+ * Times each of `fns` `runs` times (after one warm-up each), interleaved round by round so
+ * that the load of other processes falls on all alike; medians of wall and CPU time.
+ */
+async function interleaved<T extends Record<string, () => Promise<unknown>>>(fns: T, runs: number): Promise<{ [K in keyof T]: Timed<Awaited<ReturnType<T[K]>>> }> {
+  const names = Object.keys(fns) as Array<keyof T>
+  const wall = new Map<keyof T, number[]>(names.map((n) => [n, []]))
+  const cpu = new Map<keyof T, number[]>(names.map((n) => [n, []]))
+  const last = new Map<keyof T, unknown>()
+  for (const n of names) last.set(n, await (fns[n] as () => Promise<unknown>)())
   for (let i = 0; i < runs; i++) {
-    const start = performance.now()
-    last = await fn()
-    times.push(performance.now() - start)
+    for (const n of names) {
+      const c0 = process.cpuUsage()
+      const start = performance.now()
+      last.set(n, await (fns[n] as () => Promise<unknown>)())
+      wall.get(n)!.push(performance.now() - start)
+      const c = process.cpuUsage(c0)
+      cpu.get(n)!.push((c.user + c.system) / 1000)
+    }
   }
-  times.sort((a, b) => a - b)
-  return { ms: times[Math.floor(times.length / 2)] ?? 0, last }
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
+  return Object.fromEntries(names.map((n) => [n, { ms: mid(wall.get(n)!), cpuMs: mid(cpu.get(n)!), last: last.get(n) }])) as { [K in keyof T]: Timed<Awaited<ReturnType<T[K]>>> }
 }
 
 export async function benchUsage(report: Report): Promise<void> {
@@ -123,23 +150,31 @@ export async function benchUsage(report: Report): Promise<void> {
     const file = join(dir, 'sacct.txt')
     await writeSynthetic(file, spec)
     const bytes = statSync(file).size
-    const read = await median(() => readOnly(file), 5)
-    const parsed = await median(() => parseOnly(file), 5)
-    const agg = await median(() => aggregate(file, spec), 5)
-    const lines = agg.last.agg.lines('department')
-    report('usage: a month of 1,000,000 sacct records', {
+    const { read, parsed, records, agg } = await interleaved({
+      read: () => readOnly(file),
+      parsed: () => parseOnly(file),
+      records: () => aggregate(file, spec, 'records'),
+      agg: () => aggregate(file, spec, 'service'),
+    }, 5)
+    const charged = (a: UsageAggregator) => a.lines('department').map((l) => `${l.key}=${(l.costCents / 100).toFixed(2)}`).join(' ')
+    if (charged(records.last.agg) !== charged(agg.last.agg)) throw new Error(`the two paths charge differently: ${charged(records.last.agg)} / ${charged(agg.last.agg)}`)
+    /** A ratio of wall times, then of CPU times (steadier when other processes share the machine). */
+    const both = (f: (k: 'ms' | 'cpuMs') => number) => `${f('ms').toFixed(2)} (CPU ${f('cpuMs').toFixed(2)})`
+    report('usage: a month of 1,000,000 sacct records (median of 5; ratios of wall time, of CPU time in brackets)', {
       'records': agg.last.agg.records,
       'input MB': (bytes / 1e6).toFixed(1),
-      'read only (baseline), ms': read.ms.toFixed(0),
-      'read + parse, ms': parsed.ms.toFixed(0),
-      'read + parse + aggregate, ms': agg.ms.toFixed(0),
-      'ratio to reading': (agg.ms / read.ms).toFixed(2),
-      'parse beyond the read / read': ((parsed.ms - read.ms) / read.ms).toFixed(2),
-      'aggregation beyond parse / read': ((agg.ms - parsed.ms) / read.ms).toFixed(2),
-      'records per second': Math.round(RECORDS / (agg.ms / 1000)),
-      'peak heap growth MB': (agg.last.peakHeap / 1e6).toFixed(1),
+      'read only (baseline), ms': `${read.ms.toFixed(0)} (CPU ${read.cpuMs.toFixed(0)})`,
+      'read + parse into records, ms': `${parsed.ms.toFixed(0)} (CPU ${parsed.cpuMs.toFixed(0)})`,
+      'read + parse + aggregate, record path, ms': `${records.ms.toFixed(0)} (CPU ${records.cpuMs.toFixed(0)})`,
+      'read + parse + aggregate, service path, ms': `${agg.ms.toFixed(0)} (CPU ${agg.cpuMs.toFixed(0)})`,
+      'ratio to reading (service path)': both((k) => agg[k] / read[k]),
+      'parse beyond the read / read': both((k) => (parsed[k] - read[k]) / read[k]),
+      'aggregation beyond parse / read (record path)': both((k) => (records[k] - parsed[k]) / read[k]),
+      'service path beyond the read / read': both((k) => (agg[k] - read[k]) / read[k]),
+      'records per second (service path)': Math.round(RECORDS / (agg.ms / 1000)),
+      'peak heap growth MB (service path)': (agg.last.peakHeap / 1e6).toFixed(1),
       'garbled lines': agg.last.agg.garbledCount,
-      'departments charged': lines.map((l) => `${l.key}=${(l.costCents / 100).toFixed(2)}`).join(' '),
+      'departments charged (both paths)': charged(agg.last.agg),
     })
   } finally {
     rmSync(dir, { recursive: true, force: true })

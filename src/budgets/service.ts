@@ -68,7 +68,8 @@ export interface BudgetService {
   /** The spec the cluster runs (applied revision, else the newest). */
   specOf(cluster: string): Promise<ClusterSpec>
   usage(cluster: string, window: Window): Promise<{ spec: ClusterSpec; usage: UsageAggregator }>
-  status(cluster: string, month?: string): Promise<BudgetStatus>
+  /** `read`: the month's usage when the caller has just read it (one sacct read per request). */
+  status(cluster: string, month?: string, read?: { spec: ClusterSpec; usage: UsageAggregator }): Promise<BudgetStatus>
   check(cluster: string, by: string): Promise<CheckResult>
   lift(cluster: string, department: string, by: string, source: string): Promise<{ apply: CheckResult['apply']; pending: string | null }>
   recordEvent(cluster: string, event: BudgetEventBody, actor: string, source: string): Promise<BudgetEventAnswer>
@@ -172,12 +173,13 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
     usage,
     actionsFor,
 
-    async status(cluster, month) {
+    async status(cluster, month, read) {
       const m = month ?? monthOf(now())
       const window = monthWindow(m)
-      const spec = await specOf(cluster)
+      const known = read !== undefined && read.usage.window.from === window.from && read.usage.window.to === window.to ? read : undefined
+      const spec = known?.spec ?? await specOf(cluster)
       const hasBudgets = (spec.budgets?.departments?.length ?? 0) > 0
-      const spend = hasBudgets ? (await usage(cluster, window)).usage.departmentCents() : new Map<string, number>()
+      const spend = hasBudgets ? (known ?? await usage(cluster, window)).usage.departmentCents() : new Map<string, number>()
       const states = evaluateBudgets(spec, spend, window, Math.min(now(), window.to))
       const actions = await store.listBudgetActions(cluster, m)
       const notifications = await store.listBudgetNotifications(cluster, m)

@@ -42,8 +42,10 @@ const money = (cents: number): string => formatCents(BigInt(cents))
 /** Reads the month (default: this one) and scopes it to `p`. */
 export async function usageView(budgets: BudgetService, p: Principal, cluster: string, now: number, month = monthOf(now)): Promise<UsageView> {
   const window = monthWindow(month)
-  const { spec, usage } = await budgets.usage(cluster, window)
-  const status = scopeBudgetStatus(p, spec, await budgets.status(cluster, month))
+  const read = await budgets.usage(cluster, window)
+  const { spec, usage } = read
+  // The budget state charges the same read: sacct is asked for the month once per request.
+  const status = scopeBudgetStatus(p, spec, await budgets.status(cluster, month, read))
   const keep = usageFilter(p)
   const byDepartment = usage.lines('department', keep)
   const sum = byDepartment.reduce((t, l) => ({

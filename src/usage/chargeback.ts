@@ -54,10 +54,13 @@ function rateOf(g: NodeGroup, price: number | undefined): GroupRate {
  * A job's share-second numerator on one group (see the file comment), for `seconds` of
  * its allocation of `cpus`, `memMiB` and `gpus` there.
  */
-export function shareNumerator(rate: GroupRate, alloc: { cpus: number; memMiB: number; gpus: number }, seconds: number): number {
-  if (rate.gpus > 0) return alloc.gpus * seconds
-  return Math.max(alloc.cpus * rate.memMiB, alloc.memMiB * rate.cpus) * seconds
+export function shareNumerator(rate: GroupRate, cpus: number, memMiB: number, gpus: number, seconds: number): number {
+  if (rate.gpus > 0) return gpus * seconds
+  return Math.max(cpus * rate.memMiB, memMiB * rate.cpus) * seconds
 }
+
+/** Where a float sum of integer numerators is flushed into a BigInt: one more numerator below it cannot lose a unit. */
+export const EXACT_BELOW = 2 ** 52
 
 /** An exact sum of numerators: a float part kept below 2^52 and a BigInt for the rest. */
 export class ExactSum {
@@ -65,12 +68,21 @@ export class ExactSum {
   private big = 0n
 
   add(n: number): void {
-    this.small += n
-    if (this.small >= 2 ** 52) this.flush()
+    const small = this.small + n
+    if (small < EXACT_BELOW) this.small = small
+    else {
+      this.small = small
+      this.flush()
+    }
   }
 
   addSum(other: ExactSum): void {
     this.big += other.value()
+  }
+
+  /** Adds a sum already held as a BigInt. */
+  addBig(n: bigint): void {
+    this.big += n
   }
 
   value(): bigint {

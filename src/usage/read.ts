@@ -6,7 +6,8 @@
 import type { Executor } from '../adapters/executor.js'
 import type { ClusterSpec } from '../spec/schema.js'
 import { UsageAggregator, type Window } from './aggregate.js'
-import { SacctStream, sacctArgv } from './sacct.js'
+import { sacctArgv } from './sacct.js'
+import { UsagePageStream } from './fused.js'
 
 /** Thrown when sacct cannot be run or refuses, with what it said. */
 export class UsageReadError extends Error {
@@ -69,7 +70,7 @@ export async function readUsage(executor: Executor, spec: Pick<ClusterSpec, 'nod
     const result = await executor.run(argv, { timeoutMs: 300_000 })
     if (result.code !== 0) throw new UsageReadError(`sacct on ${executor.target} exited ${result.code}: ${(result.stderr || result.stdout).trim().slice(0, 500)}`)
     const name = `${new Date(page.from * 1000).toISOString()}/${new Date(page.to * 1000).toISOString()}`
-    const stream = new SacctStream((r) => agg.add(r, page), (g) => agg.addGarbled(name, g))
+    const stream = new UsagePageStream(agg, page, name)
     stream.push(result.stdout)
     stream.end()
   }

@@ -27,11 +27,14 @@ export const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 19)
 export const sacctJob = (day1: number, id: number, account: string, user: string, partition: string, tres: string, node: string) =>
   `${id}|${account}|${user}|${partition}|standard|COMPLETED|${iso(day1 + 60)}|${iso(day1 + 60 + 3600)}|1|${tres}|${node}`
 
-/** A controller whose sacct answers `lines` for the day `day1` and nothing for any other day. */
-export function fakeSacct(day1: number, lines: string[]): Executor {
+/** A controller whose sacct answers `lines` for the day `day1` and nothing for any other day; `counted.runs`: how many times sacct ran. */
+export function fakeSacct(day1: number, lines: string[]): Executor & { counted: { runs: number } } {
+  const counted = { runs: 0 }
   return {
     target: 'fake',
+    counted,
     async run(argv) {
+      counted.runs += 1
       const day = Date.parse(`${argv.find((a) => a.startsWith('--starttime='))!.slice(12)}Z`) / 1000
       return { argv, code: 0, stdout: day !== day1 ? '' : lines.join('\n'), stderr: '' }
     },
@@ -63,6 +66,8 @@ export async function setup(t: Test, more: (budgets: BudgetService) => Omit<AppD
     sacctJob(DAY1, 3, 'dl-okafor', 'frank', 'dl', 'cpu=96,mem=1G,node=1', 'cpu-001'),
     'garbled|line',
   ])
+  /** How many times sacct ran (a request reads the month once: one run per day so far). */
+  const sacct = ex.counted
   const budgets = createBudgetService({
     store, engine, log: { info: () => undefined, error: () => undefined }, now: () => NOW,
     profileFor: profileWith(ex),
@@ -85,6 +90,6 @@ export async function setup(t: Test, more: (budgets: BudgetService) => Omit<AppD
     await s.app.close()
     await store.close()
   })
-  return { ...s, started, budgets }
+  return { ...s, started, budgets, sacct }
 }
 

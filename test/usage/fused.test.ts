@@ -1,0 +1,102 @@
+/**
+ * The service's usage path (sacct text parsed and aggregated in one pass, no record
+ * objects) against the record path (`SacctStream` + `UsageAggregator.add`) and against
+ * a golden summary written by the aggregator before the fused path existed
+ * (`UPDATE_GOLDEN=1` rewrites it: review the diff), on a varied generated month.
+ */
+import t from 'tap'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { parse } from 'yaml'
+import type { ClusterSpec } from '../../src/spec/schema.js'
+import type { Executor } from '../../src/adapters/executor.js'
+import { parseSacctLine, parseSacctLineGeneral, parseSacctTime, SacctStream } from '../../src/usage/sacct.js'
+import { UsagePageStream } from '../../src/usage/fused.js'
+import { UsageAggregator, type Window } from '../../src/usage/aggregate.js'
+import { monthWindow, pagesOf, readUsage } from '../../src/usage/read.js'
+import { summary, variedSacct } from './varied.js'
+
+function spec(): ClusterSpec {
+  const s = parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
+  s.pricing = { currency: 'USD', nodeGroups: { h100: 98.32, a10g: 5.672, cpu: 3.06 } }
+  return s
+}
+const GOLDEN = new URL('./golden/varied-month.json', import.meta.url)
+const WINDOW = monthWindow('2026-12')
+/** Mid-month: running jobs are charged up to here, later pages are not read. */
+const NOW = WINDOW.from + 17 * 86_400 + 5_000
+const pageText = (page: Window, k: number) => variedSacct(page.from, 1, 250, 1000 + k)
+
+/** An Executor answering each day's sacct with that day's varied text. */
+function executor(): Executor {
+  return {
+    target: 'fake',
+    async run(argv) {
+      const from = Date.parse(`${argv.find((a) => a.startsWith('--starttime='))!.slice(12)}Z`) / 1000
+      return { argv, code: 0, stderr: '', stdout: pageText({ from, to: from + 86_400 }, (from - WINDOW.from) / 86_400) }
+    },
+    readFile: async () => undefined,
+    writeFileAtomic: async () => undefined,
+  }
+}
+
+t.test('the service path gives what the aggregator gave before it was fused (golden)', async (t) => {
+  const got = JSON.parse(JSON.stringify(summary(await readUsage(executor(), spec(), WINDOW, { now: NOW }))))
+  if (process.env.UPDATE_GOLDEN) writeFileSync(GOLDEN, `${JSON.stringify(got, null, 1)}\n`)
+  const want = JSON.parse(readFileSync(GOLDEN, 'utf8')) as { records: number; garbledCount: number; uncharged: unknown[]; daily: unknown[] }
+  t.ok(want.records > 4000 && want.garbledCount > 100 && want.uncharged.length > 50 && want.daily.length === 18, 'the golden input is varied')
+  t.same(got, want)
+})
+
+t.test('the record path (SacctStream and add, text in odd chunks) gives the same', async (t) => {
+  const agg = new UsageAggregator(spec(), WINDOW, NOW)
+  pagesOf({ from: WINDOW.from, to: NOW + 1 }).forEach((page, k) => {
+    const name = `${new Date(page.from * 1000).toISOString()}/${new Date(page.to * 1000).toISOString()}`
+    const stream = new SacctStream((r) => agg.add(r, page), (g) => agg.addGarbled(name, g))
+    const text = pageText(page, k)
+    for (let i = 0; i < text.length; i += 997) stream.push(text.slice(i, i + 997))
+    stream.end()
+  })
+  t.same(JSON.parse(JSON.stringify(summary(agg))), JSON.parse(readFileSync(GOLDEN, 'utf8')))
+})
+
+t.test('the service path reads text in chunks of any size the same', async (t) => {
+  const page = { from: WINDOW.from, to: WINDOW.from + 86_400 }
+  const whole = new UsageAggregator(spec(), WINDOW, NOW)
+  const stream = new UsagePageStream(whole, page, 'p')
+  stream.push(pageText(page, 0))
+  stream.end()
+  for (const size of [1, 13, 4096]) {
+    const agg = new UsageAggregator(spec(), WINDOW, NOW)
+    const s = new UsagePageStream(agg, page, 'p')
+    const text = pageText(page, 0)
+    for (let i = 0; i < text.length; i += size) s.push(text.slice(i, i + size))
+    s.end()
+    t.same(summary(agg), summary(whole), `chunks of ${size}`)
+  }
+  t.ok(whole.garbledCount > 0 && whole.uncharged.length > 0 && whole.records > 200)
+})
+
+t.test('times by arithmetic equal Date.UTC: month ends, leap years, roll-over, the general forms', async (t) => {
+  const cases = ['1970-01-01T00:00:00', '2024-02-29T23:59:59', '2026-02-31T12:00:00', '2028-02-30T00:00:00', '2100-02-29T00:00:00', '2000-02-29T00:00:00',
+    '2026-12-31T23:59:60', '2026-04-31T01:02:03', '1969-12-31T23:59:59', '0050-06-01T00:00:00', '9999-12-31T23:59:59']
+  for (const c of cases) {
+    const [y, mo, d, h, mi, s] = c.split(/[-T:]/).map(Number) as [number, number, number, number, number, number]
+    t.equal(parseSacctTime(c), Date.UTC(y, mo - 1, d) / 1000 + h * 3600 + mi * 60 + s, c)
+  }
+  for (const c of ['Unknown', 'None', '']) t.equal(parseSacctTime(c), null)
+  t.throws(() => parseSacctTime('2026-12-01T24:00:00'), /is not a valid time/)
+  t.throws(() => parseSacctTime('2026-00-01T00:00:00'), /is not a time/)
+  t.throws(() => parseSacctTime('2026-12-01 00:00:00'), /is not a time/)
+})
+
+t.test('a line read in place gives the record the general parser gives', async (t) => {
+  const lines = variedSacct(WINDOW.from, 3, 600, 99).split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '')
+  let parsed = 0
+  for (const l of lines) {
+    const general = (() => { try { return parseSacctLineGeneral(l) } catch (err) { return (err as Error).message } })()
+    const fast = (() => { try { return parseSacctLine(l) } catch (err) { return (err as Error).message } })()
+    if (typeof fast !== 'string') parsed += 1
+    t.same(fast, general, l)
+  }
+  t.ok(parsed > 500, 'most lines are records')
+})
