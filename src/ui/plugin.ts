@@ -15,6 +15,8 @@ import { createFailureLimiter, type FailureLimiter } from '../auth/failure-limit
 import type { TokenCache } from '../auth/token-cache.js'
 import { isAdmin, type Principal } from '../auth/policy.js'
 import type { Store } from '../store/types.js'
+import { CLUSTER_LIST_LIMIT, hasClusterReads } from '../store/cluster-reads.js'
+import { principalFor } from '../api/auth.js'
 import type { ClusterStateService } from '../cluster-state/read.js'
 import type { UsageProvider } from '../me/me.js'
 import type { BudgetService } from '../budgets/service.js'
@@ -82,12 +84,13 @@ export function dashboard(deps: DashboardDeps): FastifyPluginAsyncTypebox {
     await app.register(cookie)
     await app.register(formbody, { bodyLimit: 16 * 1024 })
 
-    app.addHook('onSend', async (_request, reply, payload) => {
+    // A callback hook: no promise per response.
+    app.addHook('onSend', (_request, reply, payload, done) => {
       reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
       reply.header('x-content-type-options', 'nosniff')
       reply.header('referrer-policy', 'no-referrer')
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
-      return payload
+      done(null, payload)
     })
 
     const toSignIn = (reply: FastifyReply, request: FastifyRequest, why?: string): FastifyReply => {
@@ -154,7 +157,8 @@ export function dashboard(deps: DashboardDeps): FastifyPluginAsyncTypebox {
           return toSignIn(reply, request, 'revoked')
         }
         request.uiSession = session
-        request.principal = { tokenId: token.id, role: token.role, departments: token.departments, user: token.user, cluster: token.cluster }
+        // The API's principal of this token record (frozen, one per cached record): views cached per principal scope know it.
+        request.principal = principalFor(token)
         return undefined
       })
       // Every POST carries the session's CSRF token (a form field), or is refused.
@@ -182,7 +186,8 @@ export function dashboard(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         async nav(request, cluster) {
           const p = principal(request)
           const only = isAdmin(p) ? undefined : p.cluster === null ? [] : [p.cluster]
-          const { items } = await deps.store.listClusters({ limit: 100 }, only)
+          // Cached for a short time (src/store/cluster-reads.ts) when the store has cluster reads (the app's has).
+          const items = hasClusterReads(deps.store) ? await deps.store.clusterReads.clusters(only) : (await deps.store.listClusters({ limit: CLUSTER_LIST_LIMIT }, only)).items
           const who = p.user ? `${p.user} (${p.role})` : p.role === 'department-admin' ? `department admin of ${p.departments.join(', ')}` : p.role
           return { clusters: items.map((c) => ({ name: c.name, current: c.name === cluster })), cluster, isAdmin: isAdmin(p), role: p.role, csrf: request.uiSession?.csrf ?? '', who }
         },
