@@ -105,7 +105,7 @@ export function usagePageView(v: UsageView) {
  */
 function overviewPages() {
   const bodies = new WeakMap<VisibleGpus, string>()
-  const pages = new WeakMap<Session, Map<string, { gpus: VisibleGpus; nav: string; page: string }>>()
+  const pages = new WeakMap<Session, Map<string, { gpus: VisibleGpus; nav: string; page: Buffer }>>()
   return {
     body(gpus: VisibleGpus, make: () => string): string {
       let body = bodies.get(gpus)
@@ -113,12 +113,13 @@ function overviewPages() {
       return body
     },
     /** The page of `session` for `cluster` when it was made from this view and navigation, else one made by `make` (and kept). */
-    page(session: Session, cluster: string, gpus: VisibleGpus, nav: string, make: () => string): string {
+    page(session: Session, cluster: string, gpus: VisibleGpus, nav: string, make: () => string): Buffer {
       let forSession = pages.get(session)
       if (!forSession) pages.set(session, forSession = new Map())
       const hit = forSession.get(cluster)
       if (hit && hit.gpus === gpus && hit.nav === nav) return hit.page
-      const page = make()
+      // Kept encoded: a reload is sent as it is (no UTF-8 length scan or encoding per request).
+      const page = Buffer.from(make(), 'utf8')
       // At most one page per cluster the session may see (the navigation lists at most 100).
       if (forSession.size >= 100) forSession.clear()
       forSession.set(cluster, { gpus, nav, page })
@@ -130,7 +131,7 @@ function overviewPages() {
 export function pageRoutes(ui: UiContext): FastifyPluginAsyncTypebox {
   const { renderer } = ui
   const overviews = overviewPages()
-  const send = (reply: { type(t: string): { send(b: string): unknown } }, body: string) => reply.type('text/html; charset=utf-8').send(body)
+  const send = (reply: { type(t: string): { send(b: string | Buffer): unknown } }, body: string | Buffer) => reply.type('text/html; charset=utf-8').send(body)
   return async (app) => {
     app.get('/clusters/:cluster', { schema: { hide: true, params: Params } }, async (request, reply) => {
       const { cluster } = request.params

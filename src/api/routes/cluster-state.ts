@@ -122,13 +122,13 @@ export async function visibleGpus(deps: ClusterStateDeps, p: Principal, cluster:
   let view = views.get(key)
   if (!view) {
     const seen = visiblePartitions(p, spec)
-    const response: GpusResponse = {
+    const response: GpusResponse = Object.freeze({
       cluster,
       readAt: state.readAt,
       cacheSeconds: state.cacheSeconds,
       gpus: state.gpus.filter((r) => seen.has(r.partition)),
       partitions: state.partitions.filter((r) => seen.has(r.partition)),
-    }
+    })
     view = Object.freeze({ response, json: JSON.stringify(response) })
     if (views.size >= MAX_SCOPES_PER_READ) views.delete(views.keys().next().value as string)
     views.set(key, view)
