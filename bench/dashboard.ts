@@ -14,7 +14,7 @@ import type { Report } from './timing.js'
 
 /** Seconds of load per route, in `ROUNDS` interleaved rounds. */
 const DURATION_S = 6
-const ROUNDS = 3
+const ROUNDS = 6
 const CONNECTIONS = 10
 
 export async function benchDashboard(report: Report): Promise<void> {

@@ -98,10 +98,10 @@ export interface ClusterStateDeps {
   now?: () => Date
 }
 
-/** The GPUs one principal scope may see in one read, as an object and as JSON text (shared: never change it). */
+/** The GPUs one principal scope may see in one read, as an object and as JSON in UTF-8 (shared: never change it). */
 export interface VisibleGpus {
   readonly response: GpusResponse
-  readonly json: string
+  readonly json: Buffer
 }
 
 /** Views per cluster-state read, by running revision and principal scope. */
@@ -129,7 +129,7 @@ export async function visibleGpus(deps: ClusterStateDeps, p: Principal, cluster:
       gpus: state.gpus.filter((r) => seen.has(r.partition)),
       partitions: state.partitions.filter((r) => seen.has(r.partition)),
     })
-    view = Object.freeze({ response, json: JSON.stringify(response) })
+    view = Object.freeze({ response, json: Buffer.from(JSON.stringify(response), 'utf8') })
     if (views.size >= MAX_SCOPES_PER_READ) views.delete(views.keys().next().value as string)
     views.set(key, view)
   }
