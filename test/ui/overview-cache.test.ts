@@ -5,12 +5,11 @@
  * new revision or an apply, a page of one session in another, or a read older than the
  * cluster-state cache.
  */
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import type { Executor } from '../../src/adapters/executor.js'
 import { createClusterStateService } from '../../src/cluster-state/read.js'
 import { createStore } from '../../src/store/index.js'
 import { withClusterReads } from '../../src/store/cluster-reads.js'
@@ -18,15 +17,10 @@ import { createRevisionService } from '../../src/revisions/service.js'
 import { SYSTEM_PRINCIPAL } from '../../src/auth/policy.js'
 import type { ClusterSpec } from '../../src/spec/schema.js'
 import { seeded, specFor } from '../api/helpers.js'
+import { replayExecutor, SCONTROL_NODES } from '../support/replay-slurm.js'
 import { hidden, signIn } from './helpers.js'
 
-const nodes = readFileSync(new URL('../cluster-state/fixtures/scontrol-nodes-22.05.txt', import.meta.url), 'utf8')
-const replay: Executor = {
-  target: 'replay',
-  async run(argv) { return { argv, code: 0, stdout: argv.includes('scontrol') ? nodes : '', stderr: '' } },
-  async readFile() { return undefined },
-  async writeFileAtomic() {},
-}
+const replay = replayExecutor((argv) => (argv.includes('scontrol') ? SCONTROL_NODES : ''))
 const BOUND_MS = 300
 
 /** campus with the shared scavenger partition for cv alone: nlp no longer sees it. */
