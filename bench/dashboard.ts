@@ -4,9 +4,11 @@
  * process (bench/read-server.ts). The GPU figures come from
  * the local sandbox's slurmctld when it runs (`steward sandbox up`; run the bench under
  * flock /tmp/steward-sandbox.lock), else from a replay of captured scontrol output; the
- * service reuses a read for 5 s either way (DEFAULT_CACHE_MS), which is what makes the
- * page cheap: the report says which source was used. STEWARD_BENCH_SLURM=replay uses the
- * replay without touching the sandbox (no lock needed).
+ * service reuses a read for 5 s either way (DEFAULT_CACHE_MS), and with it the view, the
+ * JSON and the page made from it: the report says which source was used.
+ * STEWARD_BENCH_SLURM=replay uses the replay without touching the sandbox (no lock needed).
+ * The routes are loaded in interleaved rounds with their baseline (the machine is shared):
+ * the report gives the whole-run ratio and the median ratio of the rounds.
  */
 import autocannon from 'autocannon'
 import { startReadServer } from './reads.js'
