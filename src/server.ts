@@ -12,6 +12,7 @@ import { buildApp } from './api/app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { createStore } from './store/index.js'
 import type { Store } from './store/types.js'
+import { withClusterReads } from './store/cluster-reads.js'
 import { createApplyEngine, type ApplyEngine, type ApplyHook } from './apply/engine.js'
 import { loginNodesHook, policyHook } from './login-nodes/apply-hooks.js'
 import { ControllersConfigError, parseControllers, profileFromConfig, type ControllersConfig } from './apply/controllers.js'
@@ -126,11 +127,13 @@ async function start(): Promise<void> {
   }
   // Declared first: the store's and the engine's callbacks log through it once it exists.
   const late: { app?: FastifyInstance; budgets?: BudgetService } = {}
-  const store = await createStore({
+  // With cached cluster reads for the dashboard and /gpus, shared by the engine and the
+  // app, so that an apply or a new revision of this process is seen by the next page.
+  const store = withClusterReads(await createStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     onError: (err) => late.app?.log.error({ err }, 'store failure in the background'),
-  })
+  }))
   const profiles = new Map<string, ControllerProfile>()
   async function profileFor(cluster: string): Promise<ControllerProfile> {
     let profile = profiles.get(cluster)

@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { Store } from '../store/types.js'
+import { withClusterReads } from '../store/cluster-reads.js'
 import { createRevisionService } from '../revisions/service.js'
 import type { FailureLimiter } from '../auth/failure-limiter.js'
 import swagger from '@fastify/swagger'
@@ -51,7 +52,7 @@ export interface AppDeps {
   authLimiter?: FailureLimiter
   /** How long a valid token is trusted without asking the store (ms; default TOKEN_CACHE_MS, 5 s; 0: every request asks). */
   tokenCacheMs?: number
-  /** How long a cluster's newest revision number is trusted without asking the store (ms; default LATEST_CACHE_MS, 500 ms; 0: every read asks). */
+  /** How long a cluster's newest revision number, and the cluster records the dashboard and /gpus show, are trusted without asking the store (ms; default LATEST_CACHE_MS, 500 ms; 0: every read asks). */
   latestCacheMs?: number
   /** Plan, apply and drift need a controller; without an engine those routes do not exist. */
   engine?: ApplyEngine
@@ -109,7 +110,9 @@ export async function buildApp(deps: AppDeps = {}, options: FastifyServerOptions
     schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }))
   await app.register(schemaRoutes, { prefix: '/v1' })
-  const store = deps.store
+  // Writes through the app's store empty the display cache of cluster records at once
+  // (src/store/cluster-reads.ts); writes made elsewhere are seen within latestCacheMs.
+  const store = deps.store ? withClusterReads(deps.store, { ttlMs: deps.latestCacheMs ?? LATEST_CACHE_MS }) : undefined
   if (store) {
     const pool = deps.specPool ?? createSpecPool()
     if (!deps.specPool) app.addHook('onClose', async () => pool.close())

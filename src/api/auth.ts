@@ -67,7 +67,7 @@ export function installAuth(scope: FastifyInstance, options: AuthOptions): void 
 const principals = new WeakMap<TokenRecord, Principal>()
 
 /** The principal of a token, made once per cached token record (frozen: shared by its requests). */
-function principalFor(token: TokenRecord): Principal {
+export function principalFor(token: TokenRecord): Principal {
   let p = principals.get(token)
   if (!p) {
     p = Object.freeze({ tokenId: token.id, role: token.role, departments: Object.freeze([...token.departments]) as string[], user: token.user, cluster: token.cluster })

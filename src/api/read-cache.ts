@@ -135,7 +135,7 @@ export function principalScope(p: Principal): string {
 
 const scopes = new WeakMap<Principal, string>()
 
-/** Sends JSON text as it is (Fastify serializes only what is not a string). */
-export function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
+/** Sends JSON text, or its UTF-8 bytes, as it is (Fastify serializes only what is not a string or a Buffer). */
+export function sendJsonText(reply: FastifyReply, text: string | Buffer): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(text)
 }

@@ -9,7 +9,7 @@ import { Type } from '@sinclair/typebox'
 import { canSeeCluster, isAdmin, requireAdmin } from '../auth/policy.js'
 import { StoreNotFoundError, noSuchCluster } from '../store/types.js'
 import { Name } from '../spec/names.js'
-import { gpusFor, reliabilityFor, runningSpec, type GpusResponse, type ReliabilityResponse } from '../api/routes/cluster-state.js'
+import { reliabilityFor, runningSpec, visibleGpus, type GpusResponse, type ReliabilityResponse, type VisibleGpus } from '../api/routes/cluster-state.js'
 import { whoAmI, withUsage, USAGE_NOT_AVAILABLE } from '../me/me.js'
 import { desiredPools } from '../login-nodes/model.js'
 import { loginNodeStatus } from '../login-nodes/drain.js'
@@ -19,6 +19,7 @@ import { usageView, type UsageView } from '../budgets/view.js'
 import { monthWindow } from '../usage/read.js'
 import { formatCents } from '../usage/chargeback.js'
 import type { UiContext } from './plugin.js'
+import type { Session } from './sessions.js'
 
 const Params = Type.Object({ cluster: Name }, { additionalProperties: false })
 const STATE_CLASSES = NODE_STATES.map((s) => ({ state: s, cls: `st-${s}` }))
@@ -94,29 +95,51 @@ export function usagePageView(v: UsageView) {
   }
 }
 
-/** A small map that forgets everything when it grows past `max` (a cache of rendered bodies). */
-function boundedCache(max: number) {
-  const map = new Map<string, string>()
+/**
+ * The overview's rendered bytes, so that a reload pays only for its session, its token and
+ * three cached reads: the body per GPU view (one per cluster-state read, running revision
+ * and principal scope: `visibleGpus`), and the whole page per session and cluster with the
+ * navigation and GPU view it was made from. A new read, revision, cluster list or scope
+ * makes another key, so no page outlives what it shows. Pages with a live login-node panel
+ * (admins, when login pools are configured) are not kept.
+ */
+function overviewPages() {
+  const bodies = new WeakMap<VisibleGpus, string>()
+  const pages = new WeakMap<Session, Map<string, { gpus: VisibleGpus; nav: string; page: Buffer }>>()
   return {
-    get: (key: string) => map.get(key),
-    set(key: string, value: string) {
-      if (map.size >= max) map.clear()
-      map.set(key, value)
+    body(gpus: VisibleGpus, make: () => string): string {
+      let body = bodies.get(gpus)
+      if (body === undefined) bodies.set(gpus, body = make())
+      return body
+    },
+    /** The page of `session` for `cluster` when it was made from this view and navigation, else one made by `make` (and kept). */
+    page(session: Session, cluster: string, gpus: VisibleGpus, nav: string, make: () => string): Buffer {
+      let forSession = pages.get(session)
+      if (!forSession) pages.set(session, forSession = new Map())
+      const hit = forSession.get(cluster)
+      if (hit && hit.gpus === gpus && hit.nav === nav) return hit.page
+      // Kept encoded: a reload is sent as it is (no UTF-8 length scan or encoding per request).
+      const page = Buffer.from(make(), 'utf8')
+      // At most one page per cluster the session may see (the navigation lists at most 100).
+      if (forSession.size >= 100) forSession.clear()
+      forSession.set(cluster, { gpus, nav, page })
+      return page
     },
   }
 }
 
 export function pageRoutes(ui: UiContext): FastifyPluginAsyncTypebox {
   const { renderer } = ui
-  const overviewBodies = boundedCache(200)
-  const send = (reply: { type(t: string): { send(b: string): unknown } }, body: string) => reply.type('text/html; charset=utf-8').send(body)
+  const overviews = overviewPages()
+  const send = (reply: { type(t: string): { send(b: string | Buffer): unknown } }, body: string | Buffer) => reply.type('text/html; charset=utf-8').send(body)
   return async (app) => {
     app.get('/clusters/:cluster', { schema: { hide: true, params: Params } }, async (request, reply) => {
       const { cluster } = request.params
       checkCluster(ui, request, cluster)
       const p = ui.principal(request)
       const nav = await ui.nav(request, cluster)
-      const raw = ui.state ? await panel(() => gpusFor({ store: ui.store, state: ui.state as NonNullable<UiContext['state']> }, p, cluster)) : { error: 'live cluster reads are not configured on this server' }
+      const state = ui.state
+      const raw = state ? await panel(() => visibleGpus({ store: ui.store, state }, p, cluster)) : { error: 'live cluster reads are not configured on this server' }
       let login: { value?: unknown; error?: string } | undefined
       if (ui.loginAccess && isAdmin(p)) {
         const spec = await runningSpec(ui.store, cluster)
@@ -131,16 +154,14 @@ export function pageRoutes(ui: UiContext): FastifyPluginAsyncTypebox {
         }
       }
       const frame = { title: `${cluster}: overview`, nav }
-      // The body is the same for everyone who sees the same partitions of the same read
-      // (the cached one, at most 5 s old): built and rendered once per read, not per request.
-      const key = raw.value && !login ? `${cluster}\u0000${raw.value.readAt}\u0000${raw.value.gpus.map((r) => `${r.partition}/${r.type}`).join(',')}\u0000${raw.value.partitions.map((r) => r.partition).join(',')}` : undefined
-      let body = key ? overviewBodies.get(key) : undefined
-      if (body === undefined) {
-        const gpus = raw.value ? { value: gpuView(raw.value) } : { error: raw.error }
-        body = renderer.body('overview', { ...frame, cluster, gpus, login, usage: ui.usage ? null : USAGE_NOT_AVAILABLE })
-        if (key) overviewBodies.set(key, body)
-      }
-      return send(reply, renderer.layout(frame, body))
+      const render = (gpus: { value?: VisibleGpus; error?: string }) => renderer.body('overview', {
+        ...frame, cluster, gpus: gpus.value ? { value: gpuView(gpus.value.response) } : { error: gpus.error }, login, usage: ui.usage ? null : USAGE_NOT_AVAILABLE,
+      })
+      const gpus = raw.value
+      if (!gpus || login || !request.uiSession) return send(reply, renderer.layout(frame, render(raw)))
+      // The body depends on the view alone (the cluster is the read's); the page also on
+      // the navigation (clusters, role, the session's CSRF token), keyed as its JSON.
+      return send(reply, overviews.page(request.uiSession, cluster, gpus, JSON.stringify(nav), () => renderer.layout(frame, overviews.body(gpus, () => render(raw)))))
     })
 
     app.get('/clusters/:cluster/reliability', {

@@ -14,7 +14,9 @@ import { bearerSecret, hashTokenSecret } from '../auth/tokens.js'
 import { createFailureLimiter, type FailureLimiter } from '../auth/failure-limiter.js'
 import type { TokenCache } from '../auth/token-cache.js'
 import { isAdmin, type Principal } from '../auth/policy.js'
-import type { Store } from '../store/types.js'
+import type { Store, TokenRecord } from '../store/types.js'
+import { CLUSTER_LIST_LIMIT, hasClusterReads } from '../store/cluster-reads.js'
+import { principalFor } from '../api/auth.js'
 import type { ClusterStateService } from '../cluster-state/read.js'
 import type { UsageProvider } from '../me/me.js'
 import type { BudgetService } from '../budgets/service.js'
@@ -43,7 +45,7 @@ export interface DashboardDeps {
   sessions?: SessionStore
   limiter?: FailureLimiter
   /** Token lookups of signed-in sessions (default: straight from the store; the app passes the API's cache, TOKEN_CACHE_MS). */
-  tokens?: Pick<TokenCache, 'lookup'>
+  tokens?: Pick<TokenCache, 'lookup'> & Partial<Pick<TokenCache, 'peek'>>
   renderer?: Renderer
 }
 
@@ -82,12 +84,13 @@ export function dashboard(deps: DashboardDeps): FastifyPluginAsyncTypebox {
     await app.register(cookie)
     await app.register(formbody, { bodyLimit: 16 * 1024 })
 
-    app.addHook('onSend', async (_request, reply, payload) => {
+    // A callback hook: no promise per response.
+    app.addHook('onSend', (_request, reply, payload, done) => {
       reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
       reply.header('x-content-type-options', 'nosniff')
       reply.header('referrer-policy', 'no-referrer')
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
-      return payload
+      done(null, payload)
     })
 
     const toSignIn = (reply: FastifyReply, request: FastifyRequest, why?: string): FastifyReply => {
@@ -142,29 +145,43 @@ export function dashboard(deps: DashboardDeps): FastifyPluginAsyncTypebox {
 
     // Everything else needs a live session whose token is still valid.
     await app.register(async (scope: FastifyInstance) => {
-      scope.addHook('onRequest', async (request, reply) => {
+      // A callback hook: a session whose token is cached is admitted without a promise.
+      scope.addHook('onRequest', (request, reply, done) => {
         const id = request.cookies[SESSION_COOKIE]
         const session = sessions.get(id)
-        if (!session) return toSignIn(reply, request, id ? 'expired' : undefined)
+        if (!session) {
+          toSignIn(reply, request, id ? 'expired' : undefined)
+          return
+        }
         // Through the API's token cache: a token revoked through this service ends the
         // session at once, one revoked elsewhere within the cache's lifetime (5 s).
-        const token = await tokens.lookup(session.secretHash)
-        if (!token || token.revokedAt) {
-          sessions.delete(session.id)
-          return toSignIn(reply, request, 'revoked')
+        const admit = (token: TokenRecord | null | undefined): void => {
+          if (!token || token.revokedAt) {
+            sessions.delete(session.id)
+            toSignIn(reply, request, 'revoked')
+            return
+          }
+          request.uiSession = session
+          // The API's principal of this token record (frozen, one per cached record): views cached per principal scope know it.
+          request.principal = principalFor(token)
+          done()
         }
-        request.uiSession = session
-        request.principal = { tokenId: token.id, role: token.role, departments: token.departments, user: token.user, cluster: token.cluster }
-        return undefined
+        const cached = tokens.peek?.(session.secretHash)
+        if (cached) admit(cached)
+        else tokens.lookup(session.secretHash).then(admit, (err: unknown) => done(err as Error))
       })
       // Every POST carries the session's CSRF token (a form field), or is refused.
-      scope.addHook('preHandler', async (request, reply) => {
-        if (request.method !== 'POST') return undefined
+      scope.addHook('preHandler', (request, reply, done) => {
+        if (request.method !== 'POST') {
+          done()
+          return
+        }
         const sent = (request.body as { _csrf?: unknown } | undefined)?._csrf
         if (!sameSecret(typeof sent === 'string' ? sent : undefined, request.uiSession?.csrf)) {
-          return html(reply, 403, renderer.page('error', { title: 'Refused', status: 403, message: 'This form did not carry this session\'s CSRF token; it was refused. Go back, reload the page and try again.' }))
+          html(reply, 403, renderer.page('error', { title: 'Refused', status: 403, message: 'This form did not carry this session\'s CSRF token; it was refused. Go back, reload the page and try again.' }))
+          return
         }
-        return undefined
+        done()
       })
 
       const principal = (request: FastifyRequest): Principal => {
@@ -182,7 +199,8 @@ export function dashboard(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         async nav(request, cluster) {
           const p = principal(request)
           const only = isAdmin(p) ? undefined : p.cluster === null ? [] : [p.cluster]
-          const { items } = await deps.store.listClusters({ limit: 100 }, only)
+          // Cached for a short time (src/store/cluster-reads.ts) when the store has cluster reads (the app's has).
+          const items = hasClusterReads(deps.store) ? await deps.store.clusterReads.clusters(only) : (await deps.store.listClusters({ limit: CLUSTER_LIST_LIMIT }, only)).items
           const who = p.user ? `${p.user} (${p.role})` : p.role === 'department-admin' ? `department admin of ${p.departments.join(', ')}` : p.role
           return { clusters: items.map((c) => ({ name: c.name, current: c.name === cluster })), cluster, isAdmin: isAdmin(p), role: p.role, csrf: request.uiSession?.csrf ?? '', who }
         },

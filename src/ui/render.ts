@@ -24,6 +24,16 @@ export interface Renderer {
   readonly css: string
 }
 
+/**
+ * A template's source without the indentation and blank lines that help its reader but
+ * not the browser: whitespace after a line break collapses to the line break (the same
+ * rendering outside <pre>; no template has a line break inside one, and data is not
+ * touched). Every page sent is that much smaller.
+ */
+export function compact(source: string): string {
+  return source.replace(/\n\s+/g, '\n')
+}
+
 /** Compiles templates/ui once. */
 export function createRenderer(dir = join(projectRoot(), 'templates', 'ui')): Renderer {
   const hbs = Handlebars.create()
@@ -32,7 +42,7 @@ export function createRenderer(dir = join(projectRoot(), 'templates', 'ui')): Re
   const templates = new Map<string, Handlebars.TemplateDelegate>()
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.hbs'))) {
     const name = file.slice(0, -4)
-    const source = readFileSync(join(dir, file), 'utf8')
+    const source = compact(readFileSync(join(dir, file), 'utf8'))
     if (name.startsWith('_')) hbs.registerPartial(name.slice(1), source)
     else templates.set(name, hbs.compile(source, { strict: false }))
   }

@@ -6,7 +6,8 @@
  *    DOWN and back, one planned drain by root): counts, MTBF and repair times;
  * 3. the dashboard in Debian's headless Chromium (playwright-core) as an admin, a
  *    department admin and a researcher: no console error, no failed request, no other
- *    department's names, screenshots under .tap/screenshots/dashboard; a revoked token
+ *    department's names, screenshots under .tap/screenshots/dashboard; the usage page
+ *    draws nlp's budget burn-down (the test's spec has prices and a budget); a revoked token
  *    goes back to sign-in; a forged POST without the CSRF token is refused.
  * Needs root and a built dist/ (npm test builds first). Run under
  * flock /tmp/steward-sandbox.lock like every sandbox test.
@@ -114,8 +115,15 @@ t.test('steward gpus equals scontrol show node during jobs holding GPUs and shar
 })
 
 // The app of the last two tests: a store with campus and a token per role, reading the sandbox.
+// Its spec has prices and a budget for nlp (the sandbox's Slurm does not need them: usage
+// and budgets are computed by the service), so the usage page draws the burn-down.
+const priced = {
+  ...spec,
+  pricing: { currency: 'USD', nodeGroups: { h100: 28_800, a10g: 14_400, cpu: 345_600 } },
+  budgets: { departments: [{ department: 'nlp', monthly: 1000, thresholds: [50, 80, 100], onExceeded: 'notify' as const, notify: ['pi-nlp@example.edu'] }] },
+}
 const store = await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-dashboard-')) })
-await seedCluster(store, createRevisionService(store), spec, { description: 'campus on the sandbox', source: 'test', message: 'seed' })
+await seedCluster(store, createRevisionService(store), priced, { description: 'campus on the sandbox', source: 'test', message: 'seed' })
 const token = async (role: Role, departments: string[], user: string | null): Promise<{ secret: string; id: string }> => {
   const secret = newTokenSecret()
   const record = await store.createToken({ secretHash: hashTokenSecret(secret), role, departments, user, cluster: role === 'admin' ? null : 'campus', description: 'test', createdBy: 'test' })
@@ -231,10 +239,24 @@ t.test('the dashboard in headless Chromium for an admin, a department admin and 
     return page.innerText('body')
   }
 
+  /** On the usage page: nlp's budget burn-down is drawn (a bar a day, the 50 % and 80 % marks and the budget line) and has a size on screen. */
+  async function burnDown(page: Page, who: string): Promise<void> {
+    await page.goto(`${address}/ui/clusters/campus/usage`)
+    const chart = page.locator('svg[aria-label="spend to date against the budget of nlp"]')
+    t.equal(await chart.count(), 1, `${who}: nlp's burn-down is on the usage page`)
+    const days = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 0)).getUTCDate()
+    t.equal(await chart.locator('rect').count(), days, `${who}: a bar for each of the month's ${days} days`)
+    t.same(await chart.locator('text.label').allTextContents(), ['50 %', '80 %', 'budget 1000.00'], `${who}: the thresholds and the budget marked`)
+    const box = await chart.boundingBox()
+    t.ok(box && box.width > 100 && box.height > 50, `${who}: drawn with a size (${JSON.stringify(box)})`)
+    await chart.screenshot({ path: join(screenshots, `${who}-burn-down.png`) })
+  }
+
   const pages = ['/ui/clusters/campus', '/ui/clusters/campus/reliability?days=1&nodes=64', '/ui/clusters/campus/usage', '/ui/me?cluster=campus']
   const admin = await open()
   await signIn(admin.page, tokens.admin.secret)
   for (const [i, path] of [...pages, '/ui/clusters/campus/applies', '/ui/audit'].entries()) await visit(admin.page, path, `admin-${i + 1}`)
+  await burnDown(admin.page, 'admin')
   t.same(admin.problems, [], 'admin: no console error, no failed request')
 
   const nlp = await open()
@@ -243,6 +265,7 @@ t.test('the dashboard in headless Chromium for an admin, a department admin and 
     const text = await visit(nlp.page, path, `department-admin-${i + 1}`)
     t.notMatch(text, /\b(cv|dl|chen|okafor|dave|erin|frank|Computer Vision|Deep Learning)\b/, `${path}: nothing of the other departments`)
   }
+  await burnDown(nlp.page, 'department-admin')
   t.same(nlp.problems, [], 'department admin: no console error, no failed request')
 
   const alice = await open({ width: 390, height: 844 })

@@ -10,7 +10,9 @@ import { Name } from '../../spec/names.js'
 import { canSeeCluster, visibleNodeGroups, visiblePartitions, type Principal } from '../../auth/policy.js'
 import { StoreNotFoundError, noSuchCluster, type Store } from '../../store/types.js'
 import type { ClusterSpec } from '../../spec/schema.js'
-import type { ClusterStateService } from '../../cluster-state/read.js'
+import type { ClusterStateService, GpuState } from '../../cluster-state/read.js'
+import { displayedCluster } from '../../store/cluster-reads.js'
+import { principalScope, sendJsonText } from '../read-cache.js'
 import { ReliabilityWindowError, reliabilityReport, reliabilityWindow, withLiveUnhealthy } from '../../cluster-state/reliability.js'
 import { whoAmI, withUsage, type UsageProvider } from '../../me/me.js'
 import { principalOf } from '../auth.js'
@@ -68,19 +70,26 @@ export const MeResponse = Type.Object({
 const parsedSpecs = new WeakMap<Store, Map<string, { revision: number; spec: ClusterSpec }>>()
 
 /**
- * The spec a cluster runs: its applied revision, else its newest. The cluster record is
- * read every time (cheap); the revision's spec is decoded once per revision number.
+ * The spec a cluster runs, with its number: its applied revision, else its newest. The
+ * cluster record comes from the display cache when the store has one (src/store/cluster-reads.ts:
+ * a write of this process is seen at once, one of another within its bound); the
+ * revision's spec is decoded once per revision number.
  */
-export async function runningSpec(store: Store, cluster: string): Promise<ClusterSpec> {
-  const record = await store.getCluster(cluster)
+export async function runningRevision(store: Store, cluster: string): Promise<{ revision: number; spec: ClusterSpec }> {
+  const record = await displayedCluster(store, cluster)
   const revision = record.appliedRevision ?? record.latestRevision
   let specs = parsedSpecs.get(store)
   if (!specs) parsedSpecs.set(store, specs = new Map())
   const hit = specs.get(cluster)
-  if (hit?.revision === revision) return hit.spec
-  const spec = (await store.getRevision(cluster, revision)).spec
-  specs.set(cluster, { revision, spec })
-  return spec
+  if (hit?.revision === revision) return hit
+  const running = { revision, spec: (await store.getRevision(cluster, revision)).spec }
+  specs.set(cluster, running)
+  return running
+}
+
+/** The spec a cluster runs: its applied revision, else its newest (see `runningRevision`). */
+export async function runningSpec(store: Store, cluster: string): Promise<ClusterSpec> {
+  return (await runningRevision(store, cluster)).spec
 }
 
 export interface ClusterStateDeps {
@@ -89,18 +98,47 @@ export interface ClusterStateDeps {
   now?: () => Date
 }
 
+/** The GPUs one principal scope may see in one read, as an object and as JSON in UTF-8 (shared: never change it). */
+export interface VisibleGpus {
+  readonly response: GpusResponse
+  readonly json: Buffer
+}
+
+/** Views per cluster-state read, by running revision and principal scope. */
+const visibleGpusCache = new WeakMap<GpuState, Map<string, VisibleGpus>>()
+const MAX_SCOPES_PER_READ = 512
+
+/**
+ * GPUs of `cluster` as `p` may see them, cut and serialized once per cluster-state read
+ * (the service's cache, `cacheSeconds`), running revision and principal scope, not once
+ * per request: the same object for every request that shares these three.
+ */
+export async function visibleGpus(deps: ClusterStateDeps, p: Principal, cluster: string): Promise<VisibleGpus> {
+  const { revision, spec } = await runningRevision(deps.store, cluster)
+  const state = await deps.state.gpus(cluster)
+  let views = visibleGpusCache.get(state)
+  if (!views) visibleGpusCache.set(state, views = new Map())
+  const key = `${cluster}\u0000${revision}\u0000${principalScope(p)}`
+  let view = views.get(key)
+  if (!view) {
+    const seen = visiblePartitions(p, spec)
+    const response: GpusResponse = Object.freeze({
+      cluster,
+      readAt: state.readAt,
+      cacheSeconds: state.cacheSeconds,
+      gpus: state.gpus.filter((r) => seen.has(r.partition)),
+      partitions: state.partitions.filter((r) => seen.has(r.partition)),
+    })
+    view = Object.freeze({ response, json: Buffer.from(JSON.stringify(response), 'utf8') })
+    if (views.size >= MAX_SCOPES_PER_READ) views.delete(views.keys().next().value as string)
+    views.set(key, view)
+  }
+  return view
+}
+
 /** GPUs of `cluster` as `p` may see them. */
 export async function gpusFor(deps: ClusterStateDeps, p: Principal, cluster: string): Promise<GpusResponse> {
-  const spec = await runningSpec(deps.store, cluster)
-  const seen = visiblePartitions(p, spec)
-  const state = await deps.state.gpus(cluster)
-  return {
-    cluster,
-    readAt: state.readAt,
-    cacheSeconds: state.cacheSeconds,
-    gpus: state.gpus.filter((r) => seen.has(r.partition)),
-    partitions: state.partitions.filter((r) => seen.has(r.partition)),
-  }
+  return (await visibleGpus(deps, p, cluster)).response
 }
 
 /** Reliability of the node groups of `cluster` that `p` may see. */
@@ -129,7 +167,7 @@ export function clusterStateRoutes(deps: { store: Store; state?: ClusterStateSer
           summary: 'GPUs free now per partition and GPU type, with shards/MPS and the node states behind them (the partitions the token may see)',
           params: ClusterParams, response: { 200: GpusResponse, ...errorResponses },
         },
-      }, async (request) => gpusFor(d, principalOf(request), request.params.cluster))
+      }, async (request, reply) => sendJsonText(reply, (await visibleGpus(d, principalOf(request), request.params.cluster)).json))
 
       app.get('/clusters/:cluster/reliability', {
         schema: {
