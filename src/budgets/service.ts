@@ -104,7 +104,6 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
     return new Map(rows.filter((a) => a.endedAt === null && a.month === month).map((a) => [a.department, a.action]))
   }
 
-  /** Applies the cluster's applied revision with the actions now in force, and waits for it. */
   /**
    * Whether the sender of an AWS Budgets event must still tell the budget's contacts: a
    * notice row per (budget, month, type, threshold), `sending` until the sender confirms it
@@ -124,6 +123,7 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
     return { notice: row?.status === 'sent' ? 'sent' : 'send' }
   }
 
+  /** Applies the cluster's applied revision with the actions now in force, and waits for it. */
   async function applyActions(cluster: string, by: string): Promise<{ apply: CheckResult['apply']; pending: string | null }> {
     const record = await store.getCluster(cluster)
     if (record.appliedRevision === null) {
