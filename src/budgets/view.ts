@@ -34,6 +34,8 @@ export interface UsageView {
   total: Omit<UsageLine, 'key'> & { cost: string }
   byDepartment: Array<UsageLine & { cost: string }>
   daily: Array<{ day: string; lines: UsageLine[] }>
+  /** The last day (`YYYY-MM-DD`) spend to date is known for: today in this month, the last day of a past one, null for one to come. */
+  through: string | null
   budgets: BudgetLine[]
 }
 
@@ -60,6 +62,7 @@ export async function usageView(budgets: BudgetService, p: Principal, cluster: s
     total: { ...sum, gpuHours: round(sum.gpuHours), cpuHours: round(sum.cpuHours), nodeHours: round(sum.nodeHours), billedNodeHours: round(sum.billedNodeHours), cost: money(sum.costCents) },
     byDepartment: byDepartment.map((l) => ({ ...l, cost: money(l.costCents) })),
     daily: usage.daily(keep),
+    through: now < window.from ? null : new Date(Math.min(now, window.to - 1) * 1000).toISOString().slice(0, 10),
     budgets: status.departments.map((d) => ({
       department: d.department, budget: money(d.budgetCents), spend: money(d.spendCents), forecast: money(d.forecastCents),
       budgetCents: d.budgetCents, spendCents: d.spendCents, forecastCents: d.forecastCents, percent: d.percent,

@@ -9,7 +9,7 @@ import type { UsageProvider } from './me.js'
 
 export function budgetUsageProvider(budgets: BudgetService, now: () => number = () => Math.floor(Date.now() / 1000)): UsageProvider {
   return async (p, spec) => {
-    const { daily: _daily, ...view } = await usageView(budgets, p, spec.cluster.name, now())
+    const { daily: _daily, through: _through, ...view } = await usageView(budgets, p, spec.cluster.name, now())
     return view
   }
 }

@@ -81,7 +81,8 @@ export function usagePageView(v: UsageView) {
       const line = v.byDepartment.find((l) => l.key === name)
       const perDay = dates.map((d) => v.daily.find((x) => x.day === d)?.lines.find((l) => l.key === name)?.costCents ?? 0)
       let sum = 0
-      const toDate = perDay.map((c) => (sum += c))
+      // Spend to date exists up to today: the days to come get no bar.
+      const toDate = perDay.map((c, i) => (v.through !== null && (dates[i] as string) <= v.through ? (sum += c) : 0))
       const budget = v.budgets.find((b) => b.department === name)
       return {
         name,

@@ -239,13 +239,16 @@ t.test('the dashboard in headless Chromium for an admin, a department admin and 
     return page.innerText('body')
   }
 
-  /** On the usage page: nlp's budget burn-down is drawn (a bar a day, the 50 % and 80 % marks and the budget line) and has a size on screen. */
+  /** On the usage page: nlp's budget burn-down is drawn (a bar a day so far, the 50 % and 80 % marks and the budget line) and has a size on screen. */
   async function burnDown(page: Page, who: string): Promise<void> {
     await page.goto(`${address}/ui/clusters/campus/usage`)
     const chart = page.locator('svg[aria-label="spend to date against the budget of nlp"]')
     t.equal(await chart.count(), 1, `${who}: nlp's burn-down is on the usage page`)
-    const days = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 0)).getUTCDate()
-    t.equal(await chart.locator('rect').count(), days, `${who}: a bar for each of the month's ${days} days`)
+    // A bar a day from the first day with spend (the test's jobs ran today) through today; none for the days to come.
+    const today = new Date().toISOString().slice(0, 10)
+    const titles = await chart.locator('rect title').allTextContents()
+    t.ok(titles.length >= 1, `${who}: spend to date is drawn (${titles.length} bar(s))`)
+    t.same(titles.filter((title) => title.slice(0, 10) > today), [], `${who}: no bar for a day after today (${today})`)
     t.same(await chart.locator('text.label').allTextContents(), ['50 %', '80 %', 'budget 1000.00'], `${who}: the thresholds and the budget marked`)
     const box = await chart.boundingBox()
     t.ok(box && box.width > 100 && box.height > 50, `${who}: drawn with a size (${JSON.stringify(box)})`)

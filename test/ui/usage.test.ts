@@ -9,6 +9,8 @@ import { setup, MONTH } from '../budgets/fixture.js'
 import { budgetUsageProvider } from '../../src/me/usage-provider.js'
 import { signIn } from './helpers.js'
 import { NOW } from '../budgets/fixture.js'
+import { usageView } from '../../src/budgets/view.js'
+import { usagePageView } from '../../src/ui/pages.js'
 
 const OTHERS_OF_NLP = /\b(cv|dl|chen|okafor|dave|frank|Computer Vision|Deep Learning)\b/
 
@@ -50,7 +52,14 @@ t.test('/ui/clusters/{c}/usage: cost per day and burn-down with thresholds, scop
   t.match(page.body, /\(196\.64 %\)/)
   const days = Number(new Date(Date.UTC(Number(MONTH.slice(0, 4)), Number(MONTH.slice(5, 7)), 0)).getUTCDate())
   const nlpSection = page.body.slice(page.body.indexOf('<h2>nlp</h2>'))
-  t.equal((nlpSection.match(/spent to date<\/title>/g) ?? []).length, days, 'the burn-down has a bar for each day of the month')
+  const today = new Date(NOW * 1000).getUTCDate()
+  t.equal((nlpSection.match(/spent to date<\/title>/g) ?? []).length, today, 'the burn-down has a bar for each day so far (spend began on the 1st), none for the days to come')
+  t.ok(days >= today)
+  const view = await usageView(s.budgets, { tokenId: 'test', role: 'admin', departments: [], user: null, cluster: null }, 'campus', NOW)
+  const past = usagePageView({ ...view, through: `${MONTH}-${String(days).padStart(2, '0')}` })
+  t.equal(past.departments.find((d) => d.name === 'nlp')?.burn?.bars.length, days, 'a month that is over: a bar for each of its days')
+  const ahead = usagePageView({ ...view, through: null })
+  t.equal(ahead.departments.find((d) => d.name === 'nlp')?.burn?.bars.length, 0, 'a month to come: none')
 
   const nlp = await signIn(s.app, s.tokens.nlp)
   for (const url of ['/ui/clusters/campus/usage', '/ui/me']) {
