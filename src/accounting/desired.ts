@@ -9,7 +9,7 @@ import { homeOf, supervisorAccount } from '../spec/model.js'
 import { departmentPreemptibleQos } from '../spec/budget-rules.js'
 import { normalizeTime, specTresToString } from '../slurm/sacctmgr.js'
 import {
-  associationKey, emptyAccountingState, sortedUnique,
+  associationKey, emptyAccountingState, sameList, sortedUnique,
   type AccountingState, type PosixUser, type QosState,
 } from './model.js'
 
@@ -114,9 +114,7 @@ export function budgetActionsInForce(spec: ClusterSpec, live: AccountingState): 
     if (budget.onExceeded === 'block' && account.blocked) out.set(budget.department, 'block')
     if (budget.onExceeded === 'restrict') {
       const restricted = sortedUnique(departmentPreemptibleQos(spec, department))
-      const all = sortedUnique(department.qos)
-      const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((q, i) => q === b[i])
-      if (restricted.length > 0 && !same(restricted, all) && same(account.qos, restricted)) out.set(budget.department, 'restrict')
+      if (restricted.length > 0 && !sameList(restricted, sortedUnique(department.qos)) && sameList(account.qos, restricted)) out.set(budget.department, 'restrict')
     }
   }
   return out

@@ -47,9 +47,8 @@ export function fakeSacct(day1: number, lines: string[]): Executor & { counted: 
 export const profileWith = (executor: Executor) => async (cluster: string): Promise<ControllerProfile> =>
   ({ cluster, executor, configDir: '/x', renderOptions: () => ({}), restart: ['true'], reconfigure: ['true'] })
 
-/** The app with budgets (and `more` deps built on them), seeded with the campus spec with budgets. */
-export async function setup(t: Test, more: (budgets: BudgetService) => Omit<AppDeps, 'store'> = () => ({})) {
-  const store = await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-budget-routes-')) })
+/** An apply engine that records each start (`cluster@revision:by`) and says every apply succeeded. */
+export function recordingEngine(): { engine: ApplyEngine; started: string[] } {
   const started: string[] = []
   const engine = {
     async start(cluster: string, revision: number | undefined, by: string) {
@@ -60,6 +59,13 @@ export async function setup(t: Test, more: (budgets: BudgetService) => Omit<AppD
       return { id, status: 'succeeded', steps: [] } as unknown as ApplyRecord
     },
   } as unknown as ApplyEngine
+  return { engine, started }
+}
+
+/** The app with budgets (and `more` deps built on them), seeded with the campus spec with budgets. */
+export async function setup(t: Test, more: (budgets: BudgetService) => Omit<AppDeps, 'store'> = () => ({})) {
+  const store = await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-budget-routes-')) })
+  const { engine, started } = recordingEngine()
   const ex = fakeSacct(DAY1, [
     sacctJob(DAY1, 1, 'nlp-smith', 'alice', 'nlp', 'cpu=4,gres/gpu=8,mem=10G,node=1', 'gpu-h100-001'),
     sacctJob(DAY1, 2, 'cv-chen', 'dave', 'cv', 'cpu=1,gres/gpu=4,mem=1G,node=1', 'gpu-a10g-01'),

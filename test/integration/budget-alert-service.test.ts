@@ -18,8 +18,8 @@ import { promisify } from 'node:util'
 import type { AddressInfo } from 'node:net'
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { createStore } from '../../src/store/index.js'
-import type { ApplyEngine } from '../../src/apply/engine.js'
-import type { ApplyRecord, Store } from '../../src/store/types.js'
+import type { Store } from '../../src/store/types.js'
+import { recordingEngine } from '../budgets/fixture.js'
 import { createBudgetService } from '../../src/budgets/service.js'
 import { buildPolicy, departmentBudgetName, policyText } from '../../src/sessions/policy.js'
 import { startAwsEmulator, EMULATOR_ACCOUNT, type AwsEmulator } from '../support/aws/emulator.js'
@@ -41,7 +41,8 @@ let ssm: SSMClient
 let store: Store
 let s: Seeded
 let handler: Handler
-const started: string[] = []
+/** Applies started, as `cluster@revision:by`. */
+let started: string[] = []
 let serial = 0
 
 const record = (message: string, messageId = `e2e-${++serial}`) => ({
@@ -56,15 +57,8 @@ t.before(async () => {
   aws = await startAwsEmulator()
   ssm = new SSMClient({ ...aws.clientConfig, maxAttempts: 1 })
   store = await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-alert-e2e-')) })
-  const engine = {
-    async start(cluster: string, revision: number | undefined, by: string) {
-      started.push(`${cluster}@${revision}`)
-      return { id: `apply_${started.length}`, cluster, revision: revision ?? 1, status: 'running', startedBy: by } as ApplyRecord
-    },
-    async wait(id: string) {
-      return { id, status: 'succeeded', steps: [] } as unknown as ApplyRecord
-    },
-  } as unknown as ApplyEngine
+  const { engine, started: starts } = recordingEngine()
+  started = starts
   const budgets = createBudgetService({
     store, engine, log: { info: () => undefined, error: () => undefined },
     profileFor: async () => { throw new Error('no controller in this test') },
@@ -119,7 +113,7 @@ t.test('a department budget by the name the service accepts runs its action once
   t.match(await handler(record(message, 'cv-1')), { records: [{ outcome: 'recorded', action: 'block' }] })
   t.match(await (await loadBundle('3'))(record(message, 'cv-2')), { records: [{ outcome: 'duplicate' }] })
   for (const end = Date.now() + 5000; started.length === 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 20))
-  t.same(started, ['campus@1'], 'one apply for the block, none for the duplicate')
+  t.same(started.map((s) => s.split(':')[0]), ['campus@1'], 'one apply for the block, none for the duplicate')
   t.match(await store.listBudgetActions('campus', MONTH), [{ department: 'cv', action: 'block', endedAt: null }])
   const notify = JSON.stringify({ budgetName: 'campus-dl', notificationType: 'ACTUAL', threshold: 100, budgetLimit: 100, actualSpend: 101, currency: 'USD' })
   t.match(await handler(record(notify, 'dl-1')), { records: [{ outcome: 'recorded', action: 'notify' }] })
