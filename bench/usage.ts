@@ -17,9 +17,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { campusSpec } from './hostile.js'
-import { SacctStream, scanSacctLine, V_CPUS } from '../src/usage/sacct.js'
+import { recordOrGarbled, SacctStream } from '../src/usage/sacct.js'
+import { POSITIONS, scanLine, V_CPUS, VALUES } from '../src/usage/scan.js'
 import { UsageAggregator } from '../src/usage/aggregate.js'
-import { UsagePageStream } from '../src/usage/fused.js'
+import { ByteLines, UsagePageStream } from '../src/usage/fused.js'
 import { monthWindow } from '../src/usage/read.js'
 import type { ClusterSpec } from '../src/spec/schema.js'
 import type { Report } from './timing.js'
@@ -92,25 +93,32 @@ async function parseOnly(path: string): Promise<number> {
   return records
 }
 
+/** Reads the file's bytes, decoding nothing: what the service path reads. */
+async function readBytes(path: string): Promise<number> {
+  let bytes = 0
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) bytes += (chunk as Buffer).length
+  return bytes
+}
+
 /**
- * The service path without its aggregation: each line scanned in place as
- * `UsagePageStream` scans it (the same function; lines it does not accept go to the
- * record parser, as there), the values summed so the scan cannot be skipped.
+ * The service path without its aggregation: the bytes cut into lines and each line scanned
+ * in place as `UsagePageStream` does (the same functions; lines the scan does not accept go
+ * to the record parser, as there), the values summed so the scan cannot be skipped.
  */
-class ScanOnly extends SacctStream {
-  private readonly bars = new Int32Array(10)
-  private readonly values = new Float64Array(6)
+class ScanOnly extends ByteLines {
+  private readonly pos = new Int32Array(POSITIONS)
+  private readonly values = new Float64Array(VALUES)
   sum = 0
-  protected override line(text: string, s: number, e: number): void {
-    if (scanSacctLine(text, s, e, this.bars, this.values)) this.sum += this.values[V_CPUS] as number
-    else super.line(text, s, e)
+  protected line(b: Uint8Array, s: number, e: number): void {
+    if (scanLine(b, s, e, this.pos, this.values)) this.sum += this.values[V_CPUS] as number
+    else recordOrGarbled(Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8', s, e), this.lineNo, () => undefined, () => undefined)
   }
 }
 
 /** Reads and scans (the service path's parse), aggregating nothing. */
 async function scanOnly(path: string): Promise<number> {
-  const stream = new ScanOnly(() => undefined, () => undefined)
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) stream.push(chunk as string)
+  const stream = new ScanOnly()
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) stream.push(chunk as Buffer)
   stream.end()
   return stream.sum
 }
@@ -123,15 +131,19 @@ async function scanOnly(path: string): Promise<number> {
 async function aggregate(path: string, spec: ClusterSpec, way: 'service' | 'records'): Promise<{ agg: UsageAggregator; peakHeap: number }> {
   const w = monthWindow(MONTH)
   const agg = new UsageAggregator(spec, w, w.to)
-  const stream = way === 'service' ? new UsagePageStream(agg, w, 'bench') : new SacctStream((r) => agg.add(r, w), (g) => agg.addGarbled('bench', g))
+  const service = way === 'service' ? new UsagePageStream(agg, w, 'bench') : null
+  const records = new SacctStream((r) => agg.add(r, w), (g) => agg.addGarbled('bench', g))
   const base = process.memoryUsage().heapUsed
   let peak = 0
   let n = 0
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-    stream.push(chunk as string)
+  // The service path reads bytes, as sacct's output arrives from the executor; the record path text.
+  for await (const chunk of createReadStream(path, way === 'service' ? { highWaterMark: 1 << 20 } : { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    if (service) service.push(chunk as Buffer)
+    else records.push(chunk as string)
     if (++n % 8 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - base)
   }
-  stream.end()
+  if (service) service.end()
+  else records.end()
   peak = Math.max(peak, process.memoryUsage().heapUsed - base)
   return { agg, peakHeap: peak }
 }
@@ -175,8 +187,9 @@ export async function benchUsage(report: Report): Promise<void> {
     const file = join(dir, 'sacct.txt')
     await writeSynthetic(file, spec)
     const bytes = statSync(file).size
-    const { read, parsed, scanned, records, agg } = await interleaved({
+    const { read, bytesRead, parsed, scanned, records, agg } = await interleaved({
       read: () => readOnly(file),
+      bytesRead: () => readBytes(file),
       parsed: () => parseOnly(file),
       scanned: () => scanOnly(file),
       records: () => aggregate(file, spec, 'records'),
@@ -190,6 +203,7 @@ export async function benchUsage(report: Report): Promise<void> {
       'records': agg.last.agg.records,
       'input MB': (bytes / 1e6).toFixed(1),
       'read only (baseline), ms': `${read.ms.toFixed(0)} (CPU ${read.cpuMs.toFixed(0)})`,
+      'read bytes, no text decoded (the service path reads this way), ms': `${bytesRead.ms.toFixed(0)} (CPU ${bytesRead.cpuMs.toFixed(0)})`,
       'read + parse into records, ms': `${parsed.ms.toFixed(0)} (CPU ${parsed.cpuMs.toFixed(0)})`,
       'read + parse + aggregate, record path, ms': `${records.ms.toFixed(0)} (CPU ${records.cpuMs.toFixed(0)})`,
       'read + scan, service path, ms': `${scanned.ms.toFixed(0)} (CPU ${scanned.cpuMs.toFixed(0)})`,

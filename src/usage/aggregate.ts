@@ -13,6 +13,8 @@ import type { ClusterSpec } from '../spec/schema.js'
 import { departmentAccounts } from '../spec/model.js'
 import { costCents, EXACT_BELOW, ExactSum, groupRates, NodeGroups, shareNumerator, shareNodeHours, type GroupRate } from './chargeback.js'
 import type { GarbledLine, JobRecord } from './sacct.js'
+import { P_HASH, P_KEY, P_KEY_END, P_LIST, P_LIST_END } from './scan.js'
+import { ByteKeys } from './byte-keys.js'
 
 /** A half-open time window in epoch seconds. */
 export interface Window {
@@ -53,6 +55,12 @@ interface Row {
 }
 
 const MAX_TARGETS = 4096
+/** Targets `targetAt` keeps by their bytes. */
+const MAX_BYTE_TARGETS = 1 << 14
+
+const UTF8 = new TextDecoder('utf-8', { fatal: false })
+/** The text of `b[from, to)`. */
+const decode = (b: Uint8Array, from: number, to: number): string => UTF8.decode(b.subarray(from, to))
 
 /**
  * A copy of `s` that keeps no larger string alive: a key cut from a page's text (or from a
@@ -108,6 +116,8 @@ const hours = (seconds: number): number => Math.round((seconds / 3600) * 10_000)
 /** The usage of a window, built page by page. */
 export class UsageAggregator {
   private readonly rows = new Map<string, Row>()
+  /** `targetAt`'s targets by the bytes of their key and node list. */
+  private readonly byBytes = new ByteKeys<Target>(MAX_BYTE_TARGETS)
   /** Every cell, in the order made. */
   private readonly all: Cell[] = []
   /** The window's first UTC day (epoch day number) and how many days it touches. */
@@ -178,6 +188,26 @@ export class UsageAggregator {
       const kept = own(nodeList)
       row.targets.set(kept, t = { cellKey: row.key, nodeList: kept, row, cells: undefined, nodes: [], none: null })
     }
+    return t
+  }
+
+  /**
+   * `target` for a line scanned as bytes (`scanLine`): the key `b[pos[P_KEY], pos[P_KEY_END])`
+   * and the node list `b[pos[P_LIST], pos[P_LIST_END])`, found by their hash `pos[P_HASH]`
+   * and compared byte by byte (`ByteKeys`), so a known job cuts no string.
+   */
+  targetAt(b: Uint8Array, pos: Int32Array): Target {
+    const k0 = pos[P_KEY] as number
+    const k1 = pos[P_KEY_END] as number
+    const l0 = pos[P_LIST] as number
+    const l1 = pos[P_LIST_END] as number
+    const hash = pos[P_HASH] as number
+    const known = this.byBytes.find(b, k0, k1, l0, l1, hash)
+    if (known !== undefined) return known
+    const key = decode(b, k0, k1)
+    const list = decode(b, l0, l1)
+    const t = this.target(key, 0, key.length, list, 0, list.length, null)
+    this.byBytes.add(b, k0, k1, l0, l1, hash, t)
     return t
   }
 

@@ -1,46 +1,108 @@
 /**
- * The service's path from sacct text to usage: each line is scanned in place and charged
- * straight to its aggregator, with no `JobRecord` and no string per field (only a job's
- * `account|user|partition` and node list are cut, to look its cells up).
- * Lines not in the plain form sacct prints go the record path (`parseSacctLine` and
- * `UsageAggregator.add`), which charges them or reports them garbled, so both paths give
- * the same usage for the same text.
+ * The service's path from sacct output to usage: the bytes as they arrive are cut into
+ * lines, each line is scanned in place (`scanLine`) and charged straight to its aggregator,
+ * with no text decoded, no `JobRecord` and no string cut for a job whose key and node list
+ * were seen before. Lines not in the plain form sacct prints go the record path
+ * (`parseSacctLine` and `UsageAggregator.add`), which charges them or reports them
+ * garbled, so both paths give the same usage for the same output.
  */
 import type { UsageAggregator, Window } from './aggregate.js'
-import { SacctStream, scanSacctLine, V_CPUS, V_END, V_GPUS, V_MEM, V_NODES, V_START } from './sacct.js'
+import { recordOrGarbled } from './sacct.js'
+import { P_JOB_END, P_LIST, P_LIST_END, POSITIONS, scanLine, V_CPUS, V_END, V_GPUS, V_MEM, V_NODES, V_START, VALUES } from './scan.js'
 
-const BARS = new Int32Array(10)
-const VALUES = new Float64Array(6)
+const NL = 10
+const CR = 13
+const UTF8 = new TextDecoder('utf-8', { fatal: false })
+const ENCODER = new TextEncoder()
 
-/** One page of sacct text (`push` chunks, then `end`) aggregated into `agg`. */
-export class UsagePageStream extends SacctStream {
+/**
+ * Output cut into lines as it arrives: `push` chunks of bytes (or text), then `end`; each
+ * non-empty line goes to `line` as a range of a byte array, without its line end. At most
+ * one unfinished line is kept between chunks.
+ */
+export abstract class ByteLines {
+  /** The start of a line not ended yet. */
+  private rest: Uint8Array | null = null
+  /** The number of the line being read (1-based). */
+  protected lineNo = 0
+
+  /** A chunk of the output: bytes as read (a character may be split between chunks), or text. */
+  push(chunk: Uint8Array | string): void {
+    // A plain Uint8Array (a Buffer is a subclass): the scan then reads one kind of array only.
+    const b = typeof chunk === 'string' ? ENCODER.encode(chunk) : chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    let i = 0
+    const first = b.indexOf(NL)
+    if (first === -1) {
+      this.rest = this.rest === null ? b.slice() : concat(this.rest, b, b.length)
+      return
+    }
+    if (this.rest !== null) {
+      const line = concat(this.rest, b, first)
+      this.rest = null
+      this.take(line, 0, line.length)
+      i = first + 1
+    }
+    for (let nl = b.indexOf(NL, i); nl !== -1; nl = b.indexOf(NL, i)) {
+      this.take(b, i, nl)
+      i = nl + 1
+    }
+    if (i < b.length) this.rest = b.slice(i)
+  }
+
+  end(): void {
+    if (this.rest !== null) this.take(this.rest, 0, this.rest.length)
+    this.rest = null
+  }
+
+  private take(b: Uint8Array, s: number, e: number): void {
+    this.lineNo += 1
+    const end = e > s && b[e - 1] === CR ? e - 1 : e
+    if (end > s) this.line(b, s, end)
+  }
+
+  /** The non-empty line `b[s, e)`. */
+  protected abstract line(b: Uint8Array, s: number, e: number): void
+}
+
+/** One page of sacct output aggregated into `agg`. */
+export class UsagePageStream extends ByteLines {
   /** The page clipped to the window. */
   private readonly from: number
   private readonly to: number
+  private readonly pos = new Int32Array(POSITIONS)
+  private readonly values = new Float64Array(VALUES)
 
-  constructor(private readonly agg: UsageAggregator, page: Window, name: string) {
-    super((r) => agg.add(r, page), (g) => agg.addGarbled(name, g))
+  constructor(private readonly agg: UsageAggregator, private readonly page: Window, private readonly name: string) {
+    super()
     this.from = Math.max(page.from, agg.window.from)
     this.to = Math.min(page.to, agg.window.to)
   }
 
-  protected override line(text: string, s: number, e: number): void {
-    const bars = BARS
-    const v = VALUES
-    if (!scanSacctLine(text, s, e, bars, v)) {
-      super.line(text, s, e)
+  protected line(b: Uint8Array, s: number, e: number): void {
+    const pos = this.pos
+    const v = this.values
+    const agg = this.agg
+    if (!scanLine(b, s, e, pos, v)) {
+      const page = this.page
+      recordOrGarbled(UTF8.decode(b.subarray(s, e)), this.lineNo, (r) => agg.add(r, page), (g) => agg.addGarbled(this.name, g))
       return
     }
-    const agg = this.agg
     agg.records += 1
     const start = v[V_START] as number
     if (start !== start) return // never started: NaN
     const end = v[V_END] as number
-    const listFrom = (bars[9] as number) + 1
-    const t = agg.target(text, (bars[0] as number) + 1, bars[3] as number, text, listFrom, e, null)
+    const t = agg.targetAt(b, pos)
     const stop = end === end ? end : Math.min(agg.now, this.to)
     if (agg.charge(t, start, stop, v[V_NODES] as number, v[V_CPUS] as number, v[V_MEM] as number, v[V_GPUS] as number, this.from, this.to)) {
-      agg.addUncharged(text.slice(s, bars[0]), text.slice(listFrom, e))
+      agg.addUncharged(UTF8.decode(b.subarray(s, pos[P_JOB_END])), UTF8.decode(b.subarray(pos[P_LIST], pos[P_LIST_END])))
     }
   }
+}
+
+/** `a` followed by the first `n` bytes of `b`, in a new array. */
+function concat(a: Uint8Array, b: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(a.length + n)
+  out.set(a)
+  out.set(b.subarray(0, n), a.length)
+  return out
 }

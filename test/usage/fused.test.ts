@@ -9,7 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import type { ClusterSpec } from '../../src/spec/schema.js'
 import type { Executor } from '../../src/adapters/executor.js'
-import { parseSacctLine, parseSacctLineGeneral, parseSacctTime, SacctStream } from '../../src/usage/sacct.js'
+import { parseSacctLine, parseSacctTime, SacctStream } from '../../src/usage/sacct.js'
+import { P_HASH, P_JOB_END, P_KEY, P_KEY_END, P_LIST, P_LIST_END, POSITIONS, scanLine, V_CPUS, V_END, V_GPUS, V_MEM, V_NODES, V_START, VALUES } from '../../src/usage/scan.js'
 import { UsagePageStream } from '../../src/usage/fused.js'
 import { UsageAggregator, type Window } from '../../src/usage/aggregate.js'
 import { monthWindow, pagesOf, readUsage } from '../../src/usage/read.js'
@@ -89,14 +90,60 @@ t.test('times by arithmetic equal Date.UTC: month ends, leap years, roll-over, t
   t.throws(() => parseSacctTime('2026-12-01 00:00:00'), /is not a time/)
 })
 
-t.test('a line read in place gives the record the general parser gives', async (t) => {
+t.test('a line scanned in place as bytes gives the record the general parser gives', async (t) => {
   const lines = variedSacct(WINDOW.from, 3, 600, 99).split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '')
-  let parsed = 0
+  const pos = new Int32Array(POSITIONS)
+  const v = new Float64Array(VALUES)
+  const hashes = new Map<number, string>()
+  const collisions: string[] = []
+  const got: unknown[] = []
+  const want: unknown[] = []
+  let scanned = 0
   for (const l of lines) {
-    const general = (() => { try { return parseSacctLineGeneral(l) } catch (err) { return (err as Error).message } })()
-    const fast = (() => { try { return parseSacctLine(l) } catch (err) { return (err as Error).message } })()
-    if (typeof fast !== 'string') parsed += 1
-    t.same(fast, general, l)
+    const general = (() => { try { return parseSacctLine(l) } catch (err) { return (err as Error).message } })()
+    // Inside a larger buffer, as a line of a chunk is.
+    const b = Buffer.from(`x\n${l}\ny`)
+    if (!scanLine(b, 2, b.length - 2, pos, v)) continue
+    scanned += 1
+    if (typeof general === 'string') {
+      t.fail(`accepted in place but the general parser says ${general}: ${l}`)
+      continue
+    }
+    const text = (i: number, j: number) => b.toString('utf8', pos[i], pos[j])
+    const nan = (x: number) => (x === x ? x : null)
+    got.push({ line: l, jobId: b.toString('utf8', 2, pos[P_JOB_END]), key: text(P_KEY, P_KEY_END), nodeList: text(P_LIST, P_LIST_END), start: nan(v[V_START]!), end: nan(v[V_END]!), nodes: v[V_NODES], cpus: v[V_CPUS], memMiB: v[V_MEM], gpus: v[V_GPUS] })
+    const r = general
+    want.push({ line: l, jobId: r.jobId, key: `${r.account}|${r.user}|${r.partition}`, nodeList: r.nodeList, start: r.start, end: r.end, nodes: r.nodes, cpus: r.cpus, memMiB: r.memMiB, gpus: r.gpus })
+    const keyed = `${r.account}|${r.user}|${r.partition}|${r.nodeList}`
+    const seen = hashes.get(pos[P_HASH]!)
+    if (seen === undefined) hashes.set(pos[P_HASH]!, keyed)
+    else if (seen !== keyed) collisions.push(`${seen} / ${keyed}`)
   }
-  t.ok(parsed > 500, 'most lines are records')
+  t.same(got, want, 'the same values')
+  t.same(collisions, [], 'one hash per key and node list in this input')
+  t.ok(scanned > 500, `most lines are scanned in place (${scanned} of ${lines.length})`)
+  t.ok(scanned < lines.length, 'some lines are left to the general parser')
+})
+
+t.test('keys and node lists whose hashes collide are told apart byte by byte', async (t) => {
+  const agg = new UsageAggregator(spec(), WINDOW, NOW)
+  const pos = new Int32Array(POSITIONS)
+  const v = new Float64Array(VALUES)
+  const found = (line: string) => {
+    const b = Buffer.from(line)
+    t.ok(scanLine(b, 0, b.length, pos, v), line)
+    pos[P_HASH] = 7 // every line the same hash
+    return agg.targetAt(b, pos)
+  }
+  const rest = 'standard|COMPLETED|2026-12-01T00:00:00|2026-12-01T01:00:00|1|cpu=1,gres/gpu=1,mem=1G,node=1'
+  const alice = found(`1|nlp-smith|alice|nlp|${rest}|gpu-h100-001`)
+  const bob = found(`2|nlp-smith|bob|nlp|${rest}|gpu-h100-001`)
+  const aliceOther = found(`3|nlp-smith|alice|nlp|${rest}|gpu-h100-002`)
+  t.not(alice, bob)
+  t.not(alice, aliceOther)
+  t.same([alice.cellKey, bob.cellKey, aliceOther.cellKey], ['nlp-smith|alice|nlp', 'nlp-smith|bob|nlp', 'nlp-smith|alice|nlp'])
+  t.same([alice.nodeList, aliceOther.nodeList], ['gpu-h100-001', 'gpu-h100-002'])
+  t.equal(found(`4|nlp-smith|alice|nlp|${rest}|gpu-h100-001`), alice, 'the same bytes find the same target')
+  t.equal(found(`5|nlp-smith|bob|nlp|${rest}|gpu-h100-001`), bob)
+  t.equal(alice.row, aliceOther.row, 'one row per account|user|partition')
 })
