@@ -3,7 +3,7 @@
  * shell string) and reads/writes files atomically. The local implementation serves the
  * sandbox; an SSH implementation (node-ssh) serves remote controllers.
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
@@ -21,6 +21,12 @@ export interface ExecOptions {
   input?: string
   /** Milliseconds before the command is killed (default 120 s). */
   timeoutMs?: number
+  /**
+   * Standard output as it arrives, in bytes (a large output is then never held whole); the
+   * result's `stdout` is then empty. An executor that cannot stream ignores it and returns
+   * the output in `stdout` as usual.
+   */
+  onStdout?: (chunk: Buffer) => void
 }
 
 export interface Executor {
@@ -70,6 +76,51 @@ export async function removeFiles(executor: Executor, paths: readonly string[]):
   if (res.code !== 0) throw new FileOpError(`rm ${paths.join(' ')} failed on ${executor.target}: ${res.stderr.trim() || `exit ${res.code}`}`)
 }
 
+/** Most of a streamed command's standard error kept for its result. */
+const MAX_STDERR = 1024 * 1024
+
+/** Runs `argv` with `spawn`, its standard output to `onStdout` as it arrives. */
+function runStreaming(argv: readonly string[], env: NodeJS.ProcessEnv, options: ExecOptions, onStdout: (chunk: Buffer) => void): Promise<ExecResult> {
+  const [file, ...args] = argv as [string, ...string[]]
+  const timeoutMs = options.timeoutMs ?? 120_000
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
+    const stderr: Buffer[] = []
+    let stderrBytes = 0
+    let failed: Error | undefined
+    const timer = setTimeout(() => {
+      failed ??= new ExecError(`${file} timed out after ${timeoutMs} ms`)
+      child.kill('SIGKILL')
+    }, timeoutMs)
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (failed) return
+      try {
+        onStdout(chunk)
+      } catch (err) {
+        // What reads the output failed: the command is stopped and the error is the caller's.
+        failed = err as Error
+        child.kill('SIGKILL')
+      }
+    })
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (stderrBytes < MAX_STDERR) stderr.push(chunk)
+      stderrBytes += chunk.length
+    })
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      failed ??= new ExecError(`cannot run ${file}: ${err.code ?? err.message}`, { cause: err })
+    })
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      if (failed) return reject(failed)
+      resolve({ argv, code: code ?? 1, stdout: '', stderr: Buffer.concat(stderr).toString('utf8') })
+    })
+    if (options.input !== undefined) {
+      child.stdin?.on('error', () => undefined)
+      child.stdin?.end(options.input)
+    }
+  })
+}
+
 /** Runs commands on this machine with `execFile`, with an optional extra environment. */
 export function createLocalExecutor(env: Record<string, string> = {}): Executor {
   return {
@@ -77,6 +128,7 @@ export function createLocalExecutor(env: Record<string, string> = {}): Executor 
     run(argv, options = {}) {
       const [file, ...args] = argv
       if (!file) return Promise.reject(new ExecError('empty argv'))
+      if (options.onStdout) return runStreaming(argv, { ...process.env, ...env }, options, options.onStdout)
       return new Promise((resolve, reject) => {
         const child = execFile(file, args, {
           env: { ...process.env, ...env },

@@ -161,8 +161,8 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
     return ['timeout', '--kill-after=10', String(Math.max(1, Math.ceil(timeoutMs / 1000))), 'env', ...envPrefix, ...argv]
   }
 
-  /** Runs a command line on one channel with a local guard; stdout also as raw bytes. */
-  async function execLine(command: string, what: string, timeoutMs: number, input?: string): Promise<{ code: number | null; stdout: string; stderr: string; bytes: Buffer }> {
+  /** Runs a command line on one channel with a local guard; stdout also as raw bytes, or only to `onStdout` when given. */
+  async function execLine(command: string, what: string, timeoutMs: number, input?: string, onStdout?: (chunk: Buffer) => void): Promise<{ code: number | null; stdout: string; stderr: string; bytes: Buffer }> {
     const conn = await connection()
     const chunks: Buffer[] = []
     let timer: NodeJS.Timeout | undefined
@@ -170,8 +170,22 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
       timer = setTimeout(() => reject(new ExecError(`${what} on ${label} timed out after ${timeoutMs} ms`)), timeoutMs + 15_000)
     })
     try {
-      const res = await Promise.race([conn.execCommand(command, { stdin: input, noTrim: true, onStdout: (c) => chunks.push(c) }), timeout])
-      return { ...res, bytes: Buffer.concat(chunks) }
+      let failed: Error | undefined
+      const sink = onStdout ?? ((c: Buffer) => { chunks.push(c) })
+      const res = await Promise.race([conn.execCommand(command, {
+        stdin: input, noTrim: true,
+        onStdout: (c) => {
+          if (failed) return
+          try {
+            sink(c)
+          } catch (err) {
+            failed = err as Error
+          }
+        },
+      }), timeout])
+      // What read the output failed: that error is the caller's (the rest of the output was dropped).
+      if (failed) throw failed
+      return onStdout ? { ...res, stdout: '', bytes: Buffer.alloc(0) } : { ...res, bytes: Buffer.concat(chunks) }
     } finally {
       clearTimeout(timer)
     }
@@ -180,7 +194,7 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
   /** A command's result. */
   async function exec(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
     const timeoutMs = options.timeoutMs ?? 120_000
-    const res = await execLine(quoteArgv(remoteArgv(argv, timeoutMs)), String(argv[0]), timeoutMs, options.input)
+    const res = await execLine(quoteArgv(remoteArgv(argv, timeoutMs)), String(argv[0]), timeoutMs, options.input, options.onStdout)
     if (res.code === 124 || res.code === 137) throw new ExecError(`${argv[0]} on ${label} timed out after ${timeoutMs} ms`)
     return { argv, code: res.code ?? 255, stdout: res.stdout, stderr: res.stderr }
   }

@@ -15,7 +15,11 @@ export class ByteKeys<T> {
   private readonly lengths: Int32Array
   private readonly values: T[] = []
   private arena = new Uint8Array(1 << 16)
+  private arenaView = new DataView(this.arena.buffer)
   private used = 0
+  /** The array last searched and a view of it, to read four bytes at once. */
+  private viewed: Uint8Array | null = null
+  private view: DataView = new DataView(new ArrayBuffer(0))
 
   constructor(readonly capacity: number) {
     let slots = 2
@@ -38,14 +42,23 @@ export class ByteKeys<T> {
     const keyLength = k1 - k0
     const length = keyLength + l1 - l0
     const arena = this.arena
+    if (b !== this.viewed) {
+      this.viewed = b
+      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength)
+    }
+    const view = this.view
+    const arenaView = this.arenaView
     for (let i = hash & mask, e = slots[i] as number; e !== 0; i = (i + 1) & mask, e = slots[i] as number) {
       const x = e - 1
       if (this.hashes[i] !== hash || this.keyLengths[x] !== keyLength || this.lengths[x] !== length) continue
       const o = this.offsets[x] as number
+      // Four bytes at a time, then the rest one by one.
       let k = 0
+      while (k + 4 <= keyLength && arenaView.getInt32(o + k) === view.getInt32(k0 + k)) k += 4
       while (k < keyLength && arena[o + k] === b[k0 + k]) k++
       if (k < keyLength) continue
       const d = l0 - keyLength
+      while (k + 4 <= length && arenaView.getInt32(o + k) === view.getInt32(d + k)) k += 4
       while (k < length && arena[o + k] === b[d + k]) k++
       if (k === length) return this.values[x]
     }
@@ -63,6 +76,7 @@ export class ByteKeys<T> {
       const grown = new Uint8Array(size)
       grown.set(this.arena.subarray(0, this.used))
       this.arena = grown
+      this.arenaView = new DataView(grown.buffer)
     }
     this.arena.set(b.subarray(k0, k1), this.used)
     this.arena.set(b.subarray(l0, l1), this.used + keyLength)

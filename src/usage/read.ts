@@ -67,11 +67,13 @@ export async function readUsage(executor: Executor, spec: Pick<ClusterSpec, 'nod
   const clipped = { from: window.from, to: Math.min(window.to, Math.max(now + 1, window.from + 1)) }
   for (const page of pagesOf(clipped, options.pageSeconds)) {
     const argv = sacctArgv(new Date(page.from * 1000), new Date(page.to * 1000))
-    const result = await executor.run(argv, { timeoutMs: 300_000 })
-    if (result.code !== 0) throw new UsageReadError(`sacct on ${executor.target} exited ${result.code}: ${(result.stderr || result.stdout).trim().slice(0, 500)}`)
     const name = `${new Date(page.from * 1000).toISOString()}/${new Date(page.to * 1000).toISOString()}`
     const stream = new UsagePageStream(agg, page, name)
-    stream.push(result.stdout)
+    // The output is aggregated as it arrives, in bytes; a failed page fails the whole read (the aggregator is dropped).
+    let streamed = false
+    const result = await executor.run(argv, { timeoutMs: 300_000, onStdout: (chunk) => { streamed = true; stream.push(chunk) } })
+    if (result.code !== 0) throw new UsageReadError(`sacct on ${executor.target} exited ${result.code}: ${(result.stderr || result.stdout).trim().slice(0, 500)}`)
+    if (!streamed) stream.push(result.stdout)
     stream.end()
   }
   return agg

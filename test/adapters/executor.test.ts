@@ -9,3 +9,29 @@ t.test('a command that exits without reading its input still gives its result', 
     t.equal(res.code, 4)
   }
 })
+
+t.test('standard output streamed as it arrives: every byte, in order, and nothing in the result', async (t) => {
+  const ex = createLocalExecutor()
+  const chunks: Buffer[] = []
+  const res = await ex.run(['seq', '1', '200000'], { onStdout: (c) => chunks.push(c) })
+  t.equal(res.code, 0)
+  t.equal(res.stdout, '')
+  t.ok(chunks.length > 1, `several chunks (${chunks.length}): the output is not held whole`)
+  const want = (await ex.run(['seq', '1', '200000'])).stdout
+  t.equal(Buffer.concat(chunks).toString('utf8'), want)
+})
+
+t.test('a streamed command keeps its exit code and standard error, and fails as a buffered one does', async (t) => {
+  const ex = createLocalExecutor()
+  const res = await ex.run(['sh', '-c', 'echo out; echo why >&2; exit 3'], { onStdout: () => undefined })
+  t.same({ code: res.code, stdout: res.stdout, stderr: res.stderr }, { code: 3, stdout: '', stderr: 'why\n' })
+  await t.rejects(ex.run(['steward-no-such-program'], { onStdout: () => undefined }), { name: 'ExecError', message: /cannot run steward-no-such-program: ENOENT/ })
+  await t.rejects(ex.run(['sleep', '5'], { timeoutMs: 200, onStdout: () => undefined }), { name: 'ExecError', message: /sleep timed out after 200 ms/ })
+})
+
+t.test('when what reads a streamed output throws, the command is stopped and the error is the caller\'s', async (t) => {
+  const ex = createLocalExecutor()
+  const started = Date.now()
+  await t.rejects(ex.run(['sh', '-c', 'echo line; exec sleep 5'], { onStdout: () => { throw new RangeError('the reader broke') } }), { name: 'RangeError', message: 'the reader broke' })
+  t.ok(Date.now() - started < 4000, 'not waiting for the command to end by itself')
+})

@@ -97,3 +97,14 @@ t.test('commands run on concurrent channels of one connection', async (t) => {
   t.equal(count.connections, 1, 'one connection')
   t.equal(count.exec, 12)
 })
+
+t.test('standard output streams over SSH in bytes: all of it, in order, none left in the result', async (t) => {
+  const ex = connect()
+  const chunks: Buffer[] = []
+  const res = await ex.run(['seq', '1', '200000'], { onStdout: (c) => chunks.push(c) })
+  t.same({ code: res.code, stdout: res.stdout }, { code: 0, stdout: '' })
+  t.ok(chunks.length > 1, `several chunks (${chunks.length})`)
+  t.equal(Buffer.concat(chunks).toString('utf8'), (await ex.run(['seq', '1', '200000'])).stdout)
+  await t.rejects(ex.run(['seq', '1', '1000'], { onStdout: () => { throw new RangeError('the reader broke') } }), { name: 'RangeError' }, 'a reader that throws fails the run')
+  t.equal((await ex.run(['true'])).code, 0, 'the connection is still good')
+})

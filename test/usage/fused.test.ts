@@ -48,6 +48,22 @@ t.test('the service path gives what the aggregator gave before it was fused (gol
   t.same(got, want)
 })
 
+t.test('the service path with an executor that streams bytes (chunks that split lines and characters) gives the same', async (t) => {
+  const fake = executor()
+  let streamedChunks = 0
+  const streaming: Executor = {
+    ...fake,
+    async run(argv, options) {
+      const res = await fake.run(argv)
+      const bytes = Buffer.from(res.stdout)
+      for (let i = 0; i < bytes.length; i += 7) { options?.onStdout?.(bytes.subarray(i, i + 7)); streamedChunks += 1 }
+      return { ...res, stdout: '' }
+    },
+  }
+  t.same(JSON.parse(JSON.stringify(summary(await readUsage(streaming, spec(), WINDOW, { now: NOW })))), JSON.parse(readFileSync(GOLDEN, 'utf8')))
+  t.ok(streamedChunks > 1000)
+})
+
 t.test('the record path (SacctStream and add, text in odd chunks) gives the same', async (t) => {
   const agg = new UsageAggregator(spec(), WINDOW, NOW)
   pagesOf({ from: WINDOW.from, to: NOW + 1 }).forEach((page, k) => {
@@ -146,4 +162,20 @@ t.test('keys and node lists whose hashes collide are told apart byte by byte', a
   t.equal(found(`4|nlp-smith|alice|nlp|${rest}|gpu-h100-001`), alice, 'the same bytes find the same target')
   t.equal(found(`5|nlp-smith|bob|nlp|${rest}|gpu-h100-001`), bob)
   t.equal(alice.row, aliceOther.row, 'one row per account|user|partition')
+})
+
+t.test('names in UTF-8 read as text, whatever chunk boundary splits their characters', async (t) => {
+  const page = { from: WINDOW.from, to: WINDOW.from + 86_400 }
+  const text = ['1|nlp-smith|zoë|nlp|standard|COMPLETED|2026-12-01T00:00:00|2026-12-01T01:00:00|1|cpu=1,gres/gpu=1,mem=1G,node=1|gpu-h100-001',
+    '2|nlp-smith|zoë|nlp|standard|COMPLETED|2026-12-01T02:00:00|2026-12-01T03:00:00|1|cpu=1,gres/gpu=1,mem=1G,node=1|gpu-h100-001',
+    '3|nlp-smith|łukasz|nlp|standard|COMPLETED|2026-12-01T02:00:00|2026-12-01T04:00:00|1|cpu=1,gres/gpu=2,mem=1G,node=1|gpu-h100-001', ''].join('\n')
+  const bytes = Buffer.from(text)
+  for (const size of [1, 2, 3, bytes.length]) {
+    const agg = new UsageAggregator(spec(), WINDOW, NOW)
+    const s = new UsagePageStream(agg, page, 'p')
+    for (let i = 0; i < bytes.length; i += size) s.push(bytes.subarray(i, i + size))
+    s.end()
+    t.same(agg.lines('user').map((l) => [l.key, l.jobs, l.gpuHours]), [['zoë', 2, 2], ['łukasz', 1, 4]].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)), `chunks of ${size}`)
+    t.equal(agg.garbledCount, 0)
+  }
 })
