@@ -109,8 +109,8 @@ class ScanOnly extends ByteLines {
   private readonly pos = new Int32Array(POSITIONS)
   private readonly values = new Float64Array(VALUES)
   sum = 0
-  protected line(b: Uint8Array, s: number, e: number): void {
-    if (scanLine(b, s, e, this.pos, this.values)) this.sum += this.values[V_CPUS] as number
+  protected line(b: Uint8Array, view: DataView, s: number, e: number): void {
+    if (scanLine(b, view, s, e, this.pos, this.values)) this.sum += this.values[V_CPUS] as number
     else recordOrGarbled(Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8', s, e), this.lineNo, () => undefined, () => undefined)
   }
 }

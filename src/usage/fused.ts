@@ -8,7 +8,7 @@
  */
 import type { UsageAggregator, Window } from './aggregate.js'
 import { recordOrGarbled } from './sacct.js'
-import { P_JOB_END, P_LIST, P_LIST_END, POSITIONS, scanLine, V_CPUS, V_END, V_GPUS, V_MEM, V_NODES, V_START, VALUES } from './scan.js'
+import { P_JOB_END, P_LIST, P_LIST_END, POSITIONS, scanLine, V_CPUS, V_END, V_GPUS, V_MEM, V_NODES, V_START, VALUES, viewOf } from './scan.js'
 
 const NL = 10
 const CR = 13
@@ -39,29 +39,30 @@ export abstract class ByteLines {
     if (this.rest !== null) {
       const line = concat(this.rest, b, first)
       this.rest = null
-      this.take(line, 0, line.length)
+      this.take(line, viewOf(line), 0, line.length)
       i = first + 1
     }
+    const view = viewOf(b)
     for (let nl = b.indexOf(NL, i); nl !== -1; nl = b.indexOf(NL, i)) {
-      this.take(b, i, nl)
+      this.take(b, view, i, nl)
       i = nl + 1
     }
     if (i < b.length) this.rest = b.slice(i)
   }
 
   end(): void {
-    if (this.rest !== null) this.take(this.rest, 0, this.rest.length)
+    if (this.rest !== null) this.take(this.rest, viewOf(this.rest), 0, this.rest.length)
     this.rest = null
   }
 
-  private take(b: Uint8Array, s: number, e: number): void {
+  private take(b: Uint8Array, view: DataView, s: number, e: number): void {
     this.lineNo += 1
     const end = e > s && b[e - 1] === CR ? e - 1 : e
-    if (end > s) this.line(b, s, end)
+    if (end > s) this.line(b, view, s, end)
   }
 
-  /** The non-empty line `b[s, e)`. */
-  protected abstract line(b: Uint8Array, s: number, e: number): void
+  /** The non-empty line `b[s, e)`; `view` is a DataView of `b` (`viewOf`). */
+  protected abstract line(b: Uint8Array, view: DataView, s: number, e: number): void
 }
 
 /** One page of sacct output aggregated into `agg`. */
@@ -78,11 +79,11 @@ export class UsagePageStream extends ByteLines {
     this.to = Math.min(page.to, agg.window.to)
   }
 
-  protected line(b: Uint8Array, s: number, e: number): void {
+  protected line(b: Uint8Array, view: DataView, s: number, e: number): void {
     const pos = this.pos
     const v = this.values
     const agg = this.agg
-    if (!scanLine(b, s, e, pos, v)) {
+    if (!scanLine(b, view, s, e, pos, v)) {
       const page = this.page
       recordOrGarbled(UTF8.decode(b.subarray(s, e)), this.lineNo, (r) => agg.add(r, page), (g) => agg.addGarbled(this.name, g))
       return

@@ -10,7 +10,7 @@ import { parse } from 'yaml'
 import type { ClusterSpec } from '../../src/spec/schema.js'
 import type { Executor } from '../../src/adapters/executor.js'
 import { parseSacctLine, parseSacctTime, SacctStream } from '../../src/usage/sacct.js'
-import { P_HASH, P_JOB_END, P_KEY, P_KEY_END, P_LIST, P_LIST_END, POSITIONS, scanLine, V_CPUS, V_END, V_GPUS, V_MEM, V_NODES, V_START, VALUES } from '../../src/usage/scan.js'
+import { P_HASH, P_JOB_END, P_KEY, P_KEY_END, P_LIST, P_LIST_END, POSITIONS, scanLine, V_CPUS, V_END, V_GPUS, V_MEM, V_NODES, V_START, VALUES, viewOf } from '../../src/usage/scan.js'
 import { UsagePageStream } from '../../src/usage/fused.js'
 import { UsageAggregator, type Window } from '../../src/usage/aggregate.js'
 import { monthWindow, pagesOf, readUsage } from '../../src/usage/read.js'
@@ -119,7 +119,7 @@ t.test('a line scanned in place as bytes gives the record the general parser giv
     const general = (() => { try { return parseSacctLine(l) } catch (err) { return (err as Error).message } })()
     // Inside a larger buffer, as a line of a chunk is.
     const b = Buffer.from(`x\n${l}\ny`)
-    if (!scanLine(b, 2, b.length - 2, pos, v)) continue
+    if (!scanLine(b, viewOf(b), 2, b.length - 2, pos, v)) continue
     scanned += 1
     if (typeof general === 'string') {
       t.fail(`accepted in place but the general parser says ${general}: ${l}`)
@@ -147,7 +147,7 @@ t.test('keys and node lists whose hashes collide are told apart byte by byte', a
   const v = new Float64Array(VALUES)
   const found = (line: string) => {
     const b = Buffer.from(line)
-    t.ok(scanLine(b, 0, b.length, pos, v), line)
+    t.ok(scanLine(b, viewOf(b), 0, b.length, pos, v), line)
     pos[P_HASH] = 7 // every line the same hash
     return agg.targetAt(b, pos)
   }
