@@ -65,6 +65,8 @@ export interface BudgetStatus {
 }
 
 export interface BudgetService {
+  /** The service's "now" in epoch seconds: every budget and usage view reads this clock, so one request sees one month. */
+  now(): number
   /** The spec the cluster runs (applied revision, else the newest). */
   specOf(cluster: string): Promise<ClusterSpec>
   usage(cluster: string, window: Window): Promise<{ spec: ClusterSpec; usage: UsageAggregator }>
@@ -169,6 +171,7 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
   }
 
   const service: BudgetService = {
+    now,
     specOf,
     usage,
     actionsFor,

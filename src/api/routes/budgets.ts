@@ -92,7 +92,7 @@ export function budgetRoutes(deps: { store: Store; budgets: BudgetService; aws?:
       },
     }, async (request, reply) => {
       const p = principalOf(request)
-      const nowS = Math.floor(Date.now() / 1000)
+      const nowS = budgets.now()
       const from = parseTime(request.query.from, monthWindow(monthOf(nowS)).from)
       const to = parseTime(request.query.to, nowS)
       try {
