@@ -121,7 +121,7 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
       return { notice: 'sent' }
     }
     if (claimed) return { notice: 'send' }
-    const row = (await store.listBudgetNotifications(cluster, event.month)).find((n) => n.key === key)
+    const row = await store.getBudgetNotification(key)
     return { notice: row?.status === 'sent' ? 'sent' : 'send' }
   }
 
