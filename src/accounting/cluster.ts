@@ -4,7 +4,7 @@
  */
 import { runAll, type Executor } from '../adapters/executor.js'
 import type { ClusterSpec } from '../spec/schema.js'
-import { budgetActionsInForce, desiredState, type BudgetActions, type DesiredState } from './desired.js'
+import { budgetActionsInForce, desiredAccounting, desiredPosixUsers, type BudgetActions, type DesiredState } from './desired.js'
 import { LIVE_READ_TIMEOUT_MS, liveOutputsOf, liveReads, parseLiveAccounting, type LiveOutputs } from './live.js'
 import { posixLookups, posixStateOf } from './posix.js'
 import { partitionQosWarnings, planFromStates, type LiveState, type PlanOptions } from './plan.js'
@@ -24,11 +24,18 @@ export interface ClusterPlanOptions extends PlanOptions {
   budgetActions?: BudgetActions | undefined
 }
 
+/** What `readLiveState` reads for: the cluster's name and the POSIX users to look up. */
+export interface LiveReadTargets {
+  accounting: Pick<DesiredState['accounting'], 'cluster'>
+  posixUsers: DesiredState['posixUsers']
+}
+
 /**
  * Reads what the plan compares against, every read together (over SSH in one session):
- * accounting from slurmdbd and the spec's POSIX names.
+ * accounting from slurmdbd and the spec's POSIX names. Of the desired state it needs only
+ * the cluster's name and the POSIX users (neither depends on budget actions).
  */
-export async function readLiveState(executor: Executor, desired: DesiredState, posix = true, started?: Promise<LiveOutputs>): Promise<LiveState> {
+export async function readLiveState(executor: Executor, desired: LiveReadTargets, posix = true, started?: Promise<LiveOutputs>): Promise<LiveState> {
   if (started) {
     const lookups = posix ? posixLookups(desired.posixUsers) : []
     const [outputs, results] = await Promise.all([started, runAll(executor, lookups.map((l) => l.argv))])
@@ -44,10 +51,12 @@ export async function readLiveState(executor: Executor, desired: DesiredState, p
 
 /** Reads the live state and plans a spec against it. */
 export async function planOnCluster(executor: Executor, spec: ClusterSpec, options: ClusterPlanOptions = {}): Promise<Plan> {
-  let desired = desiredState(spec, options.budgetActions)
-  const live = await readLiveState(executor, desired, options.posix ?? true, options.liveAccounting)
-  const kept = options.budgetActions === undefined ? budgetActionsInForce(spec, live.accounting) : new Map()
-  if (kept.size > 0) desired = desiredState(spec, kept)
+  const posixUsers = desiredPosixUsers(spec)
+  const live = await readLiveState(executor, { accounting: { cluster: spec.cluster.name }, posixUsers }, options.posix ?? true, options.liveAccounting)
+  // The accounting is built once, with the actions it carries known: the caller's, or (no
+  // record of them: the CLI) the ones live on the cluster that the budgets explain.
+  const kept = options.budgetActions === undefined ? budgetActionsInForce(spec, live.accounting) : new Map<string, 'restrict' | 'block'>()
+  const desired: DesiredState = { accounting: desiredAccounting(spec, options.budgetActions ?? kept), posixUsers }
   const plan = planFromStates(desired, live, options)
   const keptWarnings = [...kept].map(([department, action]) => ({
     subject: `department ${department}`,

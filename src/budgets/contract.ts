@@ -35,15 +35,50 @@ export const BudgetEventBody = Type.Object({
 }, { additionalProperties: false })
 export type BudgetEventBody = Static<typeof BudgetEventBody>
 
+/** What a budget asks for: nothing, a notice, or an action on its department's jobs. */
+export const Action = Type.Union([Type.Literal('none'), Type.Literal('notify'), Type.Literal('restrict'), Type.Literal('block')])
+
 /** The answer to a budget event. `notice` (when the body asked): `send` until a notice is confirmed `sent`. */
 export const BudgetEventAnswer = Type.Object({
   recorded: Type.Boolean(),
-  action: Type.Union([Type.Literal('none'), Type.Literal('notify'), Type.Literal('restrict'), Type.Literal('block')]),
+  action: Action,
   notice: Type.Optional(Type.Union([Type.Literal('send'), Type.Literal('sent')])),
 })
 export type BudgetEventAnswer = Static<typeof BudgetEventAnswer>
 
 const Nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()])
+
+const EventRecord = Type.Object({
+  eventId: Type.String(), cluster: Type.String(), budgetName: Type.String(), department: Nullable(Type.String()), month: Type.String(),
+  thresholdPercent: Type.Number(), notificationType: Type.String(), action: Action, payload: Type.Unknown(), recordedAt: Type.String(),
+})
+const ActionRecord = Type.Object({
+  cluster: Type.String(), department: Type.String(), month: Type.String(), action: Type.String(), reason: Type.String(),
+  startedAt: Type.String(), endedAt: Nullable(Type.String()), endedReason: Nullable(Type.String()), endedBy: Nullable(Type.String()),
+})
+const NotificationRecord = Type.Object({
+  key: Type.String(), cluster: Type.String(), department: Nullable(Type.String()), month: Type.String(), thresholdPercent: Type.Number(),
+  status: Type.String(), recipients: Type.Array(Type.String()), createdAt: Type.String(), sentAt: Nullable(Type.String()),
+})
+
+/** A department budget's state this month: spend, forecast, thresholds crossed, what it asks for. */
+export const DepartmentState = Type.Object({
+  department: Type.String(), currency: Type.String(), budgetCents: Type.Integer(), spendCents: Type.Integer(), percent: Type.Number(),
+  forecastCents: Type.Integer(), thresholds: Type.Array(Type.Number()), crossed: Type.Array(Type.Number()), onExceeded: Type.String(),
+  wanted: Action, notify: Type.Array(Type.String()),
+})
+
+/**
+ * The answer of `GET /v1/clusters/{c}/budgets` (scoped to the token): the route's response
+ * schema and what `steward budgets` checks the service's answer against.
+ */
+export const BudgetsAnswer = Type.Object({
+  month: Type.String(), currency: Type.String(),
+  departments: Type.Array(Type.Composite([DepartmentState, Type.Object({ action: Nullable(ActionRecord), notifications: Type.Array(NotificationRecord) })])),
+  cluster: Nullable(Type.Object({ budgetName: Type.String(), monthly: Type.Number(), thresholds: Type.Array(Type.Number()), events: Type.Array(EventRecord) })),
+  events: Type.Array(EventRecord),
+})
+export type BudgetsAnswer = Static<typeof BudgetsAnswer>
 
 /**
  * The answer of `GET /v1/clusters/{c}/budgets/reconcile`: the cluster's AWS bill beside its

@@ -65,6 +65,8 @@ export interface BudgetStatus {
 }
 
 export interface BudgetService {
+  /** The service's "now" in epoch seconds: every budget and usage view reads this clock, so one request sees one month. */
+  now(): number
   /** The spec the cluster runs (applied revision, else the newest). */
   specOf(cluster: string): Promise<ClusterSpec>
   usage(cluster: string, window: Window): Promise<{ spec: ClusterSpec; usage: UsageAggregator }>
@@ -119,7 +121,7 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
       return { notice: 'sent' }
     }
     if (claimed) return { notice: 'send' }
-    const row = (await store.listBudgetNotifications(cluster, event.month)).find((n) => n.key === key)
+    const row = await store.getBudgetNotification(key)
     return { notice: row?.status === 'sent' ? 'sent' : 'send' }
   }
 
@@ -169,6 +171,7 @@ export function createBudgetService(deps: BudgetServiceDeps): BudgetService {
   }
 
   const service: BudgetService = {
+    now,
     specOf,
     usage,
     actionsFor,

@@ -7,8 +7,10 @@
  * paths and formatting from here. Tables for people, --json or --csv for tools.
  */
 import { parseArgs } from 'node:util'
+import type { Static, TSchema } from '@sinclair/typebox'
+import { Errors } from '@sinclair/typebox/errors'
 import { isName } from '../spec/names.js'
-import { MONTH_RE, type Reconciliation } from '../budgets/contract.js'
+import { BudgetsAnswer, MONTH_RE, type Reconciliation } from '../budgets/contract.js'
 import { UsageError } from './usage.js'
 
 interface Client {
@@ -34,6 +36,16 @@ async function call(c: Client, method: 'GET' | 'POST', path: string): Promise<un
   const body = await res.json().catch(() => ({})) as { message?: string }
   if (!res.ok) throw new ServiceError(`${method} ${path}: ${res.status} ${body.message ?? res.statusText}`)
   return body
+}
+
+/**
+ * `body` checked against the contract `schema` of the answer to `what` (the route's own
+ * response schema): a service that sends something else is a ServiceError naming the field.
+ */
+export function answerOf<T extends TSchema>(schema: T, body: unknown, what: string): Static<T> {
+  const wrong = Errors(schema, body).First()
+  if (wrong) throw new ServiceError(`${what}: the service's answer does not fit its contract at ${wrong.path || '/'}: ${wrong.message}`)
+  return body as Static<T>
 }
 
 /** A CSV field: quoted when it holds a comma, a quote or a line break. */
@@ -106,11 +118,6 @@ export async function usageCommand(args: string[]): Promise<number> {
   return 0
 }
 
-interface BudgetsAnswer {
-  month: string
-  departments: Array<{ department: string; currency: string; budgetCents: number; spendCents: number; percent: number; forecastCents: number; crossed: number[]; onExceeded: string; action: { action: string; endedAt: string | null } | null }>
-}
-
 const money = (cents: number): string => (cents / 100).toFixed(2)
 
 /** `steward budgets [--month YYYY-MM] [--json|--csv]`, `steward budgets check`, `steward budgets lift DEPARTMENT`, `steward budgets reconcile --month M` (each with --cluster C); `steward budgets aws-sync FILE ...` (budgets-aws.ts). */
@@ -133,7 +140,7 @@ export async function budgetsCommand(args: string[]): Promise<number> {
   if (sub === 'reconcile' && positionals.length > 1) throw new UsageError(`usage: steward budgets reconcile --cluster C --month YYYY-MM: "${positionals.slice(1).join(' ')}" is more than it takes`)
   if (sub === 'reconcile') return reconcileCommand(client, cluster, checkedMonth(values.month), values.json === true)
   if (sub !== undefined) throw new UsageError(`unknown budgets command "${sub}": use check, lift, reconcile or aws-sync`)
-  const answer = await call(client, 'GET', budgetsPath(cluster, values))
+  const answer = answerOf(BudgetsAnswer, await call(client, 'GET', budgetsPath(cluster, values)), `GET /v1/clusters/${cluster}/budgets`)
   console.log(values.json ? JSON.stringify(answer, null, 2) : formatBudgets(answer, cluster, values))
   return 0
 }
@@ -152,7 +159,7 @@ export function budgetsPath(cluster: string, values: { month?: string | undefine
 
 /** A budgets answer as a table or CSV. */
 export function formatBudgets(body: unknown, cluster: string, values: { csv?: boolean | undefined }): string {
-  const answer = body as BudgetsAnswer
+  const answer = answerOf(BudgetsAnswer, body, `GET /v1/clusters/${cluster}/budgets`)
   const header = ['DEPARTMENT', 'BUDGET', 'SPENT', 'PERCENT', 'FORECAST', 'CROSSED', 'ON-EXCEEDED', 'ACTION']
   const rows = answer.departments.map((d) => [
     d.department, `${money(d.budgetCents)} ${d.currency}`, money(d.spendCents), `${d.percent}%`, money(d.forecastCents),

@@ -7,7 +7,8 @@ import type { BudgetService } from '../budgets/service.js'
 import { usageView } from '../budgets/view.js'
 import type { UsageProvider } from './me.js'
 
-export function budgetUsageProvider(budgets: BudgetService, now: () => number = () => Math.floor(Date.now() / 1000)): UsageProvider {
+/** `now`: the clock of "this month" (default: the budget service's). */
+export function budgetUsageProvider(budgets: BudgetService, now: () => number = () => budgets.now()): UsageProvider {
   return async (p, spec) => {
     const { daily: _daily, through: _through, ...view } = await usageView(budgets, p, spec.cluster.name, now())
     return view

@@ -58,6 +58,12 @@ export async function listBudgetNotifications(db: Db, cluster: string, month: st
   return rows.map((r) => toNotification(db, r))
 }
 
+/** The notification of `key`, or undefined (one row by the primary key, whatever its month). */
+export async function getBudgetNotification(db: Db, key: string): Promise<BudgetNotificationRecord | undefined> {
+  const { rows } = await db.query(`SELECT ${NOTIFICATION} FROM budget_notifications WHERE key = ?`, [key])
+  return rows[0] === undefined ? undefined : toNotification(db, rows[0])
+}
+
 /** Records an event; false when its id, or the same (budget, month, threshold, type), was recorded already. */
 export async function recordBudgetEvent(db: Db, e: BudgetEventInput): Promise<boolean> {
   const { rows } = await db.query(

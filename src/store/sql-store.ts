@@ -137,6 +137,10 @@ export class SqlStore implements Store {
     return budgets.listBudgetNotifications(this.db, cluster, month)
   }
 
+  getBudgetNotification(key: string): Promise<BudgetNotificationRecord | undefined> {
+    return budgets.getBudgetNotification(this.db, key)
+  }
+
   recordBudgetEvent(e: BudgetEventInput): Promise<boolean> {
     return budgets.recordBudgetEvent(this.db, e)
   }

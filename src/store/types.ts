@@ -278,6 +278,8 @@ export interface Store {
   /** Marks a claimed notification sent, or frees its key when the send failed. */
   finishBudgetNotification(key: string, sent: boolean): Promise<void>
   listBudgetNotifications(cluster: string, month: string): Promise<BudgetNotificationRecord[]>
+  /** The notification of `key` (claimed or sent), or undefined: one row, by its primary key. */
+  getBudgetNotification(key: string): Promise<BudgetNotificationRecord | undefined>
   /** Records a budget event; false for a duplicate (same id, or same budget, month, threshold and type). */
   recordBudgetEvent(e: BudgetEventInput): Promise<boolean>
   listBudgetEvents(cluster: string, month: string): Promise<BudgetEventRecord[]>

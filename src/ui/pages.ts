@@ -192,7 +192,7 @@ export function pageRoutes(ui: UiContext): FastifyPluginAsyncTypebox {
       const nav = await ui.nav(request, cluster)
       const budgets = ui.budgets
       const view = budgets
-        ? await panel(async () => usagePageView(await usageView(budgets, ui.principal(request), cluster, Math.floor(Date.now() / 1000), request.query.month)))
+        ? await panel(async () => usagePageView(await usageView(budgets, ui.principal(request), cluster, budgets.now(), request.query.month)))
         : undefined
       return send(reply, renderer.page('usage', { title: `${cluster}: usage and budgets`, nav, cluster, view, notice: budgets ? undefined : USAGE_NOT_AVAILABLE }))
     })

@@ -44,8 +44,44 @@ export interface DayBars {
   width: number
   height: number
   bars: Array<{ x: number; y: number; width: number; height: number; title: string }>
-  /** Horizontal marks (thresholds, the budget) at `y`, with their label. */
-  marks: Array<{ y: number; label: string; textY: number }>
+  /** Horizontal marks (thresholds, the budget) at `y`, with their label at (`textX`, `textY`). */
+  marks: Array<{ y: number; label: string; textX: number; textY: number }>
+}
+
+/**
+ * A mark label's row (11 px type, svg .label in ui.css: its box is 13 px tall), the lowest
+ * baseline that keeps it inside the chart's top, and a generous width per character.
+ */
+const LABEL_HEIGHT = 14
+const LABEL_BASELINE = 11
+const LABEL_CHAR_WIDTH = 7
+const LABEL_GAP = 6
+
+/**
+ * Places labels just above their lines (`y`), left to right, none over another: a label
+ * whose line is too close to one placed before moves right of it, and up a row when the
+ * chart is too narrow for it there. Marks close together (a spend far over its budget
+ * squeezes them to the bottom) so stay readable.
+ */
+function placeLabels(marks: Array<{ y: number; label: string }>, width: number): Array<{ textX: number; textY: number }> {
+  const placed: Array<{ x: number; top: number; w: number }> = []
+  return marks.map((m) => {
+    const w = m.label.length * LABEL_CHAR_WIDTH
+    let textY = Math.max(LABEL_BASELINE, m.y - 2)
+    let x = 2
+    for (let row = 0; row <= placed.length; row++) {
+      x = 2
+      const top = textY - LABEL_BASELINE
+      for (const p of [...placed].sort((a, b) => a.x - b.x)) {
+        const sameRow = top < p.top + LABEL_HEIGHT && p.top < top + LABEL_HEIGHT
+        if (sameRow && x < p.x + p.w + LABEL_GAP && p.x < x + w + LABEL_GAP) x = p.x + p.w + LABEL_GAP
+      }
+      if (x + w <= width || textY - LABEL_HEIGHT < LABEL_BASELINE) break
+      textY -= LABEL_HEIGHT
+    }
+    placed.push({ x, top: textY - LABEL_BASELINE, w })
+    return { textX: r(x), textY: r(textY) }
+  })
 }
 
 /**
@@ -61,9 +97,9 @@ export function dayBars(values: number[], titles: string[], marks: Array<{ value
     height,
     bars: values.map((v, i) => ({ x: r(i * slot + 0.5), y: r(height - scale(v)), width: r(Math.max(1, slot - 1)), height: r(scale(v)), title: titles[i] ?? String(v) }))
       .filter((b) => b.height > 0),
-    marks: marks.map((m) => {
-      const y = r(height - scale(m.value))
-      return { y, label: m.label, textY: r(Math.max(9, y - 2)) }
-    }),
+    marks: ((lines) => {
+      const labels = placeLabels(lines, width)
+      return lines.map((l, i) => ({ ...l, ...labels[i]! }))
+    })(marks.map((m) => ({ y: r(height - scale(m.value)), label: m.label }))),
   }
 }

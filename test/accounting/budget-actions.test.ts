@@ -9,12 +9,21 @@ import { parse } from 'yaml'
 import type { ClusterSpec } from '../../src/spec/schema.js'
 import { budgetActionsInForce, desiredAccounting, desiredState } from '../../src/accounting/desired.js'
 import { planOnCluster } from '../../src/accounting/cluster.js'
+import type * as ClusterModule from '../../src/accounting/cluster.js'
 import type { Executor } from '../../src/adapters/executor.js'
 import { planFromStates } from '../../src/accounting/plan.js'
 import { associationKey } from '../../src/accounting/model.js'
 import { parseLiveAccounting, readCommands } from '../../src/accounting/live.js'
 
 const campus = parse(readFileSync(new URL('../../examples/campus.yaml', import.meta.url), 'utf8')) as ClusterSpec
+/** The campus spec with a blocking budget on cv and a restricting one on nlp. */
+const campusWithBudgets: ClusterSpec = {
+  ...campus,
+  budgets: { departments: [
+    { department: 'cv', monthly: 100, thresholds: [100], onExceeded: 'block' },
+    { department: 'nlp', monthly: 100, thresholds: [100], onExceeded: 'restrict' },
+  ] },
+}
 const summaries = (spec: ClusterSpec, live: ReturnType<typeof desiredAccounting>, actions = new Map<string, 'restrict' | 'block'>()) =>
   planFromStates(desiredState(spec, actions), { accounting: live }).operations.map((o) => o.argv.slice(1).join(' '))
 
@@ -61,13 +70,7 @@ t.test('the limits read with the associations: GrpJobs and GrpSubmit of account 
 })
 
 t.test('without a record of actions (the CLI), the budget actions live on the cluster that the budgets explain are kept', async (t) => {
-  const spec: ClusterSpec = {
-    ...campus,
-    budgets: { departments: [
-      { department: 'cv', monthly: 100, thresholds: [100], onExceeded: 'block' },
-      { department: 'nlp', monthly: 100, thresholds: [100], onExceeded: 'restrict' },
-    ] },
-  }
+  const spec = campusWithBudgets
   const live = desiredAccounting(spec, new Map([['cv', 'block'], ['nlp', 'restrict']]))
   live.accounts.get('cv')!.zeroLimits = ['GrpJobs', 'GrpSubmitJobs']
   t.same([...budgetActionsInForce(spec, live)], [['cv', 'block'], ['nlp', 'restrict']])
@@ -85,6 +88,40 @@ t.test('without a record of actions (the CLI), the budget actions live on the cl
   const undo = await planOnCluster(executor, noBudgets, { posix: false })
   t.ok(undo.operations.some((o) => /name=cv cluster=campus set GrpJobs=-1 GrpSubmitJobs=-1/.test(o.argv.join(' '))), 'and is undone')
 })
+
+t.test('the CLI\'s plan (no record of actions) builds the desired accounting once, kept actions included; the same plan', async (t) => {
+  const spec = campusWithBudgets
+  const actual = await import('../../src/accounting/desired.js')
+  const built: string[] = []
+  const { planOnCluster: counted } = await t.mockImport<typeof ClusterModule>('../../src/accounting/cluster.js', {
+    '../../src/accounting/desired.js': {
+      ...actual,
+      desiredState: (...a: Parameters<typeof actual.desiredState>) => { built.push(`desiredState ${JSON.stringify([...a[1] ?? []])}`); return actual.desiredState(...a) },
+      desiredAccounting: (...a: Parameters<typeof actual.desiredAccounting>) => { built.push(`desiredAccounting ${JSON.stringify([...a[1] ?? []])}`); return actual.desiredAccounting(...a) },
+    },
+  })
+  const live = desiredAccounting(spec, new Map([['cv', 'block'], ['nlp', 'restrict']]))
+  live.accounts.get('cv')!.zeroLimits = ['GrpJobs', 'GrpSubmitJobs']
+  // Some of the live state differs from the spec (a fairshare), so the plan has work besides the kept actions.
+  live.accounts.get('dl')!.fairshare = 7
+  const executor = liveExecutor(live)
+  const kept = new Map([['cv', 'block'], ['nlp', 'restrict']] as const)
+  const expected = planFromStates(desiredState(spec, kept), { accounting: parseLiveAccounting(spec.cluster.name, await readLive(executor)) })
+  for (const [name, budgetActions] of [['the CLI', undefined], ['the service', kept]] as const) {
+    built.length = 0
+    const plan = await counted(executor, spec, { posix: false, budgetActions })
+    t.same(built, [`desiredAccounting ${JSON.stringify([...kept])}`], `${name}: one build, with the actions`)
+    t.same(plan.operations, expected.operations, `${name}: the plan of the spec with the actions in force`)
+    t.ok(plan.operations.length > 0 && plan.operations.every((o) => !/GrpJobs=-1|name=nlp cluster=campus set QOS=/.test(o.argv.join(' '))), `${name}: dl's fairshare set, the actions not undone`)
+  }
+})
+
+/** The four accounting reads' outputs from `executor`, as planOnCluster reads them. */
+async function readLive(executor: Executor) {
+  const reads = readCommands()
+  const out = async (argv: readonly string[]) => (await executor.run(argv)).stdout
+  return { qos: await out(reads.qos), accounts: await out(reads.accounts), assocs: await out(reads.assocs), users: await out(reads.users) }
+}
 
 /** An executor answering the four accounting reads with `state` as sacctmgr would print it. */
 function liveExecutor(state: ReturnType<typeof desiredAccounting>): Executor {

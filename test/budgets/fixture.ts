@@ -62,8 +62,13 @@ export function recordingEngine(): { engine: ApplyEngine; started: string[] } {
   return { engine, started }
 }
 
-/** The app with budgets (and `more` deps built on them), seeded with the campus spec with budgets. */
-export async function setup(t: Test, more: (budgets: BudgetService) => Omit<AppDeps, 'store'> = () => ({})) {
+/**
+ * The app with budgets (and `more` deps built on them), seeded with the campus spec with
+ * budgets. `clock`: the budget service's "now" (default NOW), the one clock of every
+ * budget and usage path (routes, pages, /v1/me): the wall clock is never read, so a run
+ * that crosses a month's end sees the month NOW is in.
+ */
+export async function setup(t: Test, more: (budgets: BudgetService) => Omit<AppDeps, 'store'> = () => ({}), clock: () => number = () => NOW) {
   const store = await createStore({ dataDir: mkdtempSync(join(tmpdir(), 'steward-budget-routes-')) })
   const { engine, started } = recordingEngine()
   const ex = fakeSacct(DAY1, [
@@ -75,7 +80,7 @@ export async function setup(t: Test, more: (budgets: BudgetService) => Omit<AppD
   /** How many times sacct ran (a request reads the month once: one run per day so far). */
   const sacct = ex.counted
   const budgets = createBudgetService({
-    store, engine, log: { info: () => undefined, error: () => undefined }, now: () => NOW,
+    store, engine, log: { info: () => undefined, error: () => undefined }, now: clock,
     profileFor: profileWith(ex),
   })
   const spec = {

@@ -5,7 +5,10 @@
  * role, lift and check.
  */
 import t from 'tap'
-import { setup, iso, MONTH, NOW } from './fixture.js'
+import { setup, iso, MONTH, NOW, DAY1, fakeSacct, profileWith, recordingEngine } from './fixture.js'
+import { createBudgetService } from '../../src/budgets/service.js'
+import type { BudgetEventBody } from '../../src/budgets/contract.js'
+import type { Store } from '../../src/store/types.js'
 
 const event = (over: Record<string, unknown> = {}) => ({
   eventId: 'msg-1', source: 'aws-budgets', budgetName: 'campus-cv', department: 'cv', month: MONTH,
@@ -55,6 +58,32 @@ t.test('POST budgets/events with a notice: "send" until a sender confirms it "se
   t.equal((await post(event({ eventId: 'n-5', notice: 'maybe' }))).statusCode, 400)
   const rows = (await store.listBudgetNotifications('campus', MONTH)).filter((n) => n.key.startsWith('aws-budgets:'))
   t.match(rows, [{ key: `aws-budgets:campus:campus-nlp:${MONTH}:ACTUAL:80`, department: 'nlp', status: 'sent', thresholdPercent: 80 }])
+})
+
+t.test('the notice answer reads its one row by key, never the month\'s notifications', async (t) => {
+  const { store } = await setup(t)
+  const calls: string[] = []
+  const counted = new Proxy(store, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        calls.push(String(prop))
+        return (value as (...a: unknown[]) => unknown).apply(target, args)
+      }
+    },
+  }) as Store
+  const budgets = createBudgetService({
+    store: counted, engine: recordingEngine().engine, profileFor: profileWith(fakeSacct(DAY1, [])), now: () => NOW,
+    log: { info: () => undefined, error: () => undefined },
+  })
+  const asked = event({ eventId: 'k-1', department: 'nlp', budgetName: 'campus-nlp', thresholdPercent: 80, notice: 'wanted' }) as BudgetEventBody
+  t.match(await budgets.recordEvent('campus', asked, 'test', 'test'), { recorded: true, notice: 'send' })
+  t.match(await budgets.recordEvent('campus', { ...asked, eventId: 'k-2' }, 'test', 'test'), { recorded: false, notice: 'send' }, 'claimed, not confirmed: still owed')
+  await budgets.recordEvent('campus', { ...asked, notice: 'sent' }, 'test', 'test')
+  t.match(await budgets.recordEvent('campus', { ...asked, eventId: 'k-3' }, 'test', 'test'), { recorded: false, notice: 'sent' }, 'confirmed')
+  t.equal(calls.filter((c) => c === 'getBudgetNotification').length, 2, 'one keyed read per answer the claim did not settle')
+  t.notOk(calls.includes('listBudgetNotifications'), 'no list of the month')
 })
 
 t.test('GET usage is scoped: admins all, department admins their departments, researchers themselves', async (t) => {

@@ -24,6 +24,26 @@ export function budgetSuite(t: Test, harness: StoreHarness): void {
     t.ok(row?.sentAt)
   })
 
+  t.test('a notification is read by its key: that one row of the month, undefined for a key never claimed', async (t) => {
+    const { store } = await setup(t, harness)
+    await store.createCluster('campus', '')
+    await store.createCluster('other', '')
+    const n = (key: string, over: Record<string, unknown> = {}) => ({ key, cluster: 'campus', department: 'cv', month: '2026-12', thresholdPercent: 90, recipients: ['pi@example.edu'], ...over })
+    for (const p of [50, 80, 90, 100]) await store.claimBudgetNotification(n(`campus/cv/2026-12/${p}`, { thresholdPercent: p }))
+    await store.claimBudgetNotification(n('aws-budgets:campus:campus-cv:2026-12:ACTUAL:80', { thresholdPercent: 80, recipients: [] }))
+    await store.claimBudgetNotification(n('campus/cv/2026-11/80', { month: '2026-11', thresholdPercent: 80 }))
+    await store.claimBudgetNotification(n('other/cv/2026-12/80', { cluster: 'other', thresholdPercent: 80 }))
+    await store.finishBudgetNotification('campus/cv/2026-12/80', true)
+    t.match(await store.getBudgetNotification('campus/cv/2026-12/80'), { key: 'campus/cv/2026-12/80', cluster: 'campus', department: 'cv', month: '2026-12', thresholdPercent: 80, status: 'sent', recipients: ['pi@example.edu'] })
+    t.ok((await store.getBudgetNotification('campus/cv/2026-12/80'))?.sentAt)
+    t.match(await store.getBudgetNotification('aws-budgets:campus:campus-cv:2026-12:ACTUAL:80'), { status: 'sending', sentAt: null, recipients: [] })
+    t.match(await store.getBudgetNotification('campus/cv/2026-11/80'), { month: '2026-11' })
+    t.match(await store.getBudgetNotification('other/cv/2026-12/80'), { cluster: 'other' })
+    t.equal(await store.getBudgetNotification('campus/cv/2026-12/70'), undefined)
+    await store.finishBudgetNotification('campus/cv/2026-12/90', false)
+    t.equal(await store.getBudgetNotification('campus/cv/2026-12/90'), undefined, 'a freed key has no row')
+  })
+
   t.test('budget events: the same id, or the same budget, month, threshold and type, are recorded once', async (t) => {
     const { store } = await setup(t, harness)
     await store.createCluster('campus', '')

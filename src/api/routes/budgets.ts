@@ -14,7 +14,7 @@ import { checkWindow, monthOf, monthWindow } from '../../usage/read.js'
 import type { BudgetService } from '../../budgets/service.js'
 import type { AwsBudgetService } from '../../budgets/aws-service.js'
 import { scopeBudgetStatus, usageFilter } from '../../budgets/scope.js'
-import { BudgetEventAnswer, BudgetEventBody, Month, Reconciliation } from '../../budgets/contract.js'
+import { BudgetEventAnswer, BudgetEventBody, BudgetsAnswer, DepartmentState, Month, Reconciliation } from '../../budgets/contract.js'
 import { actorOf, principalOf } from '../auth.js'
 import { ClusterParams, errorResponses } from '../schemas.js'
 
@@ -39,32 +39,8 @@ const UsageAnswer = Type.Object({
   garbled: Type.Array(Type.Object({ page: Type.String(), line: Type.Integer(), reason: Type.String() })),
 })
 
-const Action = Type.Union([Type.Literal('none'), Type.Literal('notify'), Type.Literal('restrict'), Type.Literal('block')])
 const Nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()])
 
-const EventRecord = Type.Object({
-  eventId: Type.String(), cluster: Type.String(), budgetName: Type.String(), department: Nullable(Type.String()), month: Type.String(),
-  thresholdPercent: Type.Number(), notificationType: Type.String(), action: Action, payload: Type.Unknown(), recordedAt: Type.String(),
-})
-const ActionRecord = Type.Object({
-  cluster: Type.String(), department: Type.String(), month: Type.String(), action: Type.String(), reason: Type.String(),
-  startedAt: Type.String(), endedAt: Nullable(Type.String()), endedReason: Nullable(Type.String()), endedBy: Nullable(Type.String()),
-})
-const NotificationRecord = Type.Object({
-  key: Type.String(), cluster: Type.String(), department: Nullable(Type.String()), month: Type.String(), thresholdPercent: Type.Number(),
-  status: Type.String(), recipients: Type.Array(Type.String()), createdAt: Type.String(), sentAt: Nullable(Type.String()),
-})
-const DepartmentState = Type.Object({
-  department: Type.String(), currency: Type.String(), budgetCents: Type.Integer(), spendCents: Type.Integer(), percent: Type.Number(),
-  forecastCents: Type.Integer(), thresholds: Type.Array(Type.Number()), crossed: Type.Array(Type.Number()), onExceeded: Type.String(),
-  wanted: Action, notify: Type.Array(Type.String()),
-})
-const BudgetsAnswer = Type.Object({
-  month: Type.String(), currency: Type.String(),
-  departments: Type.Array(Type.Composite([DepartmentState, Type.Object({ action: Nullable(ActionRecord), notifications: Type.Array(NotificationRecord) })])),
-  cluster: Nullable(Type.Object({ budgetName: Type.String(), monthly: Type.Number(), thresholds: Type.Array(Type.Number()), events: Type.Array(EventRecord) })),
-  events: Type.Array(EventRecord),
-})
 const CheckAnswer = Type.Object({
   month: Type.String(), states: Type.Array(DepartmentState), notified: Type.Array(Type.String()),
   started: Type.Array(Type.Object({ department: Type.String(), action: Type.String() })),
@@ -92,7 +68,7 @@ export function budgetRoutes(deps: { store: Store; budgets: BudgetService; aws?:
       },
     }, async (request, reply) => {
       const p = principalOf(request)
-      const nowS = Math.floor(Date.now() / 1000)
+      const nowS = budgets.now()
       const from = parseTime(request.query.from, monthWindow(monthOf(nowS)).from)
       const to = parseTime(request.query.to, nowS)
       try {
