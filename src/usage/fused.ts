@@ -43,7 +43,9 @@ export abstract class ByteLines {
       i = first + 1
     }
     const view = viewOf(b)
-    for (let nl = b.indexOf(NL, i); nl !== -1; nl = b.indexOf(NL, i)) {
+    // Buffer's indexOf finds a byte natively (Uint8Array's is far slower per call).
+    const found = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+    for (let nl = found.indexOf(NL, i); nl !== -1; nl = found.indexOf(NL, i)) {
       this.take(b, view, i, nl)
       i = nl + 1
     }

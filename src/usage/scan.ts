@@ -136,14 +136,16 @@ function barIn(b: Uint8Array, view: DataView, p: number, e: number): number {
 const FNV_BASIS = -2_128_831_035
 const FNV_PRIME = 16_777_619
 
-/** `h` hashed on with the bytes of `b[p, e)`, four at a time (FNV-1a over words). */
+/** `h` hashed on with the bytes of `b[p, e)`, four at a time, the last four read even if they overlap (FNV-1a over words). */
 function hashOf(b: Uint8Array, view: DataView, h: number, p: number, e: number): number {
   const length = e - p
-  while (p + 4 <= e) {
-    h = Math.imul(h ^ view.getInt32(p, true), FNV_PRIME)
-    p += 4
+  if (length >= 4) {
+    const last = e - 4
+    for (; p < last; p += 4) h = Math.imul(h ^ view.getInt32(p, true), FNV_PRIME)
+    h = Math.imul(h ^ view.getInt32(last, true), FNV_PRIME)
+  } else {
+    while (p < e) h = Math.imul(h ^ (b[p++] as number), FNV_PRIME)
   }
-  while (p < e) h = Math.imul(h ^ (b[p++] as number), FNV_PRIME)
   // The length, so that the key and the list cannot trade bytes.
   return Math.imul(h ^ length, FNV_PRIME)
 }
