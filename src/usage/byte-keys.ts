@@ -52,15 +52,7 @@ export class ByteKeys<T> {
       const x = e - 1
       if (this.hashes[i] !== hash || this.keyLengths[x] !== keyLength || this.lengths[x] !== length) continue
       const o = this.offsets[x] as number
-      // Four bytes at a time, then the rest one by one.
-      let k = 0
-      while (k + 4 <= keyLength && arenaView.getInt32(o + k) === view.getInt32(k0 + k)) k += 4
-      while (k < keyLength && arena[o + k] === b[k0 + k]) k++
-      if (k < keyLength) continue
-      const d = l0 - keyLength
-      while (k + 4 <= length && arenaView.getInt32(o + k) === view.getInt32(d + k)) k += 4
-      while (k < length && arena[o + k] === b[d + k]) k++
-      if (k === length) return this.values[x]
+      if (same(arena, arenaView, o, b, view, k0, keyLength) && same(arena, arenaView, o + keyLength, b, view, l0, length - keyLength)) return this.values[x]
     }
     return undefined
   }
@@ -98,4 +90,18 @@ export class ByteKeys<T> {
     this.values.length = 0
     this.used = 0
   }
+}
+
+/**
+ * Whether `a[ao, ao + n)` equals `b[bo, bo + n)`: four bytes at a time through the views,
+ * the last four read even if they overlap the ones before; byte by byte below four.
+ */
+function same(a: Uint8Array, av: DataView, ao: number, b: Uint8Array, bv: DataView, bo: number, n: number): boolean {
+  if (n < 4) {
+    for (let k = 0; k < n; k++) if (a[ao + k] !== b[bo + k]) return false
+    return true
+  }
+  const last = n - 4
+  for (let k = 0; k < last; k += 4) if (av.getInt32(ao + k) !== bv.getInt32(bo + k)) return false
+  return av.getInt32(ao + last) === bv.getInt32(bo + last)
 }
