@@ -28,3 +28,13 @@ t.test('every budget and usage path reads the service\'s clock, not the wall clo
   t.equal(page.statusCode, 200)
   t.match(page.body, `name="month" type="month" value="${NEXT}"`, 'the usage page: the clock\'s month')
 })
+
+t.test('at the first second of a month the default usage window is that second, not an error', async (t) => {
+  const start = monthWindow(NEXT).from
+  const s = await setup(t, () => ({}), () => start)
+  const usage = await s.as('admin', { method: 'GET', url: '/v1/clusters/campus/usage' })
+  t.equal(usage.statusCode, 200, usage.body)
+  t.match(usage.json(), { from: `${NEXT}-01T00:00:00.000Z`, to: new Date((start + 1) * 1000).toISOString(), total: { jobs: 0, costCents: 0 } })
+  const future = await s.as('admin', { method: 'GET', url: `/v1/clusters/campus/usage?from=${new Date((start + 3600) * 1000).toISOString()}` })
+  t.equal(future.statusCode, 400, 'a from after now, with no to, is still refused')
+})

@@ -70,7 +70,8 @@ export function budgetRoutes(deps: { store: Store; budgets: BudgetService; aws?:
       const p = principalOf(request)
       const nowS = budgets.now()
       const from = parseTime(request.query.from, monthWindow(monthOf(nowS)).from)
-      const to = parseTime(request.query.to, nowS)
+      // The default window is never empty: at the first second of a month it is that second.
+      const to = parseTime(request.query.to, request.query.from === undefined ? Math.max(nowS, from + 1) : nowS)
       try {
         checkWindow({ from, to })
       } catch (err) {
