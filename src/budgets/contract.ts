@@ -68,6 +68,20 @@ export const DepartmentState = Type.Object({
   wanted: Action, notify: Type.Array(Type.String()),
 })
 
+const UsageLineSchema = Type.Object({
+  key: Type.String(), jobs: Type.Integer(), gpuHours: Type.Number(), cpuHours: Type.Number(), nodeHours: Type.Number(),
+  billedNodeHours: Type.Number(), costCents: Type.Integer(), cost: Type.String(),
+})
+
+/** The answer of GET /v1/clusters/{c}/usage (the route's response schema; the CLI checks what it gets against it). */
+export const UsageAnswer = Type.Object({
+  cluster: Type.String(), from: Type.String(), to: Type.String(), groupBy: Type.String(), currency: Type.String(),
+  lines: Type.Array(UsageLineSchema),
+  total: UsageLineSchema,
+  garbledLines: Type.Integer(),
+  garbled: Type.Array(Type.Object({ page: Type.String(), line: Type.Integer(), reason: Type.String() })),
+})
+
 /**
  * The answer of `GET /v1/clusters/{c}/budgets` (scoped to the token): the route's response
  * schema and what `steward budgets` checks the service's answer against.

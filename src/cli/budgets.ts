@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import type { Static, TSchema } from '@sinclair/typebox'
 import { Errors } from '@sinclair/typebox/errors'
 import { isName } from '../spec/names.js'
-import { BudgetsAnswer, MONTH_RE, type Reconciliation } from '../budgets/contract.js'
+import { BudgetsAnswer, MONTH_RE, UsageAnswer, type Reconciliation } from '../budgets/contract.js'
 import { UsageError } from './usage.js'
 
 interface Client {
@@ -75,15 +75,6 @@ function clusterOf(value: string | undefined): string {
   return value
 }
 
-interface UsageAnswer {
-  currency: string
-  from: string
-  to: string
-  lines: Array<{ key: string; jobs: number; gpuHours: number; cpuHours: number; nodeHours: number; billedNodeHours: number; cost: string }>
-  total: UsageAnswer['lines'][number]
-  garbledLines: number
-}
-
 /** The usage options both ways of reaching the service take (`--from`, `--to`, `--group-by`). */
 export const USAGE_OPTIONS = { from: { type: 'string' }, to: { type: 'string' }, 'group-by': { type: 'string' } } as const
 /** The budgets options (`--month`). */
@@ -100,10 +91,10 @@ export function usagePath(cluster: string, values: { from?: string | undefined; 
 
 /** A usage answer as a table (with a title and the total) or CSV; garbled lines are said on stderr. */
 export function formatUsage(body: unknown, cluster: string, values: { 'group-by'?: string | undefined; csv?: boolean | undefined }): string {
-  const answer = body as UsageAnswer
+  const answer = answerOf(UsageAnswer, body, `GET /v1/clusters/${cluster}/usage`)
   const by = values['group-by'] ?? 'department'
   const header = [by.toUpperCase(), 'JOBS', 'GPU-HOURS', 'CPU-HOURS', 'NODE-HOURS', 'BILLED-NODE-HOURS', `COST (${answer.currency})`]
-  const row = (l: UsageAnswer['lines'][number]) => [l.key, l.jobs, l.gpuHours, l.cpuHours, l.nodeHours, l.billedNodeHours, l.cost]
+  const row = (l: Static<typeof UsageAnswer>['lines'][number]) => [l.key, l.jobs, l.gpuHours, l.cpuHours, l.nodeHours, l.billedNodeHours, l.cost]
   if (values.csv) return toCsv(header, answer.lines.map(row))
   if (answer.garbledLines > 0) console.error(`${answer.garbledLines} line(s) of sacct output could not be read and were not charged (see --json)`)
   return `${cluster}: ${answer.from} to ${answer.to}\n${toTable(header, [...answer.lines.map(row), row(answer.total)])}`
@@ -113,7 +104,7 @@ export function formatUsage(body: unknown, cluster: string, values: { 'group-by'
 export async function usageCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { ...common, ...USAGE_OPTIONS } })
   const cluster = clusterOf(values.cluster)
-  const answer = await call(clientOf(values.url), 'GET', usagePath(cluster, values))
+  const answer = answerOf(UsageAnswer, await call(clientOf(values.url), 'GET', usagePath(cluster, values)), `GET /v1/clusters/${cluster}/usage`)
   console.log(values.json ? JSON.stringify(answer, null, 2) : formatUsage(answer, cluster, values))
   return 0
 }

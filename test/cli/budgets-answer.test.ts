@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { setup } from '../budgets/fixture.js'
 import { steward } from './run.js'
-import { budgetsCommand, formatBudgets } from '../../src/cli/budgets.js'
+import { budgetsCommand, formatBudgets, formatUsage, usageCommand } from '../../src/cli/budgets.js'
 
 /** A service on loopback that answers every request with `body`. */
 async function serving(t: Test, body: unknown): Promise<string> {
@@ -46,4 +46,18 @@ t.test('an answer that breaks the contract is refused, naming the field', async 
   const remote = await steward('--server', url, '--token-file', join(dir, 'token'), '--cluster', 'campus', 'budgets')
   t.equal(remote.code, 1)
   t.match(remote.err, /\/departments\/1\/spendCents: Expected integer/)
+})
+
+t.test('`steward usage` checks its answer against the usage route\'s contract too', async (t) => {
+  const s = await setup(t)
+  const good = (await s.as('admin', { method: 'GET', url: '/v1/clusters/campus/usage' })).json() as { lines: Array<Record<string, unknown>>; total: Record<string, unknown> }
+  t.match(formatUsage(good, 'campus', {}), /^campus: /, 'the real answer fits')
+  const wrong = structuredClone(good)
+  wrong.total.cost = 12.5
+  t.throws(() => formatUsage(wrong, 'campus', {}), { name: 'ServiceError', message: /GET \/v1\/clusters\/campus\/usage: the service's answer does not fit its contract at \/total\/cost: Expected string/ })
+  const url = await serving(t, wrong)
+  const before = process.env.STEWARD_TOKEN
+  process.env.STEWARD_TOKEN = s.tokens.admin
+  t.teardown(() => { if (before === undefined) delete process.env.STEWARD_TOKEN; else process.env.STEWARD_TOKEN = before })
+  await t.rejects(usageCommand(['--url', url, '--cluster', 'campus', '--json']), { name: 'ServiceError', message: /\/total\/cost/ })
 })

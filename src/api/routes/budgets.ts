@@ -14,7 +14,7 @@ import { checkWindow, monthOf, monthWindow } from '../../usage/read.js'
 import type { BudgetService } from '../../budgets/service.js'
 import type { AwsBudgetService } from '../../budgets/aws-service.js'
 import { scopeBudgetStatus, usageFilter } from '../../budgets/scope.js'
-import { BudgetEventAnswer, BudgetEventBody, BudgetsAnswer, DepartmentState, Month, Reconciliation } from '../../budgets/contract.js'
+import { BudgetEventAnswer, BudgetEventBody, BudgetsAnswer, DepartmentState, Month, Reconciliation, UsageAnswer } from '../../budgets/contract.js'
 import { actorOf, principalOf } from '../auth.js'
 import { ClusterParams, errorResponses } from '../schemas.js'
 
@@ -25,19 +25,6 @@ const UsageQuery = Type.Object({
   to: Type.Optional(Time),
   groupBy: Type.Optional(Type.Union(GROUP_BY.map((g) => Type.Literal(g)), { default: 'department' })),
 }, { additionalProperties: false })
-
-const UsageLineSchema = Type.Object({
-  key: Type.String(), jobs: Type.Integer(), gpuHours: Type.Number(), cpuHours: Type.Number(), nodeHours: Type.Number(),
-  billedNodeHours: Type.Number(), costCents: Type.Integer(), cost: Type.String(),
-})
-
-const UsageAnswer = Type.Object({
-  cluster: Type.String(), from: Type.String(), to: Type.String(), groupBy: Type.String(), currency: Type.String(),
-  lines: Type.Array(UsageLineSchema),
-  total: UsageLineSchema,
-  garbledLines: Type.Integer(),
-  garbled: Type.Array(Type.Object({ page: Type.String(), line: Type.Integer(), reason: Type.String() })),
-})
 
 const Nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()])
 
