@@ -128,9 +128,10 @@ export class UsageAggregator {
   private readonly departmentOf = new Map<string, string>()
   readonly garbled: GarbledRecord[] = []
   readonly uncharged: Uncharged[] = []
-  /** Garbled lines beyond this many are counted, not kept. */
+  /** Garbled lines and uncharged jobs beyond this many each are counted, not kept. */
   static readonly MAX_KEPT = 1000
   garbledCount = 0
+  unchargedCount = 0
   records = 0
 
   constructor(spec: Pick<ClusterSpec, 'nodeGroups' | 'pricing' | 'departments'>, readonly window: Window, readonly now: number = Date.now() / 1000) {
@@ -162,9 +163,10 @@ export class UsageAggregator {
     if (this.charge(t, r.start, r.end ?? Math.min(this.now, to), r.nodes, r.cpus, r.memMiB, r.gpus, Math.max(page.from, this.window.from), to)) this.addUncharged(r.jobId, r.nodeList)
   }
 
-  /** Records a job that ran on nodes of no node group: not charged. */
+  /** Records a job that ran on nodes of no node group: not charged (kept up to `MAX_KEPT`). */
   addUncharged(jobId: string, nodeList: string): void {
-    this.uncharged.push({ jobId, reason: `nodes "${nodeList}" are in no node group of the spec` })
+    this.unchargedCount += 1
+    if (this.uncharged.length < UsageAggregator.MAX_KEPT) this.uncharged.push({ jobId, reason: `nodes "${nodeList}" are in no node group of the spec` })
   }
 
   /**

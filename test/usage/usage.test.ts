@@ -4,6 +4,7 @@ import { parse } from 'yaml'
 import type { ClusterSpec } from '../../src/spec/schema.js'
 import { parseSacctLine, sacctArgv, SacctStream, type GarbledLine, type JobRecord } from '../../src/usage/sacct.js'
 import { UsageAggregator } from '../../src/usage/aggregate.js'
+import { UsagePageStream } from '../../src/usage/fused.js'
 import { costCents, ExactSum, formatCents, groupRates } from '../../src/usage/chargeback.js'
 import { monthWindow, pagesOf, readUsage, UsageReadError, UsageWindowError } from '../../src/usage/read.js'
 import type { Executor } from '../../src/adapters/executor.js'
@@ -125,4 +126,17 @@ t.test('readUsage pages day by day through the executor and reports sacct failur
   await t.rejects(readUsage(failing, spec(), w), UsageReadError)
   t.throws(() => monthWindow('2026-13'), UsageWindowError)
   await t.rejects(readUsage(ex, spec(), { from: w.to, to: w.from }), UsageWindowError)
+})
+
+t.test('uncharged jobs (nodes in no node group) are all counted, the first MAX_KEPT kept, never charged', async (t) => {
+  const w = { from: T0, to: T0 + 86_400 }
+  const agg = new UsageAggregator(spec(), w, w.to)
+  const stream = new UsagePageStream(agg, w, 'p')
+  const n = UsageAggregator.MAX_KEPT + 500
+  for (let i = 0; i < n; i++) stream.push(`${line(i, 'cv-chen', 'dave', 'cv', T0, T0 + 60, 'cpu=1,gres/gpu=1,mem=1G,node=1', `other-${String(i).padStart(4, '0')}`)}\n`)
+  stream.end()
+  t.equal(agg.unchargedCount, n)
+  t.equal(agg.uncharged.length, UsageAggregator.MAX_KEPT, 'memory bounded: the rest are counted, not kept')
+  t.same(agg.uncharged[0], { jobId: '0', reason: 'nodes "other-0000" are in no node group of the spec' })
+  t.equal(agg.lines('department').reduce((c, l) => c + l.costCents, 0), 0, 'nothing charged')
 })

@@ -78,6 +78,7 @@ export function summary(agg: UsageAggregator): unknown {
     records: agg.records,
     garbledCount: agg.garbledCount,
     garbled: agg.garbled,
+    unchargedCount: agg.unchargedCount,
     uncharged: agg.uncharged,
     lines: Object.fromEntries(GROUP_BY.map((by) => [by, agg.lines(by)])),
     daily: agg.daily(),
