@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { campusSpec } from './hostile.js'
+import { random } from './random.js'
 import { recordOrGarbled, SacctStream } from '../src/usage/sacct.js'
 import { POSITIONS, scanLine, V_CPUS, VALUES } from '../src/usage/scan.js'
 import { UsageAggregator } from '../src/usage/aggregate.js'
@@ -29,17 +30,6 @@ import type { Report } from './timing.js'
 
 const RECORDS = 1_000_000
 const MONTH = '2026-11'
-
-/** A deterministic pseudo-random sequence (xorshift32). */
-function random(seed: number): () => number {
-  let x = seed
-  return () => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return (x >>> 0) / 4_294_967_296
-  }
-}
 
 const iso = (s: number): string => new Date(s * 1000).toISOString().slice(0, 19)
 

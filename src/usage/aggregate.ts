@@ -13,7 +13,7 @@ import type { ClusterSpec } from '../spec/schema.js'
 import { departmentAccounts } from '../spec/model.js'
 import { costCents, EXACT_BELOW, ExactSum, groupRates, NodeGroups, shareNumerator, shareNodeHours, type GroupRate } from './chargeback.js'
 import type { GarbledLine, JobRecord } from './sacct.js'
-import { P_HASH, P_KEY, P_KEY_END, P_LIST, P_LIST_END } from './scan.js'
+import { P_HASH, P_KEY, P_KEY_END, P_LIST, P_LIST_END, textOf } from './scan.js'
 import { ByteKeys } from './byte-keys.js'
 
 /** A half-open time window in epoch seconds. */
@@ -58,9 +58,6 @@ const MAX_TARGETS = 4096
 /** Targets `targetAt` keeps by their bytes. */
 const MAX_BYTE_TARGETS = 1 << 14
 
-const UTF8 = new TextDecoder('utf-8', { fatal: false })
-/** The text of `b[from, to)`. */
-const decode = (b: Uint8Array, from: number, to: number): string => UTF8.decode(b.subarray(from, to))
 
 /**
  * A copy of `s` that keeps no larger string alive: a key cut from a page's text (or from a
@@ -194,20 +191,20 @@ export class UsageAggregator {
   }
 
   /**
-   * `target` for a line scanned as bytes (`scanLine`): the key `b[pos[P_KEY], pos[P_KEY_END])`
+   * `target` for a line scanned as bytes (`scanLine`; `view` a DataView of `b`): the key `b[pos[P_KEY], pos[P_KEY_END])`
    * and the node list `b[pos[P_LIST], pos[P_LIST_END])`, found by their hash `pos[P_HASH]`
    * and compared byte by byte (`ByteKeys`), so a known job cuts no string.
    */
-  targetAt(b: Uint8Array, pos: Int32Array): Target {
+  targetAt(b: Uint8Array, view: DataView, pos: Int32Array): Target {
     const k0 = pos[P_KEY] as number
     const k1 = pos[P_KEY_END] as number
     const l0 = pos[P_LIST] as number
     const l1 = pos[P_LIST_END] as number
     const hash = pos[P_HASH] as number
-    const known = this.byBytes.find(b, k0, k1, l0, l1, hash)
+    const known = this.byBytes.find(b, view, k0, k1, l0, l1, hash)
     if (known !== undefined) return known
-    const key = decode(b, k0, k1)
-    const list = decode(b, l0, l1)
+    const key = textOf(b, k0, k1)
+    const list = textOf(b, l0, l1)
     const t = this.target(key, 0, key.length, list, 0, list.length, null)
     this.byBytes.add(b, k0, k1, l0, l1, hash, t)
     return t

@@ -17,9 +17,6 @@ export class ByteKeys<T> {
   private arena = new Uint8Array(1 << 16)
   private arenaView = new DataView(this.arena.buffer)
   private used = 0
-  /** The array last searched and a view of it, to read four bytes at once. */
-  private viewed: Uint8Array | null = null
-  private view: DataView = new DataView(new ArrayBuffer(0))
 
   constructor(readonly capacity: number) {
     let slots = 2
@@ -35,18 +32,13 @@ export class ByteKeys<T> {
     return this.values.length
   }
 
-  /** The value of the key `b[k0, k1)` with the list `b[l0, l1)` whose hash is `hash`, if kept. */
-  find(b: Uint8Array, k0: number, k1: number, l0: number, l1: number, hash: number): T | undefined {
+  /** The value of the key `b[k0, k1)` with the list `b[l0, l1)` whose hash is `hash`, if kept; `view` is a DataView of `b`. */
+  find(b: Uint8Array, view: DataView, k0: number, k1: number, l0: number, l1: number, hash: number): T | undefined {
     const slots = this.slots
     const mask = slots.length - 1
     const keyLength = k1 - k0
     const length = keyLength + l1 - l0
     const arena = this.arena
-    if (b !== this.viewed) {
-      this.viewed = b
-      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength)
-    }
-    const view = this.view
     const arenaView = this.arenaView
     for (let i = hash & mask, e = slots[i] as number; e !== 0; i = (i + 1) & mask, e = slots[i] as number) {
       const x = e - 1

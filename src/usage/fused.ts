@@ -8,11 +8,10 @@
  */
 import type { UsageAggregator, Window } from './aggregate.js'
 import { recordOrGarbled } from './sacct.js'
-import { P_JOB_END, P_LIST, P_LIST_END, POSITIONS, scanLine, V_CPUS, V_END, V_GPUS, V_MEM, V_NODES, V_START, VALUES, viewOf } from './scan.js'
+import { P_JOB_END, P_LIST, P_LIST_END, POSITIONS, scanLine, V_CPUS, V_END, V_GPUS, V_MEM, V_NODES, V_START, VALUES, textOf, viewOf } from './scan.js'
 
 const NL = 10
 const CR = 13
-const UTF8 = new TextDecoder('utf-8', { fatal: false })
 const ENCODER = new TextEncoder()
 
 /**
@@ -30,8 +29,10 @@ export abstract class ByteLines {
   push(chunk: Uint8Array | string): void {
     // A plain Uint8Array (a Buffer is a subclass): the scan then reads one kind of array only.
     const b = typeof chunk === 'string' ? ENCODER.encode(chunk) : chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    // Buffer's indexOf finds a byte natively (Uint8Array's is far slower per call).
+    const found = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
     let i = 0
-    const first = b.indexOf(NL)
+    const first = found.indexOf(NL)
     if (first === -1) {
       this.rest = this.rest === null ? b.slice() : concat(this.rest, b, b.length)
       return
@@ -43,8 +44,6 @@ export abstract class ByteLines {
       i = first + 1
     }
     const view = viewOf(b)
-    // Buffer's indexOf finds a byte natively (Uint8Array's is far slower per call).
-    const found = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
     for (let nl = found.indexOf(NL, i); nl !== -1; nl = found.indexOf(NL, i)) {
       this.take(b, view, i, nl)
       i = nl + 1
@@ -87,17 +86,17 @@ export class UsagePageStream extends ByteLines {
     const agg = this.agg
     if (!scanLine(b, view, s, e, pos, v)) {
       const page = this.page
-      recordOrGarbled(UTF8.decode(b.subarray(s, e)), this.lineNo, (r) => agg.add(r, page), (g) => agg.addGarbled(this.name, g))
+      recordOrGarbled(textOf(b, s, e), this.lineNo, (r) => agg.add(r, page), (g) => agg.addGarbled(this.name, g))
       return
     }
     agg.records += 1
     const start = v[V_START] as number
     if (start !== start) return // never started: NaN
     const end = v[V_END] as number
-    const t = agg.targetAt(b, pos)
+    const t = agg.targetAt(b, view, pos)
     const stop = end === end ? end : Math.min(agg.now, this.to)
     if (agg.charge(t, start, stop, v[V_NODES] as number, v[V_CPUS] as number, v[V_MEM] as number, v[V_GPUS] as number, this.from, this.to)) {
-      agg.addUncharged(UTF8.decode(b.subarray(s, pos[P_JOB_END])), UTF8.decode(b.subarray(pos[P_LIST], pos[P_LIST_END])))
+      agg.addUncharged(textOf(b, s, pos[P_JOB_END] as number), textOf(b, pos[P_LIST] as number, pos[P_LIST_END] as number))
     }
   }
 }

@@ -100,6 +100,13 @@ function timeAt(b: Uint8Array, a: number, e: number, end: Int32Array): number {
 
 const END = new Int32Array(1)
 
+const UTF8 = new TextDecoder('utf-8', { fatal: false })
+
+/** The text of `b[from, to)` (UTF-8; an invalid sequence becomes U+FFFD, as Buffer's toString makes it). */
+export function textOf(b: Uint8Array, from: number, to: number): string {
+  return UTF8.decode(b.subarray(from, to))
+}
+
 /** Four bytes as `DataView.getInt32(p, true)` reads them. */
 const word = (text: string): number => (text.charCodeAt(0) | (text.charCodeAt(1) << 8) | (text.charCodeAt(2) << 16) | (text.charCodeAt(3) << 24))
 const CPU_EQ = word('cpu=')

@@ -149,7 +149,7 @@ t.test('keys and node lists whose hashes collide are told apart byte by byte', a
     const b = Buffer.from(line)
     t.ok(scanLine(b, viewOf(b), 0, b.length, pos, v), line)
     pos[P_HASH] = 7 // every line the same hash
-    return agg.targetAt(b, pos)
+    return agg.targetAt(b, viewOf(b), pos)
   }
   const rest = 'standard|COMPLETED|2026-12-01T00:00:00|2026-12-01T01:00:00|1|cpu=1,gres/gpu=1,mem=1G,node=1'
   const alice = found(`1|nlp-smith|alice|nlp|${rest}|gpu-h100-001`)

@@ -8,19 +8,9 @@
  */
 import type { UsageAggregator } from '../../src/usage/aggregate.js'
 import { GROUP_BY } from '../../src/usage/aggregate.js'
+import { random } from '../../bench/random.js'
 
 const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 19)
-
-/** xorshift32 in [0, 1). */
-function random(seed: number): () => number {
-  let x = seed
-  return () => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return (x >>> 0) / 4_294_967_296
-  }
-}
 
 const ACCOUNTS = [['nlp-smith', 'alice', 'nlp'], ['nlp-smith', 'bob', 'nlp'], ['cv-chen', 'dave', 'cv'], ['cv-chen', 'erin', 'cv'], ['dl-okafor', 'frank', 'dl'], ['dl-okafor', 'frank', 'scavenger'], ['unknown-acct', 'zed', 'dl']] as const
 const NODE_LISTS = ['gpu-h100-001', 'gpu-h100-[002-003]', 'gpu-a10g-01', 'gpu-a10g-[02,05]', 'cpu-001', 'cpu-[001-004]', 'cpu-007,gpu-a10g-03', 'gpu-h100-004,cpu-[010-011]', 'other-01', 'cpu-[', 'None assigned']
