@@ -105,6 +105,7 @@ class ScanOnly extends ByteLines {
     if (scanLine(b, view, s, e, this.pos, this.values)) this.sum += this.values[V_CPUS] as number
     else recordOrGarbled(Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8', s, e), this.lineNo, () => undefined, () => undefined)
   }
+  protected tooLong(): void {}
 }
 
 /** Reads and scans (the service path's parse), aggregating nothing. */

@@ -16,14 +16,21 @@ const ENCODER = new TextEncoder()
 
 /**
  * Output cut into lines as it arrives: `push` chunks of bytes (or text), then `end`; each
- * non-empty line goes to `line` as a range of a byte array, without its line end. At most
- * one unfinished line is kept between chunks.
+ * non-empty line goes to `line` as a range of a byte array, without its line end. The start
+ * of at most one unfinished line is kept between chunks, as the chunks it spans (joined once,
+ * when its end arrives), and never more than `maxLine` bytes of it: a longer line goes to
+ * `tooLong` with its length, and its bytes are dropped as they come.
  */
 export abstract class ByteLines {
-  /** The start of a line not ended yet. */
-  private rest: Uint8Array | null = null
+  /** The pieces of a line not ended yet, and their total length. */
+  private rest: Uint8Array[] = []
+  private restBytes = 0
+  /** The length of an over-long line being skipped, or -1. */
+  private skipped = -1
   /** The number of the line being read (1-based). */
   protected lineNo = 0
+
+  constructor(private readonly maxLine = MAX_LINE) {}
 
   /** A chunk of the output: bytes as read (a character may be split between chunks), or text. */
   push(chunk: Uint8Array | string): void {
@@ -31,16 +38,16 @@ export abstract class ByteLines {
     const b = typeof chunk === 'string' ? ENCODER.encode(chunk) : chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     // Buffer's indexOf finds a byte natively (Uint8Array's is far slower per call).
     const found = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
-    let i = 0
     const first = found.indexOf(NL)
     if (first === -1) {
-      this.rest = this.rest === null ? b.slice() : concat(this.rest, b, b.length)
+      this.keep(b, b.length)
       return
     }
-    if (this.rest !== null) {
-      const line = concat(this.rest, b, first)
-      this.rest = null
-      this.take(line, viewOf(line), 0, line.length)
+    let i = 0
+    if (this.restBytes > 0 || this.skipped >= 0) {
+      // The line begun in earlier chunks ends in this one.
+      this.keep(b, first)
+      this.flush()
       i = first + 1
     }
     const view = viewOf(b)
@@ -48,23 +55,67 @@ export abstract class ByteLines {
       this.take(b, view, i, nl)
       i = nl + 1
     }
-    if (i < b.length) this.rest = b.slice(i)
+    if (i < b.length) this.keep(b.subarray(i), b.length - i)
   }
 
   end(): void {
-    if (this.rest !== null) this.take(this.rest, viewOf(this.rest), 0, this.rest.length)
-    this.rest = null
+    this.flush()
+  }
+
+  /** Keeps the first `n` bytes of `b` as part of the unfinished line (a copy: the chunk's buffer may be reused). */
+  private keep(b: Uint8Array, n: number): void {
+    if (n === 0) return
+    if (this.skipped >= 0) {
+      this.skipped += n
+    } else if (this.restBytes + n > this.maxLine + 1) {
+      // + 1: a carriage return before the line end is not the line's.
+      this.skipped = this.restBytes + n
+      this.rest = []
+      this.restBytes = 0
+    } else {
+      this.rest.push(b.slice(0, n))
+      this.restBytes += n
+    }
+  }
+
+  /** The unfinished line, ended. */
+  private flush(): void {
+    if (this.skipped >= 0) {
+      this.overLong(this.skipped)
+      this.skipped = -1
+      return
+    }
+    if (this.restBytes === 0) return
+    const line = this.rest.length === 1 ? this.rest[0] as Uint8Array : join(this.rest, this.restBytes)
+    this.rest = []
+    this.restBytes = 0
+    this.take(line, viewOf(line), 0, line.length)
   }
 
   private take(b: Uint8Array, view: DataView, s: number, e: number): void {
     this.lineNo += 1
     const end = e > s && b[e - 1] === CR ? e - 1 : e
-    if (end > s) this.line(b, view, s, end)
+    if (end - s > this.maxLine) this.tooLong(this.lineNo, end - s)
+    else if (end > s) this.line(b, view, s, end)
+  }
+
+  private overLong(bytes: number): void {
+    this.lineNo += 1
+    this.tooLong(this.lineNo, bytes)
   }
 
   /** The non-empty line `b[s, e)`; `view` is a DataView of `b` (`viewOf`). */
   protected abstract line(b: Uint8Array, view: DataView, s: number, e: number): void
+
+  /** Line `lineNo` had `bytes` bytes, more than `maxLine`: it was not read. */
+  protected abstract tooLong(lineNo: number, bytes: number): void
 }
+
+/**
+ * The longest line read, in bytes. A sacct line of this service's format is a few hundred
+ * bytes; its node list is in Slurm's compressed form. Anything longer is not sacct's.
+ */
+export const MAX_LINE = 64 * 1024
 
 /** One page of sacct output aggregated into `agg`. */
 export class UsagePageStream extends ByteLines {
@@ -78,6 +129,10 @@ export class UsagePageStream extends ByteLines {
     super()
     this.from = Math.max(page.from, agg.window.from)
     this.to = Math.min(page.to, agg.window.to)
+  }
+
+  protected tooLong(lineNo: number, bytes: number): void {
+    this.agg.addGarbled(this.name, { line: lineNo, text: '', reason: `a line of ${bytes} bytes, longer than any sacct line (${MAX_LINE}): not read` })
   }
 
   protected line(b: Uint8Array, view: DataView, s: number, e: number): void {
@@ -101,10 +156,13 @@ export class UsagePageStream extends ByteLines {
   }
 }
 
-/** `a` followed by the first `n` bytes of `b`, in a new array. */
-function concat(a: Uint8Array, b: Uint8Array, n: number): Uint8Array {
-  const out = new Uint8Array(a.length + n)
-  out.set(a)
-  out.set(b.subarray(0, n), a.length)
+/** `parts` one after the other, `n` bytes in all, in a new array. */
+function join(parts: readonly Uint8Array[], n: number): Uint8Array {
+  const out = new Uint8Array(n)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
   return out
 }

@@ -11,7 +11,7 @@ import type { ClusterSpec } from '../../src/spec/schema.js'
 import type { Executor } from '../../src/adapters/executor.js'
 import { parseSacctLine, parseSacctTime, SacctStream } from '../../src/usage/sacct.js'
 import { P_HASH, P_JOB_END, P_KEY, P_KEY_END, P_LIST, P_LIST_END, POSITIONS, scanLine, V_CPUS, V_END, V_GPUS, V_MEM, V_NODES, V_START, VALUES, viewOf } from '../../src/usage/scan.js'
-import { UsagePageStream } from '../../src/usage/fused.js'
+import { ByteLines, MAX_LINE, UsagePageStream } from '../../src/usage/fused.js'
 import { UsageAggregator, type Window } from '../../src/usage/aggregate.js'
 import { monthWindow, pagesOf, readUsage } from '../../src/usage/read.js'
 import { summary, variedSacct } from './varied.js'
@@ -178,4 +178,48 @@ t.test('names in UTF-8 read as text, whatever chunk boundary splits their charac
     t.same(agg.lines('user').map((l) => [l.key, l.jobs, l.gpuHours]), [['zoë', 2, 2], ['łukasz', 1, 4]].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)), `chunks of ${size}`)
     t.equal(agg.garbledCount, 0)
   }
+})
+
+/** The lines `ByteLines` gives, and the over-long ones it reports, with their numbers. */
+class Collect extends ByteLines {
+  readonly lines: Array<[number, string]> = []
+  readonly long: Array<[number, number]> = []
+  protected line(b: Uint8Array, _view: DataView, s: number, e: number): void {
+    this.lines.push([this.lineNo, Buffer.from(b.subarray(s, e)).toString('latin1')])
+  }
+  protected tooLong(lineNo: number, bytes: number): void {
+    this.long.push([lineNo, bytes])
+  }
+}
+
+t.test('lines are bounded: a longer one is reported with its length and dropped as it comes, the next read as usual', async (t) => {
+  const max = 8
+  const text = 'a\r\n12345678\r\n123456789\nb\n12345678\r\n' + 'x'.repeat(50) + '\n\nlast'
+  const want: Array<[number, string]> = [[1, 'a'], [2, '12345678'], [4, 'b'], [5, '12345678'], [8, 'last']]
+  for (const size of [1, 2, 3, 7, 9, text.length]) {
+    const c = new Collect(max)
+    for (let i = 0; i < text.length; i += size) c.push(text.slice(i, i + size))
+    c.end()
+    t.same(c.lines, want, `chunks of ${size}: lines up to the bound, a carriage return not counted`)
+    t.same(c.long, [[3, 9], [6, 50]], `chunks of ${size}: the longer ones by number and length`)
+  }
+
+  // A line with no end, in a thousand small chunks: what is kept never grows past the bound.
+  const c = new Collect(1024)
+  const chunk = Buffer.alloc(1000, 0x78)
+  for (let i = 0; i < 1000; i += 1) c.push(chunk)
+  c.push('\nnext\n')
+  c.end()
+  t.same(c.long, [[1, 1_000_000]])
+  t.same(c.lines, [[2, 'next']])
+
+  // In the service: reported garbled, nothing charged, the line after it charged.
+  const agg = new UsageAggregator(spec(), WINDOW, NOW)
+  const s = new UsagePageStream(agg, { from: WINDOW.from, to: WINDOW.from + 86_400 }, 'p')
+  s.push(`${'9'.repeat(MAX_LINE + 10)}\n`)
+  s.push('1|nlp-smith|zoe|nlp|standard|COMPLETED|2026-12-01T00:00:00|2026-12-01T01:00:00|1|cpu=1,gres/gpu=1,mem=1G,node=1|gpu-h100-001\n')
+  s.end()
+  t.equal(agg.garbledCount, 1)
+  t.match(agg.garbled[0], { line: 1, page: 'p', reason: new RegExp(`^a line of ${MAX_LINE + 10} bytes, longer than any sacct line`) })
+  t.same(agg.lines('user').map((l) => [l.key, l.jobs, l.gpuHours]), [['zoe', 1, 1]])
 })
