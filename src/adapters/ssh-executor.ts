@@ -24,6 +24,7 @@ import { basename, dirname, posix } from 'node:path'
 import { NodeSSH } from 'node-ssh'
 import { ExecError, type ExecOptions, type ExecResult, type Executor } from './executor.js'
 import { openSftp, type Sftp } from './sftp.js'
+import { runOnChannel } from './ssh-channel.js'
 import { batchCommandLine, parseBatchOutput } from './batch.js'
 import { createLimiter } from './limiter.js'
 import { quoteArgv } from './shell-quote.js'
@@ -161,34 +162,10 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
     return ['timeout', '--kill-after=10', String(Math.max(1, Math.ceil(timeoutMs / 1000))), 'env', ...envPrefix, ...argv]
   }
 
-  /** Runs a command line on one channel with a local guard; stdout also as raw bytes, or only to `onStdout` when given. */
+  /** Runs a command line on one channel with a local guard; stdout as bytes, or only to `onStdout` when given. */
   async function execLine(command: string, what: string, timeoutMs: number, input?: string, onStdout?: (chunk: Buffer) => void): Promise<{ code: number | null; stdout: string; stderr: string; bytes: Buffer }> {
-    const conn = await connection()
-    const chunks: Buffer[] = []
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ExecError(`${what} on ${label} timed out after ${timeoutMs} ms`)), timeoutMs + 15_000)
-    })
-    try {
-      let failed: Error | undefined
-      const sink = onStdout ?? ((c: Buffer) => { chunks.push(c) })
-      const res = await Promise.race([conn.execCommand(command, {
-        stdin: input, noTrim: true,
-        onStdout: (c) => {
-          if (failed) return
-          try {
-            sink(c)
-          } catch (err) {
-            failed = err as Error
-          }
-        },
-      }), timeout])
-      // What read the output failed: that error is the caller's (the rest of the output was dropped).
-      if (failed) throw failed
-      return onStdout ? { ...res, stdout: '', bytes: Buffer.alloc(0) } : { ...res, bytes: Buffer.concat(chunks) }
-    } finally {
-      clearTimeout(timer)
-    }
+    const res = await runOnChannel(await connection(), command, { input, onStdout, guardMs: timeoutMs + 15_000, what, label })
+    return { code: res.code, stderr: res.stderr, bytes: res.stdout, stdout: onStdout ? '' : res.stdout.toString('utf8') }
   }
 
   /** A command's result. */

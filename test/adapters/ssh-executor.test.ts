@@ -5,6 +5,7 @@
  * file work goes over one SFTP session, not one remote command each.
  */
 import t from 'tap'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -107,4 +108,32 @@ t.test('standard output streams over SSH in bytes: all of it, in order, none lef
   t.equal(Buffer.concat(chunks).toString('utf8'), (await ex.run(['seq', '1', '200000'])).stdout)
   await t.rejects(ex.run(['seq', '1', '1000'], { onStdout: () => { throw new RangeError('the reader broke') } }), { name: 'RangeError' }, 'a reader that throws fails the run')
   t.equal((await ex.run(['true'])).code, 0, 'the connection is still good')
+})
+
+t.test('a reader that throws stops the remote command at once; the run fails with its error', async (t) => {
+  const ex = connect()
+  // `yes` writes until its output pipe is gone; its time limit (60 s) is far off.
+  const marker = `steward-reader-${process.pid}-${Date.now()}`
+  const started = Date.now()
+  await t.rejects(ex.run(['yes', marker], { timeoutMs: 60_000, onStdout: () => { throw new RangeError('the reader broke') } }), { name: 'RangeError' })
+  t.ok(Date.now() - started < 10_000, `failed in ${Date.now() - started} ms, not at the time limit`)
+  // The remote side is this machine: the command must be gone (its pipe closed, it got EPIPE).
+  let left = true
+  for (let i = 0; i < 50 && left; i += 1) {
+    left = spawnSync('pgrep', ['-f', marker]).status === 0 // 1: no process matched
+    if (left) await new Promise((r) => setTimeout(r, 100))
+  }
+  t.notOk(left, 'no process of the command is left')
+  t.equal((await ex.run(['true'])).code, 0, 'the connection is still good')
+})
+
+t.test('output is decoded once: a character split between the channel\'s chunks arrives whole', async (t) => {
+  const ex = connect()
+  const dir = mkdtempSync(join(tmpdir(), 'steward-ssh-'))
+  // One byte, then two-byte characters: chunk boundaries at even offsets split them.
+  const text = `a${'ë'.repeat(200_000)}\n`
+  writeFileSync(join(dir, 'utf8'), text)
+  const res = await ex.run(['cat', '--', join(dir, 'utf8')])
+  t.equal(res.stdout.length, text.length)
+  t.ok(res.stdout === text, 'the same text')
 })
