@@ -3,7 +3,7 @@
  * shell string) and reads/writes files atomically. The local implementation serves the
  * sandbox; an SSH implementation (node-ssh) serves remote controllers.
  */
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
@@ -76,30 +76,49 @@ export async function removeFiles(executor: Executor, paths: readonly string[]):
   if (res.code !== 0) throw new FileOpError(`rm ${paths.join(' ')} failed on ${executor.target}: ${res.stderr.trim() || `exit ${res.code}`}`)
 }
 
-/** Most of a streamed command's standard error kept for its result. */
+/** Most of a command's standard error kept for its result. */
 const MAX_STDERR = 1024 * 1024
+/** Most standard output a command may write when it is kept whole (not streamed). */
+const MAX_STDOUT = 256 * 1024 * 1024
+/** After the time limit's SIGTERM, how long a command has before SIGKILL. */
+const KILL_GRACE_MS = 5_000
 
-/** Runs `argv` with `spawn`, its standard output to `onStdout` as it arrives. */
-function runStreaming(argv: readonly string[], env: NodeJS.ProcessEnv, options: ExecOptions, onStdout: (chunk: Buffer) => void): Promise<ExecResult> {
+/**
+ * Runs `argv` with `spawn` (no shell). Standard output goes to `onStdout` as it arrives,
+ * or is kept and decoded once at the end; standard error is kept (its first MiB).
+ */
+function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv, options: ExecOptions): Promise<ExecResult> {
   const [file, ...args] = argv as [string, ...string[]]
   const timeoutMs = options.timeoutMs ?? 120_000
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
+    const stdout: Buffer[] = []
+    let stdoutBytes = 0
     const stderr: Buffer[] = []
     let stderrBytes = 0
     let failed: Error | undefined
-    const timer = setTimeout(() => {
-      failed ??= new ExecError(`${file} timed out after ${timeoutMs} ms`)
-      child.kill('SIGKILL')
-    }, timeoutMs)
+    let kill: NodeJS.Timeout | undefined
+    /** Stops the command: SIGTERM, then SIGKILL if it is still there after the grace. */
+    const stop = (err: Error) => {
+      failed ??= err
+      child.kill('SIGTERM')
+      kill ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS)
+    }
+    const timer = setTimeout(() => stop(new ExecError(`${file} timed out after ${timeoutMs} ms`)), timeoutMs)
+    const onStdout = options.onStdout
     child.stdout?.on('data', (chunk: Buffer) => {
       if (failed) return
+      if (!onStdout) {
+        stdoutBytes += chunk.length
+        if (stdoutBytes > MAX_STDOUT) return stop(new ExecError(`${file} wrote more than ${MAX_STDOUT} bytes of output`))
+        stdout.push(chunk)
+        return
+      }
       try {
         onStdout(chunk)
       } catch (err) {
         // What reads the output failed: the command is stopped and the error is the caller's.
-        failed = err as Error
-        child.kill('SIGKILL')
+        stop(err as Error)
       }
     })
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -111,42 +130,25 @@ function runStreaming(argv: readonly string[], env: NodeJS.ProcessEnv, options: 
     })
     child.on('close', (code) => {
       clearTimeout(timer)
+      clearTimeout(kill)
       if (failed) return reject(failed)
-      resolve({ argv, code: code ?? 1, stdout: '', stderr: Buffer.concat(stderr).toString('utf8') })
+      resolve({ argv, code: code ?? 1, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') })
     })
     if (options.input !== undefined) {
+      // A command that exits without reading its input closes the pipe: not an error of ours.
       child.stdin?.on('error', () => undefined)
       child.stdin?.end(options.input)
     }
   })
 }
 
-/** Runs commands on this machine with `execFile`, with an optional extra environment. */
+/** Runs commands on this machine with `spawn`, with an optional extra environment. */
 export function createLocalExecutor(env: Record<string, string> = {}): Executor {
   return {
     target: 'local',
     run(argv, options = {}) {
-      const [file, ...args] = argv
-      if (!file) return Promise.reject(new ExecError('empty argv'))
-      if (options.onStdout) return runStreaming(argv, { ...process.env, ...env }, options, options.onStdout)
-      return new Promise((resolve, reject) => {
-        const child = execFile(file, args, {
-          env: { ...process.env, ...env },
-          timeout: options.timeoutMs ?? 120_000,
-          maxBuffer: 256 * 1024 * 1024,
-          encoding: 'utf8',
-        }, (err, stdout, stderr) => {
-          const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string }) | null
-          if (e && typeof e.code === 'string') return reject(new ExecError(`cannot run ${file}: ${e.code}`, { cause: err }))
-          if (e?.killed) return reject(new ExecError(`${file} timed out after ${options.timeoutMs ?? 120_000} ms`, { cause: err }))
-          resolve({ argv, code: e ? Number(e.code ?? 1) : 0, stdout, stderr })
-        })
-        if (options.input !== undefined) {
-          // A command that exits without reading its input closes the pipe: not an error of ours.
-          child.stdin?.on('error', () => undefined)
-          child.stdin?.end(options.input)
-        }
-      })
+      if (!argv[0]) return Promise.reject(new ExecError('empty argv'))
+      return runCommand(argv, { ...process.env, ...env }, options)
     },
     async readFile(path) {
       return readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {

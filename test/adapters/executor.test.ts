@@ -35,3 +35,25 @@ t.test('when what reads a streamed output throws, the command is stopped and the
   await t.rejects(ex.run(['sh', '-c', 'echo line; exec sleep 5'], { onStdout: () => { throw new RangeError('the reader broke') } }), { name: 'RangeError', message: 'the reader broke' })
   t.ok(Date.now() - started < 4000, 'not waiting for the command to end by itself')
 })
+
+t.test('a command over its time limit gets SIGTERM, then SIGKILL when it ignores that; the run fails saying so', async (t) => {
+  const ex = createLocalExecutor()
+  let started = Date.now()
+  await t.rejects(ex.run(['sleep', '30'], { timeoutMs: 200 }), { name: 'ExecError', message: 'sleep timed out after 200 ms' })
+  t.ok(Date.now() - started < 3_000, 'SIGTERM ends it')
+  started = Date.now()
+  const stubborn = ['python3', '-c', 'import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint("ready", flush=True)\ntime.sleep(60)']
+  await t.rejects(ex.run(stubborn, { timeoutMs: 500 }), { name: 'ExecError', message: /^python3 timed out after 500 ms$/ })
+  const took = Date.now() - started
+  t.ok(took >= 5_000 && took < 15_000, `SIGKILL after the grace (${took} ms)`)
+})
+
+t.test('without input a command reads end-of-file, not a pipe left open; output is decoded once', async (t) => {
+  const ex = createLocalExecutor()
+  const res = await ex.run(['cat'], { timeoutMs: 5_000 })
+  t.same({ code: res.code, stdout: res.stdout }, { code: 0, stdout: '' }, 'cat ends at once')
+  const text = `a${'ë'.repeat(200_000)}\n`
+  const echoed = await ex.run(['cat'], { input: text })
+  t.ok(echoed.stdout === text, 'two-byte characters across pipe reads arrive whole')
+  await t.rejects(ex.run(['no-such-program-steward']), { name: 'ExecError', message: 'cannot run no-such-program-steward: ENOENT' })
+})
