@@ -43,9 +43,12 @@ t.test('an answer that breaks the contract is refused, naming the field', async 
   }
   const dir = mkdtempSync(join(tmpdir(), 'steward-budgets-answer-'))
   writeFileSync(join(dir, 'token'), `${s.tokens.admin}\n`, { mode: 0o600 })
-  const remote = await steward('--server', url, '--token-file', join(dir, 'token'), '--cluster', 'campus', 'budgets')
-  t.equal(remote.code, 1)
-  t.match(remote.err, /\/departments\/1\/spendCents: Expected integer/)
+  for (const json of [[], ['--json']]) {
+    const remote = await steward('--server', url, '--token-file', join(dir, 'token'), '--cluster', 'campus', 'budgets', ...json)
+    t.equal(remote.code, 1, `--server ${json.join(' ')}`)
+    t.match(remote.err, /\/departments\/1\/spendCents: Expected integer/)
+    t.equal(remote.out, '', 'nothing printed')
+  }
 })
 
 t.test('`steward usage` checks its answer against the usage route\'s contract too', async (t) => {
@@ -60,4 +63,11 @@ t.test('`steward usage` checks its answer against the usage route\'s contract to
   process.env.STEWARD_TOKEN = s.tokens.admin
   t.teardown(() => { if (before === undefined) delete process.env.STEWARD_TOKEN; else process.env.STEWARD_TOKEN = before })
   await t.rejects(usageCommand(['--url', url, '--cluster', 'campus', '--json']), { name: 'ServiceError', message: /\/total\/cost/ })
+  const dir = mkdtempSync(join(tmpdir(), 'steward-usage-answer-'))
+  writeFileSync(join(dir, 'token'), `${s.tokens.admin}\n`, { mode: 0o600 })
+  for (const json of [[], ['--json']]) {
+    const remote = await steward('--server', url, '--token-file', join(dir, 'token'), '--cluster', 'campus', 'usage', ...json)
+    t.equal(remote.code, 1, `--server usage ${json.join(' ')}`)
+    t.match(remote.err, /\/total\/cost: Expected string/)
+  }
 })
