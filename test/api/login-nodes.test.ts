@@ -108,4 +108,17 @@ t.test('a restart resumes the drains the audit log leaves open, with their deadl
   await new Promise((r) => setTimeout(r, 200))
   t.equal(states.get('login-1'), 'drain', 'a drain still in its grace period waits (its users are logged in)')
   await again.close()
+
+  // Down for three days: the drain was audited long before, its deadline long past; the newer ready of login-2 is read first.
+  const long = Date.now() - 3 * 86_400_000
+  await s.store.appendAudit({ actor: 'admin', source: 'api', cluster: 'campus', action: 'login-node.drain', resource: 'clusters/campus/login-nodes/login-1', change: { deadline: new Date(long + 15 * 60_000).toISOString(), sessions: 1 }, at: new Date(long).toISOString() })
+  const newest = await s.store.listAudit({ cluster: 'campus', resource: 'clusters/campus/login-nodes/login-1' }, { limit: 1 })
+  t.match(newest.items[0], { action: 'login-node.drain', at: new Date(long).toISOString() }, 'the latest entry of login-1 is the old drain')
+  states.set('login-1', 'drain')
+  const late = await buildApp({ store: s.store, loginAccess })
+  t.teardown(() => late.close())
+  await late.ready()
+  for (let i = 0; i < 50 && states.get('login-1') !== 'maint'; i++) await new Promise((r) => setTimeout(r, 20))
+  t.equal(states.get('login-1'), 'maint', 'a drain older than a day is still finished after the restart')
+  t.equal(states.get('login-2'), 'ready')
 })

@@ -65,34 +65,36 @@ export function loginNodeRoutes(deps: { store: Store; access: LoginAccessFactory
 
   /**
    * After a restart: the drains whose latest audited change is the drain itself (no
-   * `ready` since) and whose deadline is at most a day old are waited out again, with
-   * their audited deadline. `finishDrain` first asks the balancer, so a node an admin took
-   * back by hand is left alone.
+   * `ready` since) are waited out again with their audited deadline, however long the
+   * service was down (a deadline long past ends the drain at once). The audit is read
+   * newest first only until every member of the cluster's pools has its latest entry, so
+   * a long history is not read through. `finishDrain` first asks the balancer, so a node
+   * an admin took back by hand is left alone.
    */
   async function resumeDrains(): Promise<number> {
-    const since = new Date(Date.now() - 26 * 3_600_000).toISOString()
     let resumed = 0
     for (let cursor: string | undefined, first = true; first || cursor; first = false) {
       const page = await store.listClusters({ limit: 100, cursor })
       cursor = page.nextCursor ?? undefined
       for (const c of page.items) {
+        const spec = await specOf(c.name)
+        const pools = desiredPools(spec)
+        const members = new Set(pools.flatMap((p) => p.members.map((m) => m.node)))
+        if (members.size === 0) continue
+        const resource = `clusters/${c.name}/login-nodes/`
         const latest = new Map<string, { action: string; deadline?: unknown }>()
-        for (let auditCursor: string | undefined, firstAudit = true; firstAudit || auditCursor; firstAudit = false) {
-          const audit = await store.listAudit({ cluster: c.name, resource: `clusters/${c.name}/login-nodes/`, since }, { limit: 500, cursor: auditCursor })
+        for (let auditCursor: string | undefined, firstAudit = true; (firstAudit || auditCursor) && latest.size < members.size; firstAudit = false) {
+          const audit = await store.listAudit({ cluster: c.name, resource }, { limit: 500, cursor: auditCursor })
           auditCursor = audit.nextCursor ?? undefined
           // Newest first: the first entry of a node is its latest.
           for (const a of audit.items) {
-            const node = a.resource.slice(`clusters/${c.name}/login-nodes/`.length)
-            if (!latest.has(node)) latest.set(node, { action: a.action, deadline: (a.change as { deadline?: unknown } | null)?.deadline })
+            const node = a.resource.slice(resource.length)
+            if (members.has(node) && !latest.has(node)) latest.set(node, { action: a.action, deadline: (a.change as { deadline?: unknown } | null)?.deadline })
           }
         }
-        const draining = [...latest].filter(([, e]) => e.action === 'login-node.drain' && typeof e.deadline === 'string' && !Number.isNaN(Date.parse(e.deadline)))
-        if (draining.length === 0) continue
-        const spec = await specOf(c.name)
-        const pools = desiredPools(spec)
-        for (const [node, e] of draining) {
-          if (!pools.some((p) => p.members.some((m) => m.node === node))) continue
-          wait(c.name, pools, node, new Date(e.deadline as string), access(c.name, spec))
+        for (const [node, e] of latest) {
+          if (e.action !== 'login-node.drain' || typeof e.deadline !== 'string' || Number.isNaN(Date.parse(e.deadline))) continue
+          wait(c.name, pools, node, new Date(e.deadline), access(c.name, spec))
           resumed += 1
         }
       }
