@@ -58,6 +58,8 @@ export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOpti
     const err: Buffer[] = []
     let errBytes = 0
     let code: number | null = null
+    /** Whether the server said how the command ended (an exit status or a signal). */
+    let exited = false
     let failed: Error | undefined
     let channel: Channel | undefined
     let settled = false
@@ -103,6 +105,7 @@ export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOpti
         errBytes += chunk.length
       })
       ch.on('exit', (c) => {
+        exited = true
         code = typeof c === 'number' ? c : null
       })
       ch.on('error', (channelError) => {
@@ -110,6 +113,9 @@ export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOpti
       })
       ch.on('close', () => settle(() => {
         if (failed) return reject(failed)
+        // A channel closed without an exit status or signal: the connection was lost, and
+        // whether the command ran to its end is not known.
+        if (!exited) return reject(new ExecError(`${options.what} on ${options.label}: the connection was lost before it exited`))
         resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') })
       }))
       ch.end(options.input)
