@@ -84,8 +84,9 @@ export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOpti
       // Not waiting for the server to confirm the close: the caller hears of it now.
       settle(() => reject(failed))
     }, options.guardMs)
-    client.exec(command, {}, (e, ch) => {
-      if (e) return settle(() => reject(new ExecError(`cannot run ${options.what} on ${options.label}: ${e.message}`, { cause: e })))
+    const cannotRun = (e: Error) => settle(() => reject(new ExecError(`cannot run ${options.what} on ${options.label}: ${e.message}`, { cause: e })))
+    const opened = (e: Error | undefined, ch: Channel) => {
+      if (e) return cannotRun(e)
       channel = ch
       if (settled) return ch.close() // the guard ran out while the channel opened
       ch.on('data', (chunk) => {
@@ -119,6 +120,12 @@ export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOpti
         resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') })
       }))
       ch.end(options.input)
-    })
+    }
+    try {
+      client.exec(command, {}, opened)
+    } catch (e) {
+      // ssh2 throws when the connection's socket is already closing (node-ssh has not seen it yet).
+      cannotRun(e as Error)
+    }
   })
 }

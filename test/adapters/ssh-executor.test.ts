@@ -10,8 +10,10 @@ import { createConnection, createServer, type AddressInfo, type Socket } from 'n
 import { mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { NodeSSH } from 'node-ssh'
 import { createSshExecutor, HostKeyMismatchError, parseSshUrl, remoteWriteSteps, type SshExecutor } from '../../src/adapters/ssh-executor.js'
 import { ExecError } from '../../src/adapters/executor.js'
+import { runOnChannel } from '../../src/adapters/ssh-channel.js'
 import { testSshd, type TestSshd } from '../support/ssh.js'
 import { countSshChannels } from '../../bench/ssh-channels.js'
 
@@ -172,4 +174,19 @@ t.test('a connection lost while a command runs fails the run with ExecError; the
   t.type(err, ExecError, 'not a result with a made-up exit status')
   t.match((err as Error).message, /connection/)
   t.equal((await ex.run(['echo', 'again'])).stdout, 'again\n', 'a new connection')
+})
+
+t.test('a connection that is closing when a command starts fails the run with ExecError, its guard cleared', async (t) => {
+  const target = parseSshUrl(sshd.url)
+  const ssh = new NodeSSH()
+  await ssh.connect({ host: target.host, port: target.port, username: target.username, privateKey: readFileSync(sshd.identity, 'utf8') })
+  t.teardown(() => ssh.dispose())
+  // ssh2's end() closes the socket for writing at once; node-ssh still has the connection
+  // until the socket's 'end': a new channel cannot be asked for (ssh2 throws "Not connected").
+  ssh.connection?.end()
+  const started = Date.now()
+  const err = await runOnChannel(ssh, 'true', { guardMs: 60_000, what: 'true', label: 'test' }).catch((e: unknown) => e)
+  t.type(err, ExecError)
+  t.match((err as Error).message, /^cannot run true on test: Not connected/)
+  t.ok(Date.now() - started < 5_000, 'at once, not at the guard')
 })
