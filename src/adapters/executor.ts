@@ -98,9 +98,15 @@ function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv, options: Ex
     let stderrBytes = 0
     let failed: Error | undefined
     let kill: NodeJS.Timeout | undefined
-    /** Stops the command: SIGTERM, then SIGKILL if it is still there after the grace. */
+    /**
+     * Stops the command: SIGTERM, then SIGKILL if it is still there after the grace. Its
+     * output pipes are dropped (as execFile did), so a background child that keeps them
+     * open does not hold 'close' once the command itself has exited.
+     */
     const stop = (err: Error) => {
       failed ??= err
+      child.stdout?.destroy()
+      child.stderr?.destroy()
       child.kill('SIGTERM')
       kill ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS)
     }

@@ -58,6 +58,8 @@ export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOpti
     const err: Buffer[] = []
     let errBytes = 0
     let code: number | null = null
+    /** Whether the server said how the command ended (an exit status or a signal). */
+    let exited = false
     let failed: Error | undefined
     let channel: Channel | undefined
     let settled = false
@@ -82,8 +84,9 @@ export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOpti
       // Not waiting for the server to confirm the close: the caller hears of it now.
       settle(() => reject(failed))
     }, options.guardMs)
-    client.exec(command, {}, (e, ch) => {
-      if (e) return settle(() => reject(new ExecError(`cannot run ${options.what} on ${options.label}: ${e.message}`, { cause: e })))
+    const cannotRun = (e: Error) => settle(() => reject(new ExecError(`cannot run ${options.what} on ${options.label}: ${e.message}`, { cause: e })))
+    const opened = (e: Error | undefined, ch: Channel) => {
+      if (e) return cannotRun(e)
       channel = ch
       if (settled) return ch.close() // the guard ran out while the channel opened
       ch.on('data', (chunk) => {
@@ -103,6 +106,7 @@ export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOpti
         errBytes += chunk.length
       })
       ch.on('exit', (c) => {
+        exited = true
         code = typeof c === 'number' ? c : null
       })
       ch.on('error', (channelError) => {
@@ -110,9 +114,18 @@ export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOpti
       })
       ch.on('close', () => settle(() => {
         if (failed) return reject(failed)
+        // A channel closed without an exit status or signal: the connection was lost, and
+        // whether the command ran to its end is not known.
+        if (!exited) return reject(new ExecError(`${options.what} on ${options.label}: the connection was lost before it exited`))
         resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') })
       }))
       ch.end(options.input)
-    })
+    }
+    try {
+      client.exec(command, {}, opened)
+    } catch (e) {
+      // ssh2 throws when the connection's socket is already closing (node-ssh has not seen it yet).
+      cannotRun(e as Error)
+    }
   })
 }

@@ -126,7 +126,7 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
     connecting ??= (async () => {
       let offered: string | undefined
       try {
-        return await ssh.connect({
+        await ssh.connect({
           host: target.host, port: target.port, username: target.username,
           privateKey: await readFile(target.privateKeyPath, 'utf8'),
           readyTimeout: (target.readyTimeoutSeconds ?? 20) * 1000,
@@ -135,6 +135,12 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
             return pinned.includes(offered)
           },
         })
+        // node-ssh stops listening for errors once connected: an error of the connection
+        // (a reset) would then be thrown from the socket and end the process. The 'close'
+        // that follows fails the commands still running (src/adapters/ssh-channel.ts) and
+        // the next command connects again.
+        ssh.connection?.on('error', () => undefined)
+        return ssh
       } catch (err) {
         if (offered !== undefined && !pinned.includes(offered)) {
           throw new HostKeyMismatchError(`refusing ${label}: its host key is ${offered}, not the pinned ${hostKey}; if the controller's key really changed, pin the new one (ssh-keygen -lf on the controller)`, { cause: err })

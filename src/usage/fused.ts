@@ -27,6 +27,8 @@ export abstract class ByteLines {
   private restBytes = 0
   /** The length of an over-long line being skipped, or -1. */
   private skipped = -1
+  /** Whether the skipped line's last byte so far is a carriage return (not the line's if its end follows). */
+  private skippedCR = false
   /** The number of the line being read (1-based). */
   protected lineNo = 0
 
@@ -67,9 +69,11 @@ export abstract class ByteLines {
     if (n === 0) return
     if (this.skipped >= 0) {
       this.skipped += n
+      this.skippedCR = b[n - 1] === CR
     } else if (this.restBytes + n > this.maxLine + 1) {
       // + 1: a carriage return before the line end is not the line's.
       this.skipped = this.restBytes + n
+      this.skippedCR = b[n - 1] === CR
       this.rest = []
       this.restBytes = 0
     } else {
@@ -81,7 +85,8 @@ export abstract class ByteLines {
   /** The unfinished line, ended. */
   private flush(): void {
     if (this.skipped >= 0) {
-      this.overLong(this.skipped)
+      // Its length as `take` counts it: a carriage return before the end is not the line's.
+      this.overLong(this.skippedCR ? this.skipped - 1 : this.skipped)
       this.skipped = -1
       return
     }

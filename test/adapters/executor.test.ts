@@ -1,5 +1,8 @@
 /** The local executor: input to a command that never reads it is not an error (EPIPE is swallowed, the exit code stands). */
 import t from 'tap'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createLocalExecutor } from '../../src/adapters/executor.js'
 
 t.test('a command that exits without reading its input still gives its result', async (t) => {
@@ -56,4 +59,26 @@ t.test('without input a command reads end-of-file, not a pipe left open; output 
   const echoed = await ex.run(['cat'], { input: text })
   t.ok(echoed.stdout === text, 'two-byte characters across pipe reads arrive whole')
   await t.rejects(ex.run(['no-such-program-steward']), { name: 'ExecError', message: 'cannot run no-such-program-steward: ENOENT' })
+})
+
+t.test('a command over its time limit whose background child keeps the output open still fails at the limit', { timeout: 20_000 }, async (t) => {
+  // The child that keeps standard output and error open must not hold the run: the old
+  // execFile path dropped the pipes at the time limit, and so does this one.
+  const dir = await mkdtemp(join(tmpdir(), 'steward-exec-'))
+  t.teardown(async () => {
+    const pid = Number(await readFile(join(dir, 'pid'), 'utf8').catch(() => ''))
+    if (pid > 0) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // Already gone.
+      }
+    }
+    await rm(dir, { recursive: true, force: true })
+  })
+  const ex = createLocalExecutor()
+  const run = ex.run(['sh', '-c', `sleep 60 & echo $! > ${join(dir, 'pid')}; echo started`], { timeoutMs: 500 })
+  await t.rejects(run, { name: 'ExecError', message: 'sh timed out after 500 ms' })
+  const pid = Number(await readFile(join(dir, 'pid'), 'utf8'))
+  t.doesNotThrow(() => process.kill(pid, 0), 'the background child still runs: the run did not wait for it')
 })

@@ -4,13 +4,16 @@
  * told by status (SFTP's no-such-file), writes are synced before and after the rename, and
  * file work goes over one SFTP session, not one remote command each.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawnSync } from 'node:child_process'
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net'
 import { mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { NodeSSH } from 'node-ssh'
 import { createSshExecutor, HostKeyMismatchError, parseSshUrl, remoteWriteSteps, type SshExecutor } from '../../src/adapters/ssh-executor.js'
 import { ExecError } from '../../src/adapters/executor.js'
+import { runOnChannel } from '../../src/adapters/ssh-channel.js'
 import { testSshd, type TestSshd } from '../support/ssh.js'
 import { countSshChannels } from '../../bench/ssh-channels.js'
 
@@ -136,4 +139,54 @@ t.test('output is decoded once: a character split between the channel\'s chunks 
   const res = await ex.run(['cat', '--', join(dir, 'utf8')])
   t.equal(res.stdout.length, text.length)
   t.ok(res.stdout === text, 'the same text')
+})
+
+/** A TCP relay on loopback to the test sshd; `drop()` resets the client's side (a lost connection). */
+async function relay(t: Test): Promise<{ port: number; drop: () => void }> {
+  const target = parseSshUrl(sshd.url)
+  const sockets: Socket[] = []
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: target.host, port: target.port })
+    client.on('error', () => undefined)
+    upstream.on('error', () => undefined)
+    client.pipe(upstream).pipe(client)
+    sockets.push(client, upstream)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    for (const s of sockets) s.destroy()
+    server.close()
+  })
+  return {
+    port: (server.address() as AddressInfo).port,
+    drop: () => {
+      for (const s of sockets) s.resetAndDestroy()
+    },
+  }
+}
+
+t.test('a connection lost while a command runs fails the run with ExecError; the next run connects again', async (t) => {
+  const { port, drop } = await relay(t)
+  const ex = createSshExecutor({ ...parseSshUrl(sshd.url), port, privateKeyPath: sshd.identity, hostKey: sshd.hostKey })
+  opened.push(ex)
+  t.equal((await ex.run(['true'])).code, 0)
+  const err = await ex.run(['sh', '-c', 'echo ready; sleep 20'], { onStdout: () => drop() }).catch((e: unknown) => e)
+  t.type(err, ExecError, 'not a result with a made-up exit status')
+  t.match((err as Error).message, /connection/)
+  t.equal((await ex.run(['echo', 'again'])).stdout, 'again\n', 'a new connection')
+})
+
+t.test('a connection that is closing when a command starts fails the run with ExecError, its guard cleared', async (t) => {
+  const target = parseSshUrl(sshd.url)
+  const ssh = new NodeSSH()
+  await ssh.connect({ host: target.host, port: target.port, username: target.username, privateKey: readFileSync(sshd.identity, 'utf8') })
+  t.teardown(() => ssh.dispose())
+  // ssh2's end() closes the socket for writing at once; node-ssh still has the connection
+  // until the socket's 'end': a new channel cannot be asked for (ssh2 throws "Not connected").
+  ssh.connection?.end()
+  const started = Date.now()
+  const err = await runOnChannel(ssh, 'true', { guardMs: 60_000, what: 'true', label: 'test' }).catch((e: unknown) => e)
+  t.type(err, ExecError)
+  t.match((err as Error).message, /^cannot run true on test: Not connected/)
+  t.ok(Date.now() - started < 5_000, 'at once, not at the guard')
 })

@@ -223,3 +223,14 @@ t.test('lines are bounded: a longer one is reported with its length and dropped 
   t.match(agg.garbled[0], { line: 1, page: 'p', reason: new RegExp(`^a line of ${MAX_LINE + 10} bytes, longer than any sacct line`) })
   t.same(agg.lines('user').map((l) => [l.key, l.jobs, l.gpuHours]), [['zoe', 1, 1]])
 })
+
+t.test('an over-long line ended by CR LF is reported with the same length however the output is chunked', async (t) => {
+  const text = `a\n${'x'.repeat(50)}\r\nb\r\n${'y'.repeat(20)}\r`
+  for (const size of [1, 2, 3, 7, 9, 51, 52, text.length]) {
+    const c = new Collect(8)
+    for (let i = 0; i < text.length; i += size) c.push(text.slice(i, i + size))
+    c.end()
+    t.same(c.long, [[2, 50], [4, 20]], `chunks of ${size}: the carriage return is not the line's`)
+    t.same(c.lines, [[1, 'a'], [3, 'b']])
+  }
+})
