@@ -4,7 +4,10 @@
  * command ends, decodes each chunk on its own (a character split between chunks is lost)
  * and gives no way to stop the command; here the output goes to the caller as it comes,
  * is decoded once, and the channel is closed when the caller's reader fails or the local
- * guard runs out, so the remote command loses its output pipe and ends.
+ * guard runs out, so the remote command loses its output pipe: one still writing (sacct
+ * with a page to go) gets EPIPE and ends. One that writes nothing more runs on until the
+ * remote time limit (`timeout` in the command line) ends it: no signal is sent, since
+ * ssh2 sends none on a channel whose input is closed and OpenSSH refuses them for root.
  */
 import type { NodeSSH } from 'node-ssh'
 import { ExecError } from './executor.js'
@@ -18,7 +21,6 @@ interface Channel {
   stderr: { on(event: 'data', listener: (chunk: Buffer) => void): void }
   end(data?: string): void
   close(): void
-  signal(name: string): void
 }
 
 /** The part of ssh2's Client used here. */
@@ -69,11 +71,10 @@ export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOpti
       clearTimeout(timer)
       f()
     }
-    /** Stops the command: the channel is closed (its remote end then gets EPIPE or EOF). */
+    /** Stops reading: the channel is closed (the command's output pipe is gone). */
     const stop = (e: Error) => {
       failed ??= e
       try {
-        channel?.signal('KILL')
         channel?.close()
       } catch {
         // The channel is already gone: nothing to stop.
