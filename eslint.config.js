@@ -30,11 +30,11 @@ export default tseslint.config(
   },
   {
     // The CLI, the benchmarks and the scripts talk to a terminal on purpose.
-    files: ['src/cli/**', 'bench/**', 'bin/**', 'ops/**', 'test/**'],
+    files: ['src/cli/**', 'bench/**', 'bin/**', 'ops/**', 'scripts/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },
   {
-    files: ['bin/**', 'ops/**/*.js', 'eslint.config.js'],
+    files: ['bin/**', 'ops/**/*.js', 'scripts/**/*.mjs', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 )
