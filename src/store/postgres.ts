@@ -61,7 +61,8 @@ async function run(client: pg.Pool | pg.PoolClient, text: string, params: readon
   }
 }
 
-class PostgresDb implements Db {
+/** The database under the PostgreSQL store (exported for the tests of its connection handling). */
+export class PostgresDb implements Db {
   readonly kind = 'postgres'
   readonly forUpdate = ' FOR UPDATE'
   readonly nowSql = 'now()'
@@ -75,11 +76,32 @@ class PostgresDb implements Db {
     this.pool.on('error', (err) => options.onError?.(storeError(err)))
   }
 
-  private async connect(): Promise<pg.PoolClient> {
+  /**
+   * A connection of the pool for a transaction or the migration, and how to give it back.
+   * The pool listens for errors of idle connections only: while checked out, a connection
+   * cut between two queries (a terminated backend, a restart) would emit an error with no
+   * listener and end the process. Here it is told to `onError`, the next query fails, and
+   * the connection is destroyed when given back, not reused.
+   */
+  private async checkout(): Promise<{ client: pg.PoolClient; done(broken?: Error): void }> {
+    let client: pg.PoolClient
     try {
-      return await this.pool.connect()
+      client = await this.pool.connect()
     } catch (err) {
       throw storeError(err)
+    }
+    let lost: Error | undefined
+    const onError = (err: Error) => {
+      lost ??= err
+      this.options.onError?.(storeError(err))
+    }
+    client.on('error', onError)
+    return {
+      client,
+      done: (broken) => {
+        client.off('error', onError)
+        client.release(broken ?? lost)
+      },
     }
   }
 
@@ -88,7 +110,7 @@ class PostgresDb implements Db {
   }
 
   async transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
-    const client = await this.connect()
+    const { client, done } = await this.checkout()
     let broken: Error | undefined
     try {
       await run(client, 'BEGIN')
@@ -102,7 +124,7 @@ class PostgresDb implements Db {
       throw storeError(err)
     } finally {
       // A connection whose ROLLBACK failed is in an unknown state: destroy it rather than reuse it.
-      client.release(broken)
+      done(broken)
     }
   }
 
@@ -115,7 +137,7 @@ class PostgresDb implements Db {
   }
 
   async migrate(): Promise<void> {
-    const client = await this.connect()
+    const { client, done } = await this.checkout()
     try {
       // Session lock: a second replica starting at the same time waits, then finds nothing to do.
       await run(client, `SELECT pg_advisory_lock(${LOCK_MIGRATE}, 0)`)
@@ -138,7 +160,7 @@ class PostgresDb implements Db {
         await client.query(`SELECT pg_advisory_unlock(${LOCK_MIGRATE}, 0)`).catch(() => undefined)
       }
     } finally {
-      client.release()
+      done()
     }
   }
 

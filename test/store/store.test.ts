@@ -16,6 +16,7 @@ import { createPostgresStore, createSqliteStore, createStore, type Store } from 
 import { setup, type FreshDatabase, type StoreHarness } from './harness.js'
 import { storeSuite } from './store-suite.js'
 import { dropDatabase } from '../support/postgres.js'
+import { PostgresDb } from '../../src/store/postgres.js'
 
 const startScript = new URL('../../ops/postgres/start.sh', import.meta.url).pathname
 
@@ -167,6 +168,28 @@ t.test('PostgreSQL', async (t) => {
     await t.resolves(lock.check(), 'the holder still holds it')
     await lock.release()
     t.ok(await replica.tryApplyLock('campus', 'waiting'), 'released, it can be taken')
+  })
+
+  t.test('a connection cut in the middle of a transaction fails that transaction, is reported and not reused; the process goes on', async (t) => {
+    const fresh = await harness.fresh()
+    t.teardown(() => fresh.dispose())
+    const errors: Error[] = []
+    const db = new PostgresDb(fresh.url, { onError: (err) => errors.push(err) })
+    t.teardown(() => db.close())
+    const cutter = new pg.Client({ connectionString: fresh.url })
+    await cutter.connect()
+    t.teardown(() => cutter.end())
+    const cut = db.transaction(async (sql) => {
+      const { rows } = await sql.query('SELECT pg_backend_pid() AS pid')
+      await cutter.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid])
+      // The cut arrives while no query of ours runs: the driver emits it as an event.
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      await sql.query('SELECT 1')
+    })
+    await t.rejects(cut, { name: 'StoreError' }, 'the transaction fails')
+    t.ok(errors.length > 0 && errors.every((e) => e.name === 'StoreError'), `told to onError (${errors.map((e) => e.message).join('; ')})`)
+    t.same((await db.query('SELECT 1 AS one')).rows, [{ one: 1 }], 'the pool serves again')
+    t.same((await db.transaction((sql) => sql.query('SELECT 2 AS two'))).rows, [{ two: 2 }], 'a new transaction gets a sound connection')
   })
 
   t.test('createStore uses PostgreSQL when a database URL is set', async (t) => {
