@@ -84,6 +84,50 @@ const MAX_STDOUT = 256 * 1024 * 1024
 const KILL_GRACE_MS = 5_000
 
 /**
+ * Where a command's output goes, locally or over SSH: standard output to the caller's
+ * `onStdout` as it arrives, or kept (at most `MAX_STDOUT`) to be decoded once at the end;
+ * standard error kept up to `MAX_STDERR`.
+ */
+export class CommandOutput {
+  private readonly out: Buffer[] = []
+  private outBytes = 0
+  private readonly err: Buffer[] = []
+  private errBytes = 0
+
+  constructor(private readonly what: string, private readonly onStdout?: (chunk: Buffer) => void) {}
+
+  /** A chunk of standard output; the error that must stop the command, if any (the reader threw, or too much output). */
+  stdout(chunk: Buffer): Error | undefined {
+    if (this.onStdout) {
+      try {
+        this.onStdout(chunk)
+      } catch (err) {
+        return err as Error
+      }
+      return undefined
+    }
+    this.outBytes += chunk.length
+    if (this.outBytes > MAX_STDOUT) return new ExecError(`${this.what} wrote more than ${MAX_STDOUT} bytes of output`)
+    this.out.push(chunk)
+    return undefined
+  }
+
+  stderr(chunk: Buffer): void {
+    if (this.errBytes < MAX_STDERR) this.err.push(chunk)
+    this.errBytes += chunk.length
+  }
+
+  /** The standard output kept (empty when it went to `onStdout`). */
+  stdoutBytes(): Buffer {
+    return Buffer.concat(this.out)
+  }
+
+  stderrText(): string {
+    return Buffer.concat(this.err).toString('utf8')
+  }
+}
+
+/**
  * Runs `argv` with `spawn` (no shell). Standard output goes to `onStdout` as it arrives,
  * or is kept and decoded once at the end; standard error is kept (its first MiB).
  */
@@ -92,10 +136,7 @@ function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv, options: Ex
   const timeoutMs = options.timeoutMs ?? 120_000
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
-    const stdout: Buffer[] = []
-    let stdoutBytes = 0
-    const stderr: Buffer[] = []
-    let stderrBytes = 0
+    const output = new CommandOutput(file, options.onStdout)
     let failed: Error | undefined
     let kill: NodeJS.Timeout | undefined
     /**
@@ -111,26 +152,13 @@ function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv, options: Ex
       kill ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS)
     }
     const timer = setTimeout(() => stop(new ExecError(`${file} timed out after ${timeoutMs} ms`)), timeoutMs)
-    const onStdout = options.onStdout
     child.stdout?.on('data', (chunk: Buffer) => {
       if (failed) return
-      if (!onStdout) {
-        stdoutBytes += chunk.length
-        if (stdoutBytes > MAX_STDOUT) return stop(new ExecError(`${file} wrote more than ${MAX_STDOUT} bytes of output`))
-        stdout.push(chunk)
-        return
-      }
-      try {
-        onStdout(chunk)
-      } catch (err) {
-        // What reads the output failed: the command is stopped and the error is the caller's.
-        stop(err as Error)
-      }
+      // A reader that failed, or too much output: the command is stopped and the error is the caller's.
+      const stopWith = output.stdout(chunk)
+      if (stopWith) stop(stopWith)
     })
-    child.stderr?.on('data', (chunk: Buffer) => {
-      if (stderrBytes < MAX_STDERR) stderr.push(chunk)
-      stderrBytes += chunk.length
-    })
+    child.stderr?.on('data', (chunk: Buffer) => output.stderr(chunk))
     child.on('error', (err: NodeJS.ErrnoException) => {
       failed ??= new ExecError(`cannot run ${file}: ${err.code ?? err.message}`, { cause: err })
     })
@@ -138,7 +166,7 @@ function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv, options: Ex
       clearTimeout(timer)
       clearTimeout(kill)
       if (failed) return reject(failed)
-      resolve({ argv, code: code ?? 1, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') })
+      resolve({ argv, code: code ?? 1, stdout: output.stdoutBytes().toString('utf8'), stderr: output.stderrText() })
     })
     if (options.input !== undefined) {
       // A command that exits without reading its input closes the pipe: not an error of ours.

@@ -10,7 +10,7 @@
  * ssh2 sends none on a channel whose input is closed and OpenSSH refuses them for root.
  */
 import type { NodeSSH } from 'node-ssh'
-import { ExecError } from './executor.js'
+import { CommandOutput, ExecError } from './executor.js'
 
 /** The part of ssh2's ClientChannel used here (ssh2 ships no types). */
 interface Channel {
@@ -39,7 +39,7 @@ export interface ChannelResult {
 export interface ChannelOptions {
   /** Text for the command's standard input (it is closed after). */
   input?: string
-  /** Standard output as it arrives; what it throws stops the command and is the call's error. */
+  /** Standard output as it arrives; what it throws stops the command and is the call's error. Without it, at most 256 MiB is kept. */
   onStdout?: (chunk: Buffer) => void
   /** Milliseconds before the channel is closed and the call fails (the remote side should have its own limit first). */
   guardMs: number
@@ -48,17 +48,12 @@ export interface ChannelOptions {
   label: string
 }
 
-/** Most of a command's standard error kept. */
-const MAX_STDERR = 1024 * 1024
-
 /** Runs `command` (already quoted) on a new channel of `ssh`'s connection. */
 export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOptions): Promise<ChannelResult> {
   const client = ssh.connection as unknown as Client | null
   if (!client) return Promise.reject(new ExecError(`not connected to ${options.label}`))
   return new Promise((resolve, reject) => {
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    let errBytes = 0
+    const output = new CommandOutput(options.what, options.onStdout)
     let code: number | null = null
     /** Whether the server said how the command ended (an exit status or a signal). */
     let exited = false
@@ -92,20 +87,10 @@ export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOpti
       if (settled) return ch.close() // the guard ran out while the channel opened
       ch.on('data', (chunk) => {
         if (failed) return
-        if (!options.onStdout) {
-          out.push(chunk)
-          return
-        }
-        try {
-          options.onStdout(chunk)
-        } catch (readerError) {
-          stop(readerError as Error)
-        }
+        const stopWith = output.stdout(chunk)
+        if (stopWith) stop(stopWith)
       })
-      ch.stderr.on('data', (chunk) => {
-        if (errBytes < MAX_STDERR) err.push(chunk)
-        errBytes += chunk.length
-      })
+      ch.stderr.on('data', (chunk) => output.stderr(chunk))
       ch.on('exit', (c) => {
         exited = true
         code = typeof c === 'number' ? c : null
@@ -118,7 +103,7 @@ export function runOnChannel(ssh: NodeSSH, command: string, options: ChannelOpti
         // A channel closed without an exit status or signal: the connection was lost, and
         // whether the command ran to its end is not known.
         if (!exited) return reject(new ExecError(`${options.what} on ${options.label}: the connection was lost before it exited`))
-        resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') })
+        resolve({ code, stdout: output.stdoutBytes(), stderr: output.stderrText() })
       }))
       ch.end(options.input)
     }

@@ -24,7 +24,7 @@ import { basename, dirname, posix } from 'node:path'
 import { NodeSSH } from 'node-ssh'
 import { ExecError, type ExecOptions, type ExecResult, type Executor } from './executor.js'
 import { openSftp, type Sftp } from './sftp.js'
-import { runOnChannel } from './ssh-channel.js'
+import { runOnChannel, type ChannelResult } from './ssh-channel.js'
 import { batchCommandLine, parseBatchOutput } from './batch.js'
 import { createLimiter } from './limiter.js'
 import { quoteArgv } from './shell-quote.js'
@@ -169,9 +169,8 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
   }
 
   /** Runs a command line on one channel with a local guard; stdout as bytes, or only to `onStdout` when given. */
-  async function execLine(command: string, what: string, timeoutMs: number, input?: string, onStdout?: (chunk: Buffer) => void): Promise<{ code: number | null; stdout: string; stderr: string; bytes: Buffer }> {
-    const res = await runOnChannel(await connection(), command, { input, onStdout, guardMs: timeoutMs + 15_000, what, label })
-    return { code: res.code, stderr: res.stderr, bytes: res.stdout, stdout: onStdout ? '' : res.stdout.toString('utf8') }
+  async function execLine(command: string, what: string, timeoutMs: number, input?: string, onStdout?: (chunk: Buffer) => void): Promise<ChannelResult> {
+    return runOnChannel(await connection(), command, { input, onStdout, guardMs: timeoutMs + 15_000, what, label })
   }
 
   /** A command's result. */
@@ -179,7 +178,7 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
     const timeoutMs = options.timeoutMs ?? 120_000
     const res = await execLine(quoteArgv(remoteArgv(argv, timeoutMs)), String(argv[0]), timeoutMs, options.input, options.onStdout)
     if (res.code === 124 || res.code === 137) throw new ExecError(`${argv[0]} on ${label} timed out after ${timeoutMs} ms`)
-    return { argv, code: res.code ?? 255, stdout: res.stdout, stderr: res.stderr }
+    return { argv, code: res.code ?? 255, stdout: res.stdout.toString('utf8'), stderr: res.stderr }
   }
 
   /** Commands in one session (src/adapters/batch.ts), each result as if run alone. */
@@ -187,7 +186,7 @@ export function createSshExecutor(target: SshTarget): SshExecutor {
     const timeoutMs = options.timeoutMs ?? 120_000
     const res = await execLine(batchCommandLine(commands.map((argv) => remoteArgv(argv, timeoutMs))), `a batch of ${commands.length} commands`, timeoutMs)
     if (res.code !== 0) throw new ExecError(`a batch of ${commands.length} commands on ${label} failed (exit ${res.code ?? 'none'}): ${res.stderr.trim()}`)
-    return parseBatchOutput(res.bytes, commands.length).map((r, i) => {
+    return parseBatchOutput(res.stdout, commands.length).map((r, i) => {
       const argv = commands[i] as readonly string[]
       if (r.code === 124 || r.code === 137) throw new ExecError(`${argv[0]} on ${label} timed out after ${timeoutMs} ms`)
       return { argv, ...r }

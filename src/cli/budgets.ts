@@ -77,6 +77,12 @@ function clusterOf(value: string | undefined): string {
 
 /** The usage options both ways of reaching the service take (`--from`, `--to`, `--group-by`). */
 export const USAGE_OPTIONS = { from: { type: 'string' }, to: { type: 'string' }, 'group-by': { type: 'string' } } as const
+/** A usage answer held to the usage route's contract (`ServiceError` naming the field otherwise). */
+export const usageAnswerOf = (body: unknown, cluster: string): Static<typeof UsageAnswer> => answerOf(UsageAnswer, body, `GET /v1/clusters/${cluster}/usage`)
+
+/** A budgets answer held to the budgets route's contract. */
+export const budgetsAnswerOf = (body: unknown, cluster: string): Static<typeof BudgetsAnswer> => answerOf(BudgetsAnswer, body, `GET /v1/clusters/${cluster}/budgets`)
+
 /** The budgets options (`--month`). */
 export const BUDGETS_OPTIONS = { month: { type: 'string' } } as const
 
@@ -91,7 +97,7 @@ export function usagePath(cluster: string, values: { from?: string | undefined; 
 
 /** A usage answer as a table (with a title and the total) or CSV; garbled lines are said on stderr. */
 export function formatUsage(body: unknown, cluster: string, values: { 'group-by'?: string | undefined; csv?: boolean | undefined }): string {
-  const answer = answerOf(UsageAnswer, body, `GET /v1/clusters/${cluster}/usage`)
+  const answer = usageAnswerOf(body, cluster)
   const by = values['group-by'] ?? 'department'
   const header = [by.toUpperCase(), 'JOBS', 'GPU-HOURS', 'CPU-HOURS', 'NODE-HOURS', 'BILLED-NODE-HOURS', `COST (${answer.currency})`]
   const row = (l: Static<typeof UsageAnswer>['lines'][number]) => [l.key, l.jobs, l.gpuHours, l.cpuHours, l.nodeHours, l.billedNodeHours, l.cost]
@@ -104,8 +110,9 @@ export function formatUsage(body: unknown, cluster: string, values: { 'group-by'
 export async function usageCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { ...common, ...USAGE_OPTIONS } })
   const cluster = clusterOf(values.cluster)
-  const answer = answerOf(UsageAnswer, await call(clientOf(values.url), 'GET', usagePath(cluster, values)), `GET /v1/clusters/${cluster}/usage`)
-  console.log(values.json ? JSON.stringify(answer, null, 2) : formatUsage(answer, cluster, values))
+  const body = await call(clientOf(values.url), 'GET', usagePath(cluster, values))
+  // Held to the contract once: by formatUsage for a table, here for --json.
+  console.log(values.json ? JSON.stringify(usageAnswerOf(body, cluster), null, 2) : formatUsage(body, cluster, values))
   return 0
 }
 
@@ -131,8 +138,9 @@ export async function budgetsCommand(args: string[]): Promise<number> {
   if (sub === 'reconcile' && positionals.length > 1) throw new UsageError(`usage: steward budgets reconcile --cluster C --month YYYY-MM: "${positionals.slice(1).join(' ')}" is more than it takes`)
   if (sub === 'reconcile') return reconcileCommand(client, cluster, checkedMonth(values.month), values.json === true)
   if (sub !== undefined) throw new UsageError(`unknown budgets command "${sub}": use check, lift, reconcile or aws-sync`)
-  const answer = answerOf(BudgetsAnswer, await call(client, 'GET', budgetsPath(cluster, values)), `GET /v1/clusters/${cluster}/budgets`)
-  console.log(values.json ? JSON.stringify(answer, null, 2) : formatBudgets(answer, cluster, values))
+  const body = await call(client, 'GET', budgetsPath(cluster, values))
+  // Held to the contract once: by formatBudgets for a table, here for --json.
+  console.log(values.json ? JSON.stringify(budgetsAnswerOf(body, cluster), null, 2) : formatBudgets(body, cluster, values))
   return 0
 }
 
@@ -150,7 +158,7 @@ export function budgetsPath(cluster: string, values: { month?: string | undefine
 
 /** A budgets answer as a table or CSV. */
 export function formatBudgets(body: unknown, cluster: string, values: { csv?: boolean | undefined }): string {
-  const answer = answerOf(BudgetsAnswer, body, `GET /v1/clusters/${cluster}/budgets`)
+  const answer = budgetsAnswerOf(body, cluster)
   const header = ['DEPARTMENT', 'BUDGET', 'SPENT', 'PERCENT', 'FORECAST', 'CROSSED', 'ON-EXCEEDED', 'ACTION']
   const rows = answer.departments.map((d) => [
     d.department, `${money(d.budgetCents)} ${d.currency}`, money(d.spendCents), `${d.percent}%`, money(d.forecastCents),

@@ -12,8 +12,7 @@ import type { Me } from '../me/me.js'
 import { RELIABILITY_OPTIONS, intOption, reliabilityAsk } from './cluster-state.js'
 import { formatGpus, formatMe, formatReliability } from './cluster-state-format.js'
 import { UsageError } from './usage.js'
-import { BUDGETS_OPTIONS, USAGE_OPTIONS, answerOf, budgetsPath, formatBudgets, formatUsage, usagePath } from './budgets.js'
-import { BudgetsAnswer, UsageAnswer } from '../budgets/contract.js'
+import { BUDGETS_OPTIONS, USAGE_OPTIONS, budgetsAnswerOf, budgetsPath, formatBudgets, formatUsage, usageAnswerOf, usagePath } from './budgets.js'
 
 const OPTIONS = {
   server: { type: 'string' },
@@ -41,7 +40,7 @@ interface RemoteCommand {
   method?: 'GET' | 'POST'
   path(cluster: string, values: Values): string
   print(body: unknown, cluster: string, values: Values): string
-  /** The answer held to its route's contract (a `ServiceError` naming the field when it does not fit), for `--json` as for tables. */
+  /** For `--json`: the answer held to its route's contract, as `print` holds it for a table (a `ServiceError` naming the field when it does not fit). */
   check?(body: unknown, cluster: string): unknown
 }
 
@@ -54,8 +53,8 @@ export const REMOTE_COMMANDS: Record<string, RemoteCommand> = {
   gpus: { cluster: true, path: (c) => `/v1/clusters/${c}/gpus`, print: (b) => formatGpus(b as GpusResponse) },
   reliability: { cluster: true, path: (c, v) => `/v1/clusters/${c}/reliability${query(reliabilityAsk(v))}`, print: (b) => formatReliability(b as ReliabilityResponse) },
   whoami: { cluster: true, path: (c) => `/v1/me${query({ cluster: c })}`, print: (b) => formatMe(b as Me) },
-  usage: { cluster: true, path: usagePath, print: formatUsage, check: (b, c) => answerOf(UsageAnswer, b, `GET /v1/clusters/${c}/usage`) },
-  budgets: { cluster: true, path: budgetsPath, print: formatBudgets, check: (b, c) => answerOf(BudgetsAnswer, b, `GET /v1/clusters/${c}/budgets`) },
+  usage: { cluster: true, path: usagePath, print: formatUsage, check: usageAnswerOf },
+  budgets: { cluster: true, path: budgetsPath, print: formatBudgets, check: budgetsAnswerOf },
   plan: { cluster: true, method: 'POST', path: (c, v) => `/v1/clusters/${c}/plan${query({ revision: intOption('revision', v.revision, 1, 1e9) })}`, print: formatRemotePlan },
 }
 
@@ -114,8 +113,7 @@ export async function remoteMain(argv: string[]): Promise<number> {
     cluster = items[0]?.name ?? ''
   }
   if (cluster && !NAME_RE.test(cluster)) throw new UsageError(`--cluster "${cluster}" is not a cluster name`)
-  const answer = await call(command.method ?? 'GET', command.path(cluster, values))
-  const body = command.check ? command.check(answer, cluster) : answer
-  console.log(values.json ? JSON.stringify(body, null, 2) : command.print(body, cluster, values))
+  const body = await call(command.method ?? 'GET', command.path(cluster, values))
+  console.log(values.json ? JSON.stringify(command.check ? command.check(body, cluster) : body, null, 2) : command.print(body, cluster, values))
   return 0
 }

@@ -88,16 +88,20 @@ t.test('a restart resumes the drains the audit log leaves open, with their deadl
   // A drain whose grace has run out while the service was down, one still running, and one an admin took back.
   const past = new Date(Date.now() - 60_000).toISOString()
   const future = new Date(Date.now() + 3_600_000).toISOString()
-  const audit = (node: string, action: string, change: object) => s.store.appendAudit({ actor: 'admin', source: 'api', cluster: 'campus', action, resource: `clusters/campus/login-nodes/${node}`, change })
+  const audit = (node: string, action: string, change: object, at?: number) => s.store.appendAudit({ actor: 'admin', source: 'api', cluster: 'campus', action, resource: `clusters/campus/login-nodes/${node}`, change, ...(at === undefined ? {} : { at: new Date(at).toISOString() }) })
+  /** A restart of the service, waited for until login-1 is taken out (or a second has passed). */
+  const restartUntilLogin1Out = async () => {
+    const app = await buildApp({ store: s.store, loginAccess })
+    t.teardown(() => app.close())
+    await app.ready()
+    for (let i = 0; i < 50 && states.get('login-1') !== 'maint'; i++) await new Promise((r) => setTimeout(r, 20))
+  }
   await audit('login-1', 'login-node.drain', { deadline: past, sessions: 1 })
   await audit('login-2', 'login-node.drain', { deadline: past, sessions: 1 })
   await audit('login-2', 'login-node.ready', {})
   states.set('login-1', 'drain')
   states.set('login-2', 'ready')
-  const restarted = await buildApp({ store: s.store, loginAccess })
-  t.teardown(() => restarted.close())
-  await restarted.ready()
-  for (let i = 0; i < 50 && states.get('login-1') !== 'maint'; i++) await new Promise((r) => setTimeout(r, 20))
+  await restartUntilLogin1Out()
   t.equal(states.get('login-1'), 'maint', 'the expired drain ends its sessions after the restart')
   t.equal(states.get('login-2'), 'ready', 'a drain followed by a ready is not resumed')
 
@@ -111,14 +115,11 @@ t.test('a restart resumes the drains the audit log leaves open, with their deadl
 
   // Down for three days: the drain was audited long before, its deadline long past; the newer ready of login-2 is read first.
   const long = Date.now() - 3 * 86_400_000
-  await s.store.appendAudit({ actor: 'admin', source: 'api', cluster: 'campus', action: 'login-node.drain', resource: 'clusters/campus/login-nodes/login-1', change: { deadline: new Date(long + 15 * 60_000).toISOString(), sessions: 1 }, at: new Date(long).toISOString() })
+  await audit('login-1', 'login-node.drain', { deadline: new Date(long + 15 * 60_000).toISOString(), sessions: 1 }, long)
   const newest = await s.store.listAudit({ cluster: 'campus', resource: 'clusters/campus/login-nodes/login-1' }, { limit: 1 })
   t.match(newest.items[0], { action: 'login-node.drain', at: new Date(long).toISOString() }, 'the latest entry of login-1 is the old drain')
   states.set('login-1', 'drain')
-  const late = await buildApp({ store: s.store, loginAccess })
-  t.teardown(() => late.close())
-  await late.ready()
-  for (let i = 0; i < 50 && states.get('login-1') !== 'maint'; i++) await new Promise((r) => setTimeout(r, 20))
+  await restartUntilLogin1Out()
   t.equal(states.get('login-1'), 'maint', 'a drain older than a day is still finished after the restart')
   t.equal(states.get('login-2'), 'ready')
 })

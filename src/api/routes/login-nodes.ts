@@ -68,7 +68,7 @@ export function loginNodeRoutes(deps: { store: Store; access: LoginAccessFactory
    * `ready` since) are waited out again with their audited deadline, however long the
    * service was down (a deadline long past ends the drain at once). The audit is read
    * newest first only until every member of the cluster's pools has its latest entry, so
-   * a long history is not read through. `finishDrain` first asks the balancer, so a node
+   * a long history is not read through; a cluster with no login-node entry costs one query. `finishDrain` first asks the balancer, so a node
    * an admin took back by hand is left alone.
    */
   async function resumeDrains(): Promise<number> {
@@ -77,20 +77,22 @@ export function loginNodeRoutes(deps: { store: Store; access: LoginAccessFactory
       const page = await store.listClusters({ limit: 100, cursor })
       cursor = page.nextCursor ?? undefined
       for (const c of page.items) {
+        const resource = `clusters/${c.name}/login-nodes/`
+        let audit = await store.listAudit({ cluster: c.name, resource }, { limit: 500 })
+        // A cluster whose login nodes were never changed has nothing to resume: its spec is not read.
+        if (audit.items.length === 0) continue
         const spec = await specOf(c.name)
         const pools = desiredPools(spec)
         const members = new Set(pools.flatMap((p) => p.members.map((m) => m.node)))
-        if (members.size === 0) continue
-        const resource = `clusters/${c.name}/login-nodes/`
         const latest = new Map<string, { action: string; deadline?: unknown }>()
-        for (let auditCursor: string | undefined, firstAudit = true; (firstAudit || auditCursor) && latest.size < members.size; firstAudit = false) {
-          const audit = await store.listAudit({ cluster: c.name, resource }, { limit: 500, cursor: auditCursor })
-          auditCursor = audit.nextCursor ?? undefined
+        for (;;) {
           // Newest first: the first entry of a node is its latest.
           for (const a of audit.items) {
             const node = a.resource.slice(resource.length)
             if (members.has(node) && !latest.has(node)) latest.set(node, { action: a.action, deadline: (a.change as { deadline?: unknown } | null)?.deadline })
           }
+          if (!audit.nextCursor || latest.size === members.size) break
+          audit = await store.listAudit({ cluster: c.name, resource }, { limit: 500, cursor: audit.nextCursor })
         }
         for (const [node, e] of latest) {
           if (e.action !== 'login-node.drain' || typeof e.deadline !== 'string' || Number.isNaN(Date.parse(e.deadline))) continue
